@@ -1,0 +1,74 @@
+"""The project's exceptions. Each carries its context; no message ever holds an identity number."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class FinsamError(Exception):
+    """Base of every error finsam raises on purpose."""
+
+
+class ConfigurationError(FinsamError):
+    """A setting, key file or URL is missing or unusable. The message says what to set."""
+
+    def __init__(self, setting: str, problem: str):
+        self.setting = setting
+        self.problem = problem
+        super().__init__(f"{setting}: {problem}")
+
+
+class KeyFileError(ConfigurationError):
+    """A secret key file is missing, unreadable or too short."""
+
+    def __init__(self, env_var: str, path: str | Path | None, problem: str):
+        self.path = None if path is None else Path(path)
+        where = "is not set" if path is None else f"points to {path}, which {problem}"
+        super().__init__(env_var, f"{where}. Set {env_var} to a readable key file "
+                         f"(at least 32 bytes; `finsam demo` shows how keys are made).")
+
+
+class DeliveryRejected(FinsamError):
+    """A whole delivery file cannot be read: wrong encoding, missing required column, unreadable sheet.
+
+    The rest of the run goes on; the file is recorded in the manifest as rejected.
+    """
+
+    def __init__(self, source: str, file: str, reason: str, *, column: str | None = None,
+                 line: int | None = None):
+        self.source = source
+        self.file = file
+        self.reason = reason
+        self.column = column
+        self.line = line
+        where = file
+        if line is not None:
+            where += f", line {line}"
+        if column is not None:
+            where += f", column {column!r}"
+        super().__init__(f"{source}: rejected {where}: {reason}")
+
+
+class MissingColumn(DeliveryRejected):
+    def __init__(self, source: str, file: str, column: str, found: list[str]):
+        super().__init__(source, file,
+                         f"required column {column!r} is missing (columns found: {', '.join(found)})",
+                         column=column)
+
+
+class EncodingRejected(DeliveryRejected):
+    def __init__(self, source: str, file: str, expected: str, line: int):
+        super().__init__(source, file, f"cannot be decoded as {expected}", line=line)
+
+
+class WarehouseError(FinsamError):
+    """The warehouse could not be reached, migrated or written."""
+
+
+class RunFailed(FinsamError):
+    """A Dagster run did not succeed; carries the failed steps."""
+
+    def __init__(self, run_id: str, failed_steps: list[str], reason: str):
+        self.run_id = run_id
+        self.failed_steps = failed_steps
+        super().__init__(f"run {run_id} failed in {', '.join(failed_steps) or 'setup'}: {reason}")

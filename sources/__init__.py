@@ -1,0 +1,1 @@
+"""Readers for the partners' deliveries, exactly as the input contract describes them."""

@@ -1,0 +1,127 @@
+"""What every source reader shares: the landing-zone specification, column selection, results.
+
+A reader has two pure steps:
+``read(delivery) -> DataFrame``  the contract's columns as text (stripped, empty = NA), renamed to
+                                 canonical snake_case names, plus ``row_number`` (the line or sheet
+                                 row the steward sees). Columns outside the contract are dropped here
+                                 and never leave this step.
+``conform(raw, delivery) -> Conformed``  typed values, identity numbers normalised, code lists and
+                                 the contract's per-file rules checked; failing rows go to ``issues``
+                                 and are left out of ``frame``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from finsam.errors import MissingColumn
+from validation.issues import empty_issues
+
+SNAPSHOT = "snapshot"
+DELTA = "delta"
+
+
+@dataclass(frozen=True)
+class Column:
+    contract_name: str     # header as the contract writes it; matched case-insensitively
+    name: str              # canonical snake_case name used from here on
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    name: str
+    folder: str
+    pattern: str           # regex on the file name; named groups: date, and scope where relevant
+    kind: str              # SNAPSHOT or DELTA
+    natural_key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    description: str
+
+    def match(self, file_name: str) -> re.Match | None:
+        return re.fullmatch(self.pattern, file_name)
+
+    def column_map(self) -> dict[str, Column]:
+        return {_header_key(column.contract_name): column for column in self.columns}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    source: str
+    path: Path
+    extraction_date: date
+    scope: str | None
+    sha256: str
+
+    @property
+    def file_name(self) -> str:
+        return self.path.name
+
+
+@dataclass
+class Conformed:
+    """The typed rows that passed, and every problem found; ``extra`` holds further frames."""
+
+    frame: pd.DataFrame
+    issues: pd.DataFrame = field(default_factory=empty_issues)
+    rows_read: int = 0
+    extra: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def _header_key(header: object) -> str:
+    return re.sub(r"\s+", " ", str(header)).strip().casefold()
+
+
+def select_columns(raw: pd.DataFrame, spec: SourceSpec, file_name: str) -> pd.DataFrame:
+    """Keep the contract's columns (matched case-insensitively), renamed; drop everything else.
+
+    Raises MissingColumn naming the file and the first missing required column. The message lists
+    the headers found (headers are column names, never values).
+    """
+    wanted = spec.column_map()
+    present: dict[str, str] = {}
+    for header in raw.columns:
+        column = wanted.get(_header_key(header))
+        if column is not None and column.name not in present.values():
+            present[header] = column.name
+    found_names = set(present.values())
+    for column in spec.columns:
+        if column.required and column.name not in found_names:
+            raise MissingColumn(spec.name, file_name, column.contract_name,
+                                [str(header).strip() for header in raw.columns])
+    selected = raw[list(present)].rename(columns=present)
+    for column in spec.columns:
+        if column.name not in selected:
+            selected[column.name] = pd.NA
+    return selected[[column.name for column in spec.columns]]
+
+
+def clean_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every column as pandas string, stripped, empty strings as NA."""
+    out = frame.astype("string")
+    for name in out.columns:
+        out[name] = out[name].str.strip()
+        out[name] = out[name].mask(out[name] == "")
+    return out
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def extraction_date_from(match: re.Match) -> date | None:
+    try:
+        return date(int(match["date"][:4]), int(match["date"][4:6]), int(match["date"][6:8]))
+    except ValueError:
+        return None
+

@@ -1,0 +1,147 @@
+"""Vectorised parsing shared by the readers: files to text frames, text to typed values.
+
+Each ``parse_*`` returns ``(values, bad)`` where ``bad`` marks non-empty input that could not be
+parsed, so the caller reports it as an issue naming row, column and expectation.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+
+from finsam import reference
+from finsam.errors import DeliveryRejected, EncodingRejected
+from sources.base import SourceSpec, clean_text, select_columns
+
+
+def read_delimited(path: Path, spec: SourceSpec, *, encoding: str, sep: str,
+                   quoting: int = csv.QUOTE_MINIMAL) -> pd.DataFrame:
+    """A delimited text file as a text frame of the contract's columns plus ``row_number``.
+
+    ``encoding`` ``utf-8-sig`` accepts a file with or without BOM. Bytes that do not decode are a
+    rejection naming the first line that fails.
+    """
+    data = path.read_bytes()
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise EncodingRejected(spec.name, path.name, encoding, line) from None
+    if not text.strip():
+        raise DeliveryRejected(spec.name, path.name, "the file is empty")
+    from io import StringIO
+
+    raw = pd.read_csv(StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                      quoting=quoting, skip_blank_lines=True, engine="c")
+    selected = clean_text(select_columns(raw, spec, path.name))
+    selected = selected.dropna(how="all")
+    selected.insert(0, "row_number", (selected.index + 2).astype("int64"))
+    return selected.reset_index(drop=True)
+
+
+def _cell_text(value: object) -> object:
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value
+
+
+def read_sheet(path: Path, spec: SourceSpec, *, sheet: str, header_row: int = 1) -> pd.DataFrame:
+    """One sheet of a workbook as a text frame of the contract's columns plus ``row_number``.
+
+    Excel date cells become ISO dates; whole numbers lose their ``.0``. Rows above the header are
+    skipped; wholly empty rows are dropped.
+    """
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a broken file
+        raise DeliveryRejected(spec.name, path.name, f"not a readable Excel workbook ({type(exc).__name__})")
+    try:
+        matches = [name for name in workbook.sheetnames if name.strip().casefold() == sheet.casefold()]
+        if not matches:
+            raise DeliveryRejected(spec.name, path.name,
+                                   f"sheet {sheet!r} is missing (sheets: {', '.join(workbook.sheetnames)})")
+        rows = list(workbook[matches[0]].iter_rows(min_row=header_row, values_only=True))
+    finally:
+        workbook.close()
+    if not rows:
+        raise DeliveryRejected(spec.name, path.name, f"sheet {sheet!r} has no header in row {header_row}")
+    header = ["" if cell is None else str(cell) for cell in rows[0]]
+    width = len(header)
+    body = [[_cell_text(cell) for cell in row[:width]] + [None] * (width - len(row)) for row in rows[1:]]
+    raw = pd.DataFrame(body, columns=header, dtype=object).fillna("")
+    raw = raw.loc[:, [bool(str(name).strip()) for name in raw.columns]]
+    selected = clean_text(select_columns(raw.astype(str), spec, path.name))
+    selected.insert(0, "row_number", (selected.index + header_row + 1).astype("int64"))
+    return selected.dropna(how="all", subset=selected.columns[1:]).reset_index(drop=True)
+
+
+def parse_dates(values: pd.Series, fmt: str = "%Y-%m-%d") -> tuple[pd.Series, pd.Series]:
+    """Dates in ``fmt`` (ISO dates from Excel cells pass too); bad = non-empty but unparseable."""
+    parsed = pd.to_datetime(values, format=fmt, errors="coerce")
+    if fmt != "%Y-%m-%d":
+        iso = pd.to_datetime(values, format="%Y-%m-%d", errors="coerce")
+        parsed = parsed.fillna(iso)
+    bad = values.notna() & parsed.isna()
+    return parsed, bad
+
+
+def parse_amounts(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Swedish amounts: spaces (also no-break) as thousands separators, decimal comma, minus sign.
+
+    A value in parentheses is ambiguous (credit or note?) and is bad, never guessed.
+    """
+    text = values.astype("string").str.replace(r"[\s\u00a0\u202f]", "", regex=True)
+    text = text.str.replace(",", ".", regex=False).str.replace("\u2212", "-", regex=False)
+    numbers = pd.to_numeric(text.where(~text.str.contains(r"[()]", regex=True).fillna(False)),
+                            errors="coerce")
+    bad = values.notna() & numbers.isna()
+    return numbers.astype("Float64"), bad
+
+
+def parse_codes(values: pd.Series, code_list: str) -> tuple[pd.Series, pd.Series]:
+    """One code per value, matched case-insensitively; bad = not in the code list."""
+    normalised = values.astype("string").str.strip().str.upper()
+    valid = {code.upper(): code for code in reference.codes(code_list)}
+    mapped = normalised.map(valid).astype("string")
+    bad = values.notna() & mapped.isna()
+    return mapped, bad
+
+
+def parse_code_sets(values: pd.Series, code_list: str) -> tuple[pd.Series, pd.Series]:
+    """Comma-separated codes, normalised to upper case, sorted and de-duplicated (``"AKS,FSB"``).
+
+    bad = any element not in the list, or an exclusive code (e.g. ING, OKA) combined with another.
+    """
+    frame = reference.code_list(code_list)
+    valid = {code.upper() for code in frame["code"]}
+    exclusive = ({code.upper() for code in frame.loc[frame["exclusive"] == "true", "code"]}
+                 if "exclusive" in frame else set())
+    exploded = (values.astype("string").str.upper().str.split(",").explode().str.strip())
+    exploded = exploded[exploded.notna() & (exploded != "")]
+    element_bad = ~exploded.isin(valid)
+    per_row = exploded.groupby(level=0)
+    any_bad = element_bad.groupby(level=0).any()
+    count = per_row.nunique()
+    has_exclusive = exploded.isin(exclusive).groupby(level=0).any()
+    pairs = exploded.rename("code").rename_axis("row").reset_index().drop_duplicates()
+    joined = pairs.sort_values(["row", "code"]).groupby("row")["code"].agg(",".join)
+    bad_rows = any_bad | (has_exclusive & (count > 1))
+    result = joined.reindex(values.index).astype("string")
+    bad = values.notna() & bad_rows.reindex(values.index).fillna(values.notna()).astype(bool)
+    return result.where(~bad), bad
+
+
+def parse_yes_no(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """``Ja``/``Nej`` (any case) to booleans; bad = anything else that is not empty."""
+    normalised = values.astype("string").str.strip().str.casefold()
+    parsed = normalised.map({"ja": True, "nej": False}).astype("boolean")
+    bad = values.notna() & parsed.isna()
+    return parsed, bad

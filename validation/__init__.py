@@ -1,0 +1,1 @@
+"""Validation: Pandera schemas per source and per warehouse table, and the issue frame they produce."""

@@ -145,3 +145,17 @@ def parse_yes_no(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     parsed = normalised.map({"ja": True, "nej": False}).astype("boolean")
     bad = values.notna() & parsed.isna()
     return parsed, bad
+
+
+def describe_codes(code_list: str, *, multi: bool = False) -> str:
+    """The steward's "expected" text for a code list: its name and every code, in list order."""
+    frame = reference.code_list(code_list)
+    listed = f"i listan {code_list} ({', '.join(frame['code'])})"
+    if not multi:
+        return f"en kod {listed}"
+    text = f"en eller flera koder {listed}, kommaseparerade"
+    if "exclusive" in frame:
+        exclusive = frame.loc[frame["exclusive"] == "true", "code"]
+        if not exclusive.empty:
+            text += f"; {' och '.join(exclusive)} får inte kombineras med andra koder"
+    return text

@@ -1,0 +1,1 @@
+"""Dagster assets, one package per area; each exposes its assets and checks."""

@@ -1,0 +1,1 @@
+"""From raw delivery to conformed warehouse table, one asset per source."""

@@ -1,0 +1,75 @@
+"""Pure DataFrame -> DataFrame steps between a reader's conformed frame and the warehouse."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from finsam.identity import RESERVNUMMER
+from finsam.privacy import Pseudonymiser, Vault
+from sources.base import Delivery
+from warehouse.load import record_keys
+
+#: natural key per source, with the pseudonym in place of the identity number
+RECORD_KEYS: dict[str, tuple[str, ...]] = {
+    "insats": ("insats", "pseudonym", "inskrivningsdatum"),
+    "samtycke": ("pseudonym", "insats", "samtycke_fran"),
+    "fk": ("pseudonym", "forman", "fom"),
+    "af": ("pseudonym", "inskriven_fran", "ersattning", "ersattning_fran"),
+    "soc": ("pseudonym", "manad"),
+    "hsf": ("pseudonym", "kontaktdatum", "kontakttyp"),
+    "ekonomi": ("ver_nr", "rad"),
+    "budget": ("year", "insats", "kostnadsslag"),
+}
+
+#: columns that exist only in memory and never reach a table
+TRANSIENT = ("pnr", "id_kind")
+
+
+def pseudonymise(frame: pd.DataFrame, pseudonymiser: Pseudonymiser) -> pd.DataFrame:
+    """Replace the identity number by its pseudonym (computed once per distinct person)."""
+    if "pnr" not in frame:
+        return frame
+    out = frame.assign(pseudonym=pseudonymiser.pseudonyms(frame["pnr"]))
+    return out.drop(columns=[name for name in TRANSIENT if name in out])
+
+
+def vault_entries(frame: pd.DataFrame, pseudonymiser: Pseudonymiser, vault: Vault) -> pd.DataFrame:
+    """pseudonym + encrypted number for every distinct person in ``frame`` with a number."""
+    people = frame.loc[frame["pnr"].notna(), ["pnr"]].drop_duplicates()
+    people["pseudonym"] = pseudonymiser.pseudonyms(people["pnr"])
+    people["ciphertext"] = vault.encrypt(people["pnr"])
+    return people[["pseudonym", "ciphertext"]].reset_index(drop=True)
+
+
+def split_reservnummer(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Rows with a regional reservnummer cannot be linked to anyone: drop them, return how many."""
+    if "id_kind" not in frame:
+        return frame, 0
+    reserve = frame["id_kind"] == RESERVNUMMER
+    return frame.loc[~reserve], int(reserve.sum())
+
+
+def with_lineage(frame: pd.DataFrame, delivery: Delivery, delivery_id: int) -> pd.DataFrame:
+    return frame.assign(delivery_id=delivery_id,
+                        extraction_date=pd.Timestamp(delivery.extraction_date),
+                        file_name=delivery.file_name)
+
+
+def with_record_key(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Attach ``record_key``. Anonymous spells have no person: they are told apart by kön, date and
+    their order among equals, which is stable between snapshots of the same register."""
+    key = record_keys(frame, RECORD_KEYS[source])
+    if source == "insats" and "pseudonym" in frame:
+        anonymous = frame["pseudonym"].isna()
+        if anonymous.any():
+            anon = frame.loc[anonymous]
+            ordinal = anon.groupby(["insats", "kon", "inskrivningsdatum"]).cumcount().astype("string")
+            anon_key = (record_keys(anon, ("insats", "kon", "inskrivningsdatum"))
+                        .radd("anonym|").str.cat(ordinal, sep="|"))
+            key = key.where(~anonymous, anon_key)
+    return frame.assign(record_key=key)
+
+
+def vanished(previous_keys: pd.Series, current_keys: pd.Series) -> int:
+    """How many records of the previous snapshot are missing from the current one."""
+    return int((~previous_keys.isin(current_keys)).sum())

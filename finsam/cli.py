@@ -1,0 +1,126 @@
+"""The `finsam` command. Every run goes through Dagster so it shows in the web UI."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from finsam.errors import ConfigurationError, FinsamError
+
+
+def _add_range(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--from", dest="first", metavar="YYYYQn",
+                        help="first quarter (default: the current quarter)")
+    parser.add_argument("--to", dest="last", metavar="YYYYQn",
+                        help="last quarter (default: the --from quarter)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="finsam", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="generate a demo landing zone and run everything on it")
+    demo.add_argument("--workdir", type=Path, default=Path("demo"),
+                      help="folder for the demo's landing zone, keys, warehouse and outputs (default ./demo)")
+    demo.add_argument("--seed", type=int, default=20241130, help="generator seed (default 20241130)")
+
+    run = commands.add_parser("run", help="process the landing zone for a range of quarters")
+    run.add_argument("--landing", type=Path, required=True, help="the landing zone folder")
+    run.add_argument("--warehouse", required=True, help="SQLAlchemy URL of the warehouse")
+    run.add_argument("--out", type=Path, required=True, help="folder for the outputs")
+    _add_range(run)
+    return parser
+
+
+def _dagster_instance(home: Path):
+    import dagster as dg
+
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(home.resolve())
+    return dg.DagsterInstance.get()
+
+
+def _print_summary(outcome, landing: Path, warehouse: str, out: Path, dagster_home: Path) -> None:
+    from orchestration.runner import RunOutcome
+
+    assert isinstance(outcome, RunOutcome)
+    first, last = outcome.quarters
+    print(f"finsam: kvartal {first}-{last} klart (körning {outcome.run_id})")
+    print(f"  filer:     {outcome.total('files_new')} nya, {outcome.total('files_duplicate')} dubbletter, "
+          f"{outcome.total('files_rejected')} avvisade, {outcome.total('files_unrecognised')} okända namn")
+    print(f"  rader:     {outcome.total('rows_read')} lästa, {outcome.total('rows_loaded')} inlästa, "
+          f"{outcome.total('rows_held')} kvarhållna för granskning")
+    print(f"  leveranser: {landing}")
+    print(f"  lager:      {warehouse}")
+    print(f"  utdata:     {out}")
+    print(f"  Dagster:    DAGSTER_HOME={dagster_home}  (webbgränssnitt: `dagster dev` i projektroten)")
+
+
+def _run(landing: Path, warehouse: str, out: Path, first: str, last: str, pseudonym_key: str | None,
+         vault_key: str | None, dagster_home: Path):
+    from finsam.privacy import PSEUDONYM_KEY_ENV, VAULT_KEY_ENV, read_key_file
+    from orchestration import resources
+    from orchestration.runner import run_quarters
+
+    # Refuse before anything starts: a missing key must not surface as a half-done run.
+    read_key_file(pseudonym_key, PSEUDONYM_KEY_ENV)
+    read_key_file(vault_key, VAULT_KEY_ENV)
+    out.mkdir(parents=True, exist_ok=True)
+    instance = _dagster_instance(dagster_home)
+    resource_defs = resources.explicit(landing, warehouse, out, pseudonym_key, vault_key)
+    return run_quarters(resource_defs, first, last, instance)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from finsam.demo.generator import generate
+    from finsam.privacy import write_new_keys
+    from orchestration.partitions import quarter_label
+    from sources.landing import earliest_extraction, latest_extraction
+
+    workdir: Path = args.workdir.resolve()
+    landing = workdir / "landing"
+    generated = generate(landing, seed=args.seed)
+    pseudonym_key, vault_key = write_new_keys(workdir / "keys")
+    print(f"finsam demo: {len(generated.files)} leveransfiler i {landing}; "
+          f"demonycklar i {workdir / 'keys'}")
+    warehouse = f"sqlite:///{workdir / 'warehouse.db'}"
+    out = workdir / "out"
+    dagster_home = workdir / "dagster_home"
+    first = quarter_label(earliest_extraction(landing))
+    last = quarter_label(latest_extraction(landing))
+    outcome = _run(landing, warehouse, out, first, last, str(pseudonym_key), str(vault_key),
+                   dagster_home)
+    _print_summary(outcome, landing, warehouse, out, dagster_home)
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from finsam.privacy import PSEUDONYM_KEY_ENV, VAULT_KEY_ENV
+    from orchestration.runner import current_quarter
+
+    first = args.first or current_quarter()
+    last = args.last or first
+    dagster_home = Path(os.environ.get("DAGSTER_HOME") or args.out / "dagster_home")
+    outcome = _run(args.landing, args.warehouse, args.out, first, last,
+                   os.environ.get(PSEUDONYM_KEY_ENV), os.environ.get(VAULT_KEY_ENV), dagster_home)
+    _print_summary(outcome, args.landing, args.warehouse, args.out, dagster_home)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handlers = {"demo": _demo, "run": _cmd_run}
+    try:
+        return handlers[args.command](args)
+    except FinsamError as exc:
+        print(f"finsam: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ConfigurationError) else 1
+    except ValueError as exc:
+        print(f"finsam: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Dagster wiring: definitions, resources, partitions, settings. No business logic here."""

@@ -1,0 +1,23 @@
+"""The one entry point Dagster loads: merges each area's assets with the resources."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import dagster as dg
+
+from assets.ingest.assets import build_assets as ingest_assets
+from orchestration import resources, settings
+from orchestration.partitions import quarterly_partitions
+
+
+def build_definitions(resource_defs: Mapping[str, dg.ConfigurableResource],
+                      first_quarter: str) -> dg.Definitions:
+    partitions = quarterly_partitions(first_quarter)
+    return dg.Definitions.merge(
+        dg.Definitions(assets=ingest_assets(partitions)),
+        dg.Definitions(resources=dict(resource_defs)),
+    )
+
+
+defs = build_definitions(resources.from_environment(), settings.first_quarter())

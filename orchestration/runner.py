@@ -1,0 +1,67 @@
+"""Running the definitions for a range of quarters, in process, recorded in the Dagster instance."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+import dagster as dg
+from dagster._core.storage.tags import (ASSET_PARTITION_RANGE_END_TAG,
+                                        ASSET_PARTITION_RANGE_START_TAG)
+
+from finsam.errors import RunFailed
+from orchestration.definitions import build_definitions
+from orchestration.partitions import parse_quarter, quarter_label
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    quarters: tuple[str, str]
+    metadata: dict[str, dict] = field(default_factory=dict)
+
+    def total(self, name: str) -> int:
+        return sum(int(values.get(name, 0)) for values in self.metadata.values())
+
+
+def _quiet_logging() -> dict:
+    return {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def run_quarters(resource_defs: Mapping[str, dg.ConfigurableResource], first: str, last: str,
+                 instance: dg.DagsterInstance, *, first_quarter: str | None = None) -> RunOutcome:
+    """Materialise every asset for the quarters ``first``..``last`` (``YYYYQn``) as one run."""
+    start, end = parse_quarter(first), parse_quarter(last)
+    if end < start:
+        raise ValueError(f"--to {last} is before --from {first}")
+    partitions_from = first_quarter if first_quarter and parse_quarter(first_quarter) < start else first
+    defs = build_definitions(resource_defs, partitions_from)
+    job = defs.resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(
+        instance=instance, raise_on_error=False, run_config=_quiet_logging(),
+        tags={ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
+              ASSET_PARTITION_RANGE_END_TAG: end.isoformat(), "finsam/command": "run"})
+    if not result.success:
+        failed = [event.step_key for event in result.all_events if event.is_step_failure]
+        reasons = [_root_cause(event.event_specific_data.error)
+                   for event in result.all_events if event.is_step_failure]
+        raise RunFailed(result.run_id, failed, "; ".join(reasons) or "see the Dagster UI")
+    outcome = RunOutcome(result.run_id, (first, last))
+    for event in result.get_asset_materialization_events():
+        materialization = event.asset_materialization
+        name = materialization.asset_key.to_user_string()
+        outcome.metadata.setdefault(name, {key: value.value for key, value
+                                           in materialization.metadata.items()})
+    return outcome
+
+
+def _root_cause(error) -> str:
+    # Dagster wraps the asset's exception; the innermost one says what actually went wrong.
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
+
+
+def current_quarter(today: date | None = None) -> str:
+    return quarter_label(today or date.today())

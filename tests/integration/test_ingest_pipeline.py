@@ -1,0 +1,137 @@
+"""Ingestion end to end on the contract's samples: manifest, idempotency, newest-wins, rejections."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import select
+
+from assets.ingest.pipeline import (DUPLICATE, LOADED, REJECTED, SUPERSEDED, UNRECOGNISED,
+                                    ingest_source)
+from sources.specs import ALL
+from warehouse import models
+
+ORDER = ("budget", "insats", "samtycke", "fk", "af", "soc", "hsf", "ekonomi")
+
+
+def _ingest_all(landing: Path, engine, keys, before: date | None = None) -> dict:
+    return {source: ingest_source(source, landing, engine, keys, before=before) for source in ORDER}
+
+
+def _table(engine, model) -> pd.DataFrame:
+    with engine.connect() as connection:
+        return pd.read_sql(select(model.__table__), connection)
+
+
+def test_every_sample_is_loaded(sample_landing, engine, keys):
+    reports = _ingest_all(sample_landing, engine, keys)
+    manifest = _table(engine, models.Delivery)
+    assert set(manifest["source"]) == {spec.name for spec in ALL}
+    # the insats sample comes as CSV and XLSX with the same extraction date: one is superseded
+    assert sorted(manifest.loc[manifest["source"] == "insats", "outcome"]) == sorted([LOADED, SUPERSEDED])
+    assert (manifest.loc[manifest["source"] != "insats", "outcome"] == LOADED).all()
+    # fk: Carl's period starts after his withdrawal and Eva's consent does not name FK
+    assert len(_table(engine, models.FkBenefit)) == 2
+    assert len(_table(engine, models.SocPayment)) == 3
+    assert len(_table(engine, models.LedgerEntry)) == 6
+    assert reports["hsf"].rows_read == 3
+    hsf = _table(engine, models.HsfContact)
+    assert len(hsf) == 2  # the reservnummer row is counted, not linked
+    notices = _table(engine, models.StewardNotice)
+    assert ("reservnummer", "hsf", 1) in set(zip(notices["kind"], notices["source"], notices["count"]))
+
+
+def test_same_run_twice_changes_nothing(sample_landing, engine, keys):
+    _ingest_all(sample_landing, engine, keys)
+    before = {model.__tablename__: _table(engine, model)
+              for model in (models.Spell, models.FkBenefit, models.LedgerEntry, models.Delivery)}
+    reports = _ingest_all(sample_landing, engine, keys)
+    assert all(not report.files for report in reports.values())
+    for model in (models.Spell, models.FkBenefit, models.LedgerEntry, models.Delivery):
+        pd.testing.assert_frame_equal(before[model.__tablename__], _table(engine, model))
+
+
+def test_same_bytes_under_another_name_is_processed_once(sample_landing, engine, keys):
+    ingest_source("samtycke", sample_landing, engine, keys)
+    fk = sample_landing / "fk"
+    shutil.copy(fk / "20241130_forman.csv", fk / "20241201_forman_igen.csv")
+    report = ingest_source("fk", sample_landing, engine, keys)
+    assert [item.outcome for item in report.files] == [LOADED, DUPLICATE]
+    assert len(_table(engine, models.FkBenefit)) == 2
+
+
+def test_delta_newest_delivery_wins_whatever_the_order(sample_landing, engine, keys):
+    ingest_source("samtycke", sample_landing, engine, keys)
+    fk = sample_landing / "fk"
+    original = (fk / "20241130_forman.csv").read_bytes().decode("cp1252")
+    changed = original.replace("SJP;100;20230905;20240630", "SJP;50;20230905;20240531")
+    (fk / "20241215_rattelse.csv").write_bytes(changed.encode("cp1252"))
+    ingest_source("fk", sample_landing, engine, keys, before=date(2024, 12, 31))
+    older = original.replace("SJP;100;20230905;20240630", "SJP;75;20230905;20240430")
+    (fk / "20241101_sen.csv").write_bytes(older.encode("cp1252"))
+    ingest_source("fk", sample_landing, engine, keys)
+    benefits = _table(engine, models.FkBenefit)
+    assert len(benefits) == 2
+    row = benefits.loc[(benefits["forman"] == "SJP") & (benefits["fom"].astype(str) == "2023-09-05")]
+    assert row["omfattning"].tolist() == [50.0]
+
+
+def test_snapshot_newest_wins_and_vanished_records_are_reported(sample_landing, engine, keys):
+    folder = sample_landing / "insats"
+    (folder / "20241130_DEMO1.xlsx").unlink()
+    ingest_source("insats", sample_landing, engine, keys)
+    loaded_before = len(_table(engine, models.Spell))
+    text = (folder / "20241130_DEMO1.csv").read_text(encoding="utf-8-sig")
+    lines = text.splitlines()
+    shorter = "\n".join(line for line in lines if "Anna Exempel" not in line) + "\n"
+    (folder / "20241231_DEMO1.csv").write_text(shorter, encoding="utf-8-sig")
+    ingest_source("insats", sample_landing, engine, keys)
+    spells = _table(engine, models.Spell)
+    assert len(spells) == loaded_before - 1
+    notices = _table(engine, models.StewardNotice)
+    vanished = notices.loc[notices["kind"] == "försvunna_poster"]
+    assert vanished["count"].tolist() == [1]
+    assert "Anna" not in vanished["detail"].iloc[0]
+
+
+def test_partner_rows_without_consent_are_counted_not_stored(sample_landing, engine, keys):
+    ingest_source("samtycke", sample_landing, engine, keys)
+    ingest_source("fk", sample_landing, engine, keys)
+    notices = _table(engine, models.StewardNotice)
+    without = notices.loc[notices["kind"] == "utan_samtycke"]
+    assert without[["source", "file_name", "count"]].values.tolist() == [["fk", "20241130_forman.csv", 2]]
+
+
+def test_rejected_file_does_not_stop_the_others(sample_landing, engine, keys):
+    ingest_source("samtycke", sample_landing, engine, keys)
+    fk = sample_landing / "fk"
+    text = (fk / "20241130_forman.csv").read_bytes().decode("cp1252")
+    (fk / "20241201_utan_fom.csv").write_bytes(text.replace(";FOM;", ";FRAN;").encode("cp1252"))
+    (fk / "forman_final.csv").write_bytes(b"PERSONNR;FORMAN\r\n")
+    report = ingest_source("fk", sample_landing, engine, keys)
+    outcomes = {item.file_name: item.outcome for item in report.files}
+    assert outcomes == {"20241130_forman.csv": LOADED, "20241201_utan_fom.csv": REJECTED,
+                        "forman_final.csv": UNRECOGNISED}
+    manifest = _table(engine, models.Delivery)
+    message = manifest.loc[manifest["outcome"] == REJECTED, "message"].iloc[0]
+    assert "20241201_utan_fom.csv" in message and "FOM" in message
+    assert len(_table(engine, models.FkBenefit)) == 2
+
+
+def test_deliveries_after_the_window_wait(sample_landing, engine, keys):
+    report = ingest_source("fk", sample_landing, engine, keys, before=date(2024, 10, 1))
+    assert report.files == []
+    assert _table(engine, models.FkBenefit).empty
+
+
+@pytest.mark.parametrize("model", [models.Spell, models.FkBenefit, models.Consent])
+def test_person_tables_hold_pseudonyms_only(sample_landing, engine, keys, model):
+    _ingest_all(sample_landing, engine, keys)
+    frame = _table(engine, model)
+    assert "pnr" not in frame.columns
+    linked = frame["pseudonym"].dropna()
+    assert linked.str.fullmatch(r"[0-9a-f]{64}").all()

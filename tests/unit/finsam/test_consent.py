@@ -1,0 +1,99 @@
+"""Each consent rule, on small hand-built frames."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from finsam.consent import consented, sus_consent_on
+
+D = pd.Timestamp
+
+
+def _consents(*rows) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["pseudonym", "insats", "samtycke_fran", "giltigt_till",
+                                        "aterkallat", "parter", "sus"])
+    for name in ("samtycke_fran", "giltigt_till", "aterkallat"):
+        frame[name] = pd.to_datetime(frame[name])
+    return frame
+
+
+def _contacts(*rows) -> pd.DataFrame:
+    return pd.DataFrame({"pseudonym": [r[0] for r in rows],
+                         "kontaktdatum": pd.to_datetime([r[1] for r in rows])})
+
+
+BASE = ("p1", "JOBB", "2024-01-10", None, None, "AF,FK,HSF", True)
+
+
+@pytest.mark.parametrize("day, expected", [
+    ("2024-01-09", False),   # before Samtycke från
+    ("2024-01-10", True),    # the first day
+    ("2030-01-01", True),    # open-ended
+])
+def test_window_start_and_open_end(day, expected):
+    assert consented(_contacts(("p1", day)), "hsf", _consents(BASE)).tolist() == [expected]
+
+
+def test_giltigt_till_is_the_last_valid_day():
+    consents = _consents(("p1", "JOBB", "2024-01-10", "2024-06-30", None, "HSF", True))
+    result = consented(_contacts(("p1", "2024-06-30"), ("p1", "2024-07-01")), "hsf", consents)
+    assert result.tolist() == [True, False]
+
+
+def test_withdrawal_day_is_no_longer_in_force():
+    consents = _consents(("p1", "JOBB", "2024-01-10", None, "2024-05-01", "HSF", True))
+    result = consented(_contacts(("p1", "2024-04-30"), ("p1", "2024-05-01")), "hsf", consents)
+    assert result.tolist() == [True, False]
+
+
+def test_partner_not_named():
+    consents = _consents(("p1", "JOBB", "2024-01-10", None, None, "AF,FK", True))
+    assert consented(_contacts(("p1", "2024-03-01")), "hsf", consents).tolist() == [False]
+
+
+def test_partner_code_is_matched_whole():
+    consents = _consents(("p1", "JOBB", "2024-01-10", None, None, "HSFX,AF", True))
+    assert consented(_contacts(("p1", "2024-03-01")), "hsf", consents).tolist() == [False]
+
+
+def test_renewed_consent_covers_again_after_a_gap():
+    consents = _consents(("p1", "JOBB", "2024-01-10", "2024-03-31", None, "HSF", True),
+                         ("p1", "JOBB", "2024-06-01", None, None, "HSF", True))
+    result = consented(_contacts(("p1", "2024-03-15"), ("p1", "2024-05-01"), ("p1", "2024-06-02")),
+                       "hsf", consents)
+    assert result.tolist() == [True, False, True]
+
+
+def test_consent_for_another_insats_also_covers_the_partner():
+    consents = _consents(("p1", "GEMTAG", "2024-01-10", None, None, "HSF", False))
+    assert consented(_contacts(("p1", "2024-02-01")), "hsf", consents).tolist() == [True]
+
+
+def test_other_person_unaffected():
+    assert consented(_contacts(("p2", "2024-02-01")), "hsf", _consents(BASE)).tolist() == [False]
+
+
+def test_benefit_period_overlapping_the_consent_is_usable():
+    periods = pd.DataFrame({"pseudonym": ["p1", "p1"],
+                            "fom": pd.to_datetime(["2023-09-05", "2023-01-01"]),
+                            "tom": pd.to_datetime(["2024-06-30", "2023-12-31"])})
+    assert consented(periods, "fk", _consents(BASE)).tolist() == [True, False]
+
+
+def test_payment_month_overlapping_the_consent():
+    payments = pd.DataFrame({"pseudonym": ["p1", "p1"], "manad": ["2024-01", "2023-12"]})
+    consents = _consents(("p1", "JOBB", "2024-01-10", None, None, "SOC", True))
+    assert consented(payments, "soc", consents).tolist() == [True, False]
+
+
+def test_sus_consent_on_the_enrolment_day():
+    consents = _consents(("p1", "JOBB", "2024-01-10", None, None, "AF", True),
+                         ("p2", "JOBB", "2024-01-10", None, None, "AF", False),
+                         ("p3", "JOBB", "2024-01-10", None, "2024-02-01", "AF", True))
+    spells = pd.DataFrame({"pseudonym": ["p1", "p1", "p2", "p3", None],
+                           "insats": ["JOBB", "GEMTAG", "JOBB", "JOBB", "JOBB"],
+                           "inskrivningsdatum": pd.to_datetime(["2024-01-15", "2024-01-15",
+                                                                "2024-01-15", "2024-02-05",
+                                                                "2024-01-15"])})
+    assert sus_consent_on(spells, consents).tolist() == [True, False, False, False, False]

@@ -1,0 +1,62 @@
+"""Keys, pseudonyms and the vault."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from finsam.errors import KeyFileError
+from finsam.privacy import Pseudonymiser, Vault, read_key_file, write_new_keys
+
+PNR = pd.Series(["198001022386", "198112279297", "198001022386", None], dtype="string")
+
+
+def test_pseudonyms_are_stable_per_person_and_keyed():
+    first = Pseudonymiser(b"k" * 32).pseudonyms(PNR)
+    assert first[0] == first[2] != first[1]
+    assert pd.isna(first[3])
+    assert Pseudonymiser(b"k" * 32).pseudonyms(PNR).equals(first)
+    assert not Pseudonymiser(b"x" * 32).pseudonyms(PNR)[:3].isin(first).any()
+
+
+def test_another_purpose_gives_unrelated_pseudonyms():
+    follow_up = Pseudonymiser(b"k" * 32).pseudonyms(PNR)
+    research = Pseudonymiser(b"k" * 32, purpose="forskning").pseudonyms(PNR)
+    assert not research[:3].isin(follow_up).any()
+
+
+def test_vault_round_trip(tmp_path):
+    _, vault_key = write_new_keys(tmp_path)
+    vault = Vault(read_key_file(vault_key, "FINSAM_VAULT_KEY_FILE"))
+    tokens = vault.encrypt(PNR.dropna())
+    assert not tokens.str.contains("19800102").any()
+    assert vault.decrypt(tokens).tolist() == PNR.dropna().tolist()
+
+
+def test_vault_with_the_wrong_key_refuses(tmp_path):
+    _, key_a = write_new_keys(tmp_path / "a")
+    _, key_b = write_new_keys(tmp_path / "b")
+    tokens = Vault(read_key_file(key_a, "V")).encrypt(PNR.dropna())
+    with pytest.raises(KeyFileError, match="does not open the vault"):
+        Vault(read_key_file(key_b, "V")).decrypt(tokens)
+
+
+def test_missing_key_file_says_what_to_set(tmp_path):
+    with pytest.raises(KeyFileError, match="FINSAM_PSEUDONYM_KEY_FILE.*is not set"):
+        read_key_file(None, "FINSAM_PSEUDONYM_KEY_FILE")
+    with pytest.raises(KeyFileError, match="does not exist"):
+        read_key_file(tmp_path / "nope.key", "FINSAM_PSEUDONYM_KEY_FILE")
+
+
+def test_short_key_is_refused(tmp_path):
+    short = tmp_path / "short.key"
+    short.write_bytes(b"too short")
+    with pytest.raises(KeyFileError, match="9 bytes, fewer than 32"):
+        read_key_file(short, "FINSAM_PSEUDONYM_KEY_FILE")
+
+
+def test_unreadable_key_is_refused(tmp_path):
+    folder = tmp_path / "a-folder.key"
+    folder.mkdir()
+    with pytest.raises(KeyFileError, match="cannot be read"):
+        read_key_file(folder, "FINSAM_VAULT_KEY_FILE")

@@ -1,0 +1,1 @@
+"""The shared warehouse: SQLAlchemy models, Alembic migrations, bulk loading."""

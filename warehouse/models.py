@@ -1,0 +1,306 @@
+"""Warehouse tables. Only ``identity_vault`` may hold a real identity number, and only encrypted.
+
+Person-level tables carry the pseudonym (HMAC, 64 hex characters). Delta tables carry a
+``record_key``: the source's natural key joined into one string (pseudonym in place of the number),
+so that newest-wins merging is one indexed equality on every database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Integer, MetaData,
+                        Numeric, String, Text, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+PSEUDONYM = String(64)
+CODE = String(16)
+RECORD_KEY = String(160)
+MONEY = Numeric(14, 2)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Delivery(Base):
+    """The manifest: every file seen in the landing zone and what became of it."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (UniqueConstraint("source", "file_name", "sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(16), index=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    extraction_date: Mapped[dt.date | None] = mapped_column(Date)
+    scope: Mapped[str | None] = mapped_column(String(32))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    rows_loaded: Mapped[int] = mapped_column(Integer, default=0)
+    rows_held: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str | None] = mapped_column(Text)
+    processed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class SnapshotState(Base):
+    """Which delivery is the current truth for each snapshot scope (insats, register, budget year)."""
+
+    __tablename__ = "snapshot_state"
+
+    source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(32), primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("delivery.id"))
+    extraction_date: Mapped[dt.date] = mapped_column(Date)
+
+
+class _Loaded:
+    """Lineage columns every conformed record carries."""
+
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("delivery.id"), index=True)
+    extraction_date: Mapped[dt.date] = mapped_column(Date)
+    row_number: Mapped[int] = mapped_column(Integer)
+
+
+class Spell(_Loaded, Base):
+    """One participant's spell (deltagarande) in an insats, from the insats register snapshot."""
+
+    __tablename__ = "spell"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_key: Mapped[str] = mapped_column(RECORD_KEY, unique=True)
+    insats: Mapped[str] = mapped_column(CODE, index=True)
+    pseudonym: Mapped[str | None] = mapped_column(PSEUDONYM, index=True)
+    anonym: Mapped[bool] = mapped_column(Boolean)
+    skyddad_identitet: Mapped[bool] = mapped_column(Boolean)
+    kon: Mapped[str | None] = mapped_column(String(1))
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    aktualiserande_part: Mapped[str | None] = mapped_column(CODE)
+    inskrivningsdatum: Mapped[dt.date] = mapped_column(Date)
+    utskrivningsdatum: Mapped[dt.date | None] = mapped_column(Date)
+    avslutsanledning: Mapped[str | None] = mapped_column(CODE)
+    forsorjning_in: Mapped[str | None] = mapped_column(String(64))
+    forsorjning_ut: Mapped[str | None] = mapped_column(String(64))
+    tid_offentlig_forsorjning: Mapped[str | None] = mapped_column(String(2))
+    utbildningsniva: Mapped[str | None] = mapped_column(CODE)
+    kommun: Mapped[str | None] = mapped_column(String(4))
+
+
+class Consent(_Loaded, Base):
+    """A consent as the consent register states it, per person and insats."""
+
+    __tablename__ = "consent"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_key: Mapped[str] = mapped_column(RECORD_KEY, unique=True)
+    pseudonym: Mapped[str] = mapped_column(PSEUDONYM, index=True)
+    insats: Mapped[str] = mapped_column(CODE)
+    samtycke_fran: Mapped[dt.date] = mapped_column(Date)
+    giltigt_till: Mapped[dt.date | None] = mapped_column(Date)
+    aterkallat: Mapped[dt.date | None] = mapped_column(Date)
+    parter: Mapped[str] = mapped_column(String(64))
+    sus: Mapped[bool] = mapped_column(Boolean)
+
+
+class FkBenefit(_Loaded, Base):
+    __tablename__ = "fk_benefit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_key: Mapped[str] = mapped_column(RECORD_KEY, unique=True)
+    pseudonym: Mapped[str] = mapped_column(PSEUDONYM, index=True)
+    forman: Mapped[str] = mapped_column(CODE)
+    forsorjning: Mapped[str] = mapped_column(CODE)
+    omfattning: Mapped[float] = mapped_column(Float)
+    fom: Mapped[dt.date] = mapped_column(Date)
+    tom: Mapped[dt.date | None] = mapped_column(Date)
+    kontor: Mapped[str | None] = mapped_column(String(64))
+
+
+class AfSupport(_Loaded, Base):
+    __tablename__ = "af_support"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_key: Mapped[str] = mapped_column(RECORD_KEY, unique=True)
+    pseudonym: Mapped[str] = mapped_column(PSEUDONYM, index=True)
+    inskriven_fran: Mapped[dt.date] = mapped_column(Date)
+    inskriven_till: Mapped[dt.date | None] = mapped_column(Date)
+    sokandekategori: Mapped[str | None] = mapped_column(String(2))
+    ersattning: Mapped[str] = mapped_column(CODE)
+    forsorjning: Mapped[str | None] = mapped_column(CODE)
+    ersattning_fran: Mapped[dt.date | None] = mapped_column(Date)
+    ersattning_till: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class SocPayment(_Loaded, Base):
+    __tablename__ = "soc_payment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_key: Mapped[str] = mapped_column(RECORD_KEY, unique=True)
+    pseudonym: Mapped[str] = mapped_column(PSEUDONYM, index=True)
+    manad: Mapped[str] = mapped_column(String(7))
+    belopp: Mapped[float] = mapped_column(MONEY)
+
+
+class HsfContact(_Loaded, Base):
+    __tablename__ = "hsf_contact"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_key: Mapped[str] = mapped_column(RECORD_KEY, unique=True)
+    pseudonym: Mapped[str] = mapped_column(PSEUDONYM, index=True)
+    kontaktdatum: Mapped[dt.date] = mapped_column(Date)
+    kontakttyp: Mapped[str] = mapped_column(CODE)
+    sjukskriven_fom: Mapped[dt.date | None] = mapped_column(Date)
+    sjukskriven_tom: Mapped[dt.date | None] = mapped_column(Date)
+    sjukskrivningsgrad: Mapped[float | None] = mapped_column(Float)
+
+
+class LedgerEntry(_Loaded, Base):
+    __tablename__ = "ledger_entry"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_key: Mapped[str] = mapped_column(RECORD_KEY, unique=True)
+    ver_nr: Mapped[str] = mapped_column(String(32))
+    rad: Mapped[int] = mapped_column(Integer)
+    bokforingsdatum: Mapped[dt.date] = mapped_column(Date, index=True)
+    konto: Mapped[int] = mapped_column(Integer)
+    projekt: Mapped[str] = mapped_column(CODE)
+    belopp: Mapped[float] = mapped_column(MONEY)
+    kostnadsslag: Mapped[str | None] = mapped_column(CODE)
+    account_class: Mapped[str] = mapped_column(String(8))
+
+
+class BudgetInsats(_Loaded, Base):
+    """The insats catalogue of a budget year (sheet Insatser)."""
+
+    __tablename__ = "budget_insats"
+    __table_args__ = (UniqueConstraint("year", "insats"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    insats: Mapped[str] = mapped_column(CODE)
+    namn: Mapped[str] = mapped_column(String(128))
+    startdatum: Mapped[dt.date] = mapped_column(Date)
+    slutdatum: Mapped[dt.date | None] = mapped_column(Date)
+    inriktning: Mapped[str] = mapped_column(String(32))
+    mal_deltagare: Mapped[float | None] = mapped_column(Float)
+    mal_andel: Mapped[float | None] = mapped_column(Float)
+
+
+class BudgetLine(_Loaded, Base):
+    """One insats x kostnadsslag row of the Budget sheet (TOTALT rows are checked, not stored)."""
+
+    __tablename__ = "budget_line"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    insats: Mapped[str] = mapped_column(CODE)
+    kostnadsslag: Mapped[str] = mapped_column(CODE)
+    q1: Mapped[float | None] = mapped_column(MONEY)
+    q2: Mapped[float | None] = mapped_column(MONEY)
+    q3: Mapped[float | None] = mapped_column(MONEY)
+    q4: Mapped[float | None] = mapped_column(MONEY)
+    ackumulering: Mapped[float] = mapped_column(MONEY)
+    arsbudget: Mapped[float | None] = mapped_column(MONEY)
+    spread: Mapped[bool] = mapped_column(Boolean)
+
+
+class BudgetAnnual(_Loaded, Base):
+    """Årsbudget per insats as stated on its TOTALT row."""
+
+    __tablename__ = "budget_annual"
+    __table_args__ = (UniqueConstraint("year", "insats"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    insats: Mapped[str] = mapped_column(CODE)
+    arsbudget: Mapped[float] = mapped_column(MONEY)
+
+
+class BudgetFinancing(_Loaded, Base):
+    __tablename__ = "budget_financing"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    finansiar: Mapped[str] = mapped_column(String(64))
+    belopp: Mapped[float] = mapped_column(MONEY)
+
+
+class IdentityVault(Base):
+    """The only place a real identity number lives: Fernet-encrypted, read only by the SUS adapter."""
+
+    __tablename__ = "identity_vault"
+
+    pseudonym: Mapped[str] = mapped_column(PSEUDONYM, primary_key=True)
+    ciphertext: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class HeldRow(Base):
+    """Quarantine: one row per (delivery row, column, rule) held for the data steward."""
+
+    __tablename__ = "held_row"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("delivery.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16), index=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    row_number: Mapped[int | None] = mapped_column(Integer)
+    column: Mapped[str | None] = mapped_column(String(64))
+    rule: Mapped[str] = mapped_column(String(128))
+    severity: Mapped[str] = mapped_column(String(8))
+    expected: Mapped[str | None] = mapped_column(String(512))
+    found: Mapped[str | None] = mapped_column(String(512))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    first_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    last_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class StewardNotice(Base):
+    """What the steward must see besides row failures: unrecognised or rejected files, vanished
+    snapshot records, unlinkable reservnummer rows, data received without consent. Counts only."""
+
+    __tablename__ = "steward_notice"
+    __table_args__ = (UniqueConstraint("kind", "source", "file_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(16))
+    file_name: Mapped[str] = mapped_column(String(255))
+    count: Mapped[int] = mapped_column(Integer)
+    detail: Mapped[str | None] = mapped_column(Text)
+    first_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    last_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class ErasureAudit(Base):
+    """Each erasure after a withdrawal: when, which rule, how many rows. Never who."""
+
+    __tablename__ = "erasure_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    erased_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    rule: Mapped[str] = mapped_column(String(128))
+    table_name: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)
+
+
+DELTA_TABLES = {
+    "fk": FkBenefit.__table__,
+    "af": AfSupport.__table__,
+    "soc": SocPayment.__table__,
+    "hsf": HsfContact.__table__,
+    "ekonomi": LedgerEntry.__table__,
+}

@@ -88,6 +88,11 @@ class Spell(_Loaded, Base):
     skyddad_identitet: Mapped[bool] = mapped_column(Boolean)
     kon: Mapped[str | None] = mapped_column(String(1))
     birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    age_at_enrolment: Mapped[int | None] = mapped_column(Integer)
+    # After a withdrawal the pseudonym and birth date are erased; a random token (derived from no
+    # identity and no key) keeps "unique persons" countable for the quarters already reported.
+    deidentified_person: Mapped[str | None] = mapped_column(String(32))
+    withdrawn_on: Mapped[dt.date | None] = mapped_column(Date)
     aktualiserande_part: Mapped[str | None] = mapped_column(CODE)
     inskrivningsdatum: Mapped[dt.date] = mapped_column(Date)
     utskrivningsdatum: Mapped[dt.date | None] = mapped_column(Date)

@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from assets.ingest import transforms
+from assets.ingest.withdrawal import apply_withdrawals, erased_people, read_consents
 from finsam.consent import PARTNER_OF_SOURCE, consented
 from finsam.errors import DeliveryRejected
 from finsam.privacy import Pseudonymiser, Vault
@@ -129,6 +130,8 @@ def ingest_source(source: str, landing: Path, engine: Engine, keys: Keys, *,
             _load_snapshots(connection, source, batch, keys, report)
         else:
             _load_deltas(connection, source, batch, keys, report)
+        if source in WITHDRAWAL_SENSITIVE:
+            apply_withdrawals(connection)
         for item in batch:
             report.files.append(_finish(connection, item))
     return report
@@ -177,6 +180,8 @@ def _record_delivery(connection: Connection, item: _Read) -> int:
 
 def _prepared(source: str, item: _Read, keys: Keys) -> pd.DataFrame:
     frame, item.reservnummer = transforms.split_reservnummer(item.conformed.frame)
+    if source == "insats":
+        frame = transforms.with_age_at_enrolment(frame)
     frame = transforms.pseudonymise(frame, keys.pseudonymiser)
     frame = transforms.with_lineage(frame, item.delivery, item.delivery_id)
     return transforms.with_record_key(frame, source)
@@ -189,7 +194,7 @@ def _load_deltas(connection: Connection, source: str, batch: list[_Read], keys: 
         return
     frames = [_prepared(source, item, keys) for item in readable]
     if source in PARTNER_OF_SOURCE:
-        consents = _consents(connection)
+        consents = read_consents(connection)
         frames = [_only_consented(source, item, frame, consents) for item, frame in zip(readable, frames)]
     combined = load.newest_per_key(pd.concat(frames, ignore_index=True))
     table = models.DELTA_TABLES[source]
@@ -205,23 +210,17 @@ def _load_deltas(connection: Connection, source: str, batch: list[_Read], keys: 
                     f"{PARTNER_OF_SOURCE[source]}: inte lagrade")
 
 
-def _consents(connection: Connection) -> pd.DataFrame:
-    table = models.Consent.__table__
-    frame = pd.read_sql(select(table.c.pseudonym, table.c.insats, table.c.samtycke_fran,
-                               table.c.giltigt_till, table.c.aterkallat, table.c.parter, table.c.sus),
-                        connection)
-    for name in ("samtycke_fran", "giltigt_till", "aterkallat"):
-        frame[name] = pd.to_datetime(frame[name])
-    return frame
-
-
 def _only_consented(source: str, item: _Read, frame: pd.DataFrame, consents: pd.DataFrame
                     ) -> pd.DataFrame:
-    """Records without consent in force are never stored person-level: only counted per file."""
-    allowed = consented(frame, source, consents)
+    """Records without consent in force are never stored person-level: only counted per file.
+    People who withdrew every consent are erased, so none of their records are stored again."""
+    allowed = consented(frame, source, consents) & ~frame["pseudonym"].isin(erased_people(consents))
     item.without_consent = int((~allowed).sum())
     return frame.loc[allowed]
 
+
+# Loads that can bring identifiable data back; each is followed by the withdrawal rules.
+WITHDRAWAL_SENSITIVE = {"samtycke", "insats", "fk", "af", "soc", "hsf"}
 
 SNAPSHOT_TABLES = {
     "insats": models.Spell.__table__,
@@ -285,12 +284,19 @@ def _replace_scope(connection: Connection, source: str, scope: str, item: _Read,
         _replace_budget(connection, int(scope), item)
         return
     table = SNAPSHOT_TABLES[source]
-    condition = table.c.insats == scope if source == "insats" else table.c.id.isnot(None)
+    if source == "insats":
+        # De-identified spells of people who withdrew stay as they are; the register's copies of
+        # those people are not linked again.
+        condition = (table.c.insats == scope) & table.c.deidentified_person.is_(None)
+        erased = erased_people(read_consents(connection))
+        prepared = prepared.loc[~prepared["pseudonym"].isin(erased)]
+    else:
+        condition = table.c.id.isnot(None)
     load.replace_where(connection, table, condition, prepared)
     item.rows_loaded = len(prepared)
     if source == "insats":
-        _store_vault(connection, transforms.vault_entries(item.conformed.frame, keys.pseudonymiser,
-                                                          keys.vault))
+        entries = transforms.vault_entries(item.conformed.frame, keys.pseudonymiser, keys.vault)
+        _store_vault(connection, entries.loc[~entries["pseudonym"].isin(erased)])
 
 
 BUDGET_TABLES = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from assets.ingest.withdrawal import DEIDENTIFIED_KEY_PREFIX
 from finsam.identity import RESERVNUMMER
 from finsam.privacy import Pseudonymiser, Vault
 from sources.base import Delivery
@@ -70,6 +71,18 @@ def with_record_key(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     return frame.assign(record_key=key)
 
 
+def with_age_at_enrolment(frame: pd.DataFrame) -> pd.DataFrame:
+    """Whole years on the enrolment day (kept when the birth date is erased after a withdrawal)."""
+    birth = pd.to_datetime(frame["birth_date"])
+    enrolled = pd.to_datetime(frame["inskrivningsdatum"])
+    had_birthday = (enrolled.dt.month > birth.dt.month) | (
+        (enrolled.dt.month == birth.dt.month) & (enrolled.dt.day >= birth.dt.day))
+    age = enrolled.dt.year - birth.dt.year - (~had_birthday).astype(int)
+    return frame.assign(age_at_enrolment=age.where(birth.notna()).astype("Int64"))
+
+
 def vanished(previous_keys: pd.Series, current_keys: pd.Series) -> int:
-    """How many records of the previous snapshot are missing from the current one."""
-    return int((~previous_keys.isin(current_keys)).sum())
+    """How many records of the previous snapshot are missing from the current one (records kept
+    de-identified after a withdrawal are no longer the snapshot's and do not count)."""
+    previous = previous_keys[~previous_keys.str.startswith(DEIDENTIFIED_KEY_PREFIX)]
+    return int((~previous.isin(current_keys)).sum())

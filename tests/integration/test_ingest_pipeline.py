@@ -34,13 +34,14 @@ def test_every_sample_is_loaded(sample_landing, engine, keys):
     # the insats sample comes as CSV and XLSX with the same extraction date: one is superseded
     assert sorted(manifest.loc[manifest["source"] == "insats", "outcome"]) == sorted([LOADED, SUPERSEDED])
     assert (manifest.loc[manifest["source"] != "insats", "outcome"] == LOADED).all()
-    # fk: Carl's period starts after his withdrawal and Eva's consent does not name FK
+    # fk: Carl withdrew his only consent and Eva's consent does not name FK
     assert len(_table(engine, models.FkBenefit)) == 2
     assert len(_table(engine, models.SocPayment)) == 3
     assert len(_table(engine, models.LedgerEntry)) == 6
     assert reports["hsf"].rows_read == 3
     hsf = _table(engine, models.HsfContact)
-    assert len(hsf) == 2  # the reservnummer row is counted, not linked
+    # the reservnummer row is counted, not linked; Carl withdrew his only consent, so he is erased
+    assert len(hsf) == 1
     notices = _table(engine, models.StewardNotice)
     assert ("reservnummer", "hsf", 1) in set(zip(notices["kind"], notices["source"], notices["count"]))
 

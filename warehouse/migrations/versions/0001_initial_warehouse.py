@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 23:41:18.263588
+Create Date: 2026-11-27 23:48:17.373488
 """
 from alembic import op
 import sqlalchemy as sa
@@ -65,7 +65,7 @@ def upgrade() -> None:
     )
     op.create_table('af_support',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('record_key', sa.String(length=40), nullable=False),
+    sa.Column('record_key', sa.String(length=160), nullable=False),
     sa.Column('pseudonym', sa.String(length=64), nullable=False),
     sa.Column('inskriven_fran', sa.Date(), nullable=False),
     sa.Column('inskriven_till', sa.Date(), nullable=True),
@@ -159,7 +159,7 @@ def upgrade() -> None:
 
     op.create_table('consent',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('record_key', sa.String(length=40), nullable=False),
+    sa.Column('record_key', sa.String(length=160), nullable=False),
     sa.Column('pseudonym', sa.String(length=64), nullable=False),
     sa.Column('insats', sa.String(length=16), nullable=False),
     sa.Column('samtycke_fran', sa.Date(), nullable=False),
@@ -180,7 +180,7 @@ def upgrade() -> None:
 
     op.create_table('fk_benefit',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('record_key', sa.String(length=40), nullable=False),
+    sa.Column('record_key', sa.String(length=160), nullable=False),
     sa.Column('pseudonym', sa.String(length=64), nullable=False),
     sa.Column('forman', sa.String(length=16), nullable=False),
     sa.Column('forsorjning', sa.String(length=16), nullable=False),
@@ -222,7 +222,7 @@ def upgrade() -> None:
 
     op.create_table('hsf_contact',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('record_key', sa.String(length=40), nullable=False),
+    sa.Column('record_key', sa.String(length=160), nullable=False),
     sa.Column('pseudonym', sa.String(length=64), nullable=False),
     sa.Column('kontaktdatum', sa.Date(), nullable=False),
     sa.Column('kontakttyp', sa.String(length=16), nullable=False),
@@ -242,7 +242,7 @@ def upgrade() -> None:
 
     op.create_table('ledger_entry',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('record_key', sa.String(length=40), nullable=False),
+    sa.Column('record_key', sa.String(length=160), nullable=False),
     sa.Column('ver_nr', sa.String(length=32), nullable=False),
     sa.Column('rad', sa.Integer(), nullable=False),
     sa.Column('bokforingsdatum', sa.Date(), nullable=False),
@@ -272,7 +272,7 @@ def upgrade() -> None:
     )
     op.create_table('soc_payment',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('record_key', sa.String(length=40), nullable=False),
+    sa.Column('record_key', sa.String(length=160), nullable=False),
     sa.Column('pseudonym', sa.String(length=64), nullable=False),
     sa.Column('manad', sa.String(length=7), nullable=False),
     sa.Column('belopp', sa.Numeric(precision=14, scale=2), nullable=False),
@@ -289,13 +289,16 @@ def upgrade() -> None:
 
     op.create_table('spell',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('record_key', sa.String(length=40), nullable=False),
+    sa.Column('record_key', sa.String(length=160), nullable=False),
     sa.Column('insats', sa.String(length=16), nullable=False),
     sa.Column('pseudonym', sa.String(length=64), nullable=True),
     sa.Column('anonym', sa.Boolean(), nullable=False),
     sa.Column('skyddad_identitet', sa.Boolean(), nullable=False),
     sa.Column('kon', sa.String(length=1), nullable=True),
     sa.Column('birth_date', sa.Date(), nullable=True),
+    sa.Column('age_at_enrolment', sa.Integer(), nullable=True),
+    sa.Column('deidentified_person', sa.String(length=32), nullable=True),
+    sa.Column('withdrawn_on', sa.Date(), nullable=True),
     sa.Column('aktualiserande_part', sa.String(length=16), nullable=True),
     sa.Column('inskrivningsdatum', sa.Date(), nullable=False),
     sa.Column('utskrivningsdatum', sa.Date(), nullable=True),

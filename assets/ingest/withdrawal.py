@@ -48,7 +48,7 @@ def register_out(spells: pd.DataFrame, days: pd.DataFrame) -> pd.DataFrame:
     exit_day = pd.to_datetime(marked["utskrivningsdatum"])
     still_open = day.notna() & (pd.to_datetime(marked["inskrivningsdatum"]) <= day) & (
         exit_day.isna() | (exit_day > day))
-    marked.loc[still_open, "utskrivningsdatum"] = day[still_open]
+    marked["utskrivningsdatum"] = exit_day.mask(still_open, day)
     marked.loc[still_open, "avslutsanledning"] = AVB
     marked.loc[still_open, "forsorjning_ut"] = pd.NA
     return marked

@@ -97,3 +97,20 @@ def test_sus_consent_on_the_enrolment_day():
                                                                 "2024-01-15", "2024-02-05",
                                                                 "2024-01-15"])})
     assert sus_consent_on(spells, consents).tolist() == [True, False, False, False, False]
+
+
+def test_sus_path_for_anonymous_protected_no_sus_consent_and_withdrawn():
+    from finsam.consent import ANONYMOUS, PERSONAL, WITHDRAWN, sus_path
+
+    consents = _consents(("p1", "JOBB", "2024-01-10", None, None, "AF", True),
+                         ("p2", "JOBB", "2024-01-10", None, None, "AF", False),
+                         ("p4", "JOBB", "2024-01-10", None, "2024-05-01", "AF", True))
+    spells = pd.DataFrame({
+        "pseudonym": ["p1", "p2", None, None, "p4"],
+        "insats": ["JOBB"] * 5,
+        "inskrivningsdatum": pd.to_datetime(["2024-01-15"] * 5),
+        "anonym": [False, False, True, True, False],
+        "skyddad_identitet": [False, False, False, True, False],
+        "withdrawn_on": pd.to_datetime([None, None, None, None, "2024-05-01"]),
+    })
+    assert sus_path(spells, consents).tolist() == [PERSONAL, ANONYMOUS, ANONYMOUS, ANONYMOUS, WITHDRAWN]

@@ -49,7 +49,7 @@ def run_quarters(resource_defs: Mapping[str, dg.ConfigurableResource], first: st
         raise RunFailed(result.run_id, failed, "; ".join(reasons) or "see the Dagster UI")
     outcome = RunOutcome(result.run_id, (first, last))
     for event in result.get_asset_materialization_events():
-        materialization = event.asset_materialization
+        materialization = event.event_specific_data.materialization
         name = materialization.asset_key.to_user_string()
         outcome.metadata.setdefault(name, {key: value.value for key, value
                                            in materialization.metadata.items()})

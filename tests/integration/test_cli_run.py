@@ -1,0 +1,70 @@
+"""`finsam run` through Dagster on the contract's samples; refusal without keys."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from sqlalchemy import create_engine, select
+
+from finsam.cli import main
+from warehouse import models
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path, key_files):
+    pseudonym_key, vault_key = key_files
+    monkeypatch.setenv("FINSAM_PSEUDONYM_KEY_FILE", str(pseudonym_key))
+    monkeypatch.setenv("FINSAM_VAULT_KEY_FILE", str(vault_key))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    return tmp_path
+
+
+def _args(landing, tmp_path, *extra):
+    return ["run", "--landing", str(landing), "--warehouse", f"sqlite:///{tmp_path / 'w.db'}",
+            "--out", str(tmp_path / "out"), *extra]
+
+
+def test_run_loads_the_samples_and_is_recorded_in_dagster(env, sample_landing, capsys):
+    import dagster as dg
+
+    assert main(_args(sample_landing, env, "--from", "2024Q4", "--to", "2024Q4")) == 0
+    printed = capsys.readouterr().out
+    assert "2024Q4-2024Q4 klart" in printed and "kvarhållna" in printed
+    engine = create_engine(f"sqlite:///{env / 'w.db'}")
+    with engine.connect() as connection:
+        manifest = pd.read_sql(select(models.Delivery.__table__), connection)
+    assert len(manifest) == 9
+    instance = dg.DagsterInstance.get()
+    runs = instance.get_runs()
+    assert len(runs) == 1 and runs[0].is_success
+    assert "2024-10-01" in instance.get_materialized_partitions(dg.AssetKey("insats_spells"))
+
+    assert main(_args(sample_landing, env, "--from", "2024Q4")) == 0
+    assert "0 nya" in capsys.readouterr().out
+
+
+def test_run_before_the_deliveries_reads_nothing(env, sample_landing, capsys):
+    assert main(_args(sample_landing, env, "--from", "2024Q1", "--to", "2024Q3")) == 0
+    assert "0 nya" in capsys.readouterr().out
+
+
+def test_run_refuses_without_keys(monkeypatch, tmp_path, sample_landing, capsys):
+    monkeypatch.delenv("FINSAM_PSEUDONYM_KEY_FILE", raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    assert main(_args(sample_landing, tmp_path)) == 2
+    error = capsys.readouterr().err
+    assert "FINSAM_PSEUDONYM_KEY_FILE" in error and "is not set" in error
+    assert not (tmp_path / "w.db").exists()
+
+
+def test_run_refuses_a_short_key(env, monkeypatch, sample_landing, capsys):
+    short = env / "short.key"
+    short.write_text("abc")
+    monkeypatch.setenv("FINSAM_VAULT_KEY_FILE", str(short))
+    assert main(_args(sample_landing, env)) == 2
+    assert "FINSAM_VAULT_KEY_FILE" in capsys.readouterr().err
+
+
+def test_bad_quarter_is_a_clear_error(env, sample_landing, capsys):
+    assert main(_args(sample_landing, env, "--from", "2024-3")) == 2
+    assert "YYYYQn" in capsys.readouterr().err

@@ -65,6 +65,15 @@ class WarehouseError(FinsamError):
     """The warehouse could not be reached, migrated or written."""
 
 
+class WarehouseSchemaViolation(WarehouseError):
+    """A frame about to be loaded breaks its table's schema; the load is rolled back."""
+
+    def __init__(self, table: str, problems: list[str]):
+        self.table = table
+        self.problems = problems
+        super().__init__(f"table {table}: refusing to load: {'; '.join(problems)}")
+
+
 class RunFailed(FinsamError):
     """A Dagster run did not succeed; carries the failed steps."""
 

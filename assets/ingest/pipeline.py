@@ -24,6 +24,7 @@ from sources.landing import Unrecognised, scan_source
 from sources.registry import reader
 from sources.specs import BY_NAME
 from validation.issues import combine, failing_rows
+from validation.warehouse import check_before_load
 from warehouse import load, models
 
 LOADED = "inläst"
@@ -198,6 +199,7 @@ def _load_deltas(connection: Connection, source: str, batch: list[_Read], keys: 
         frames = [_only_consented(source, item, frame, consents) for item, frame in zip(readable, frames)]
     combined = load.newest_per_key(pd.concat(frames, ignore_index=True))
     table = models.DELTA_TABLES[source]
+    check_before_load(table.name, combined)
     load.merge_delta(connection, table, combined)
     for item, frame in zip(readable, frames):
         item.rows_loaded = len(frame)
@@ -292,6 +294,7 @@ def _replace_scope(connection: Connection, source: str, scope: str, item: _Read,
         prepared = prepared.loc[~prepared["pseudonym"].isin(erased)]
     else:
         condition = table.c.id.isnot(None)
+    check_before_load(table.name, prepared)
     load.replace_where(connection, table, condition, prepared)
     item.rows_loaded = len(prepared)
     if source == "insats":
@@ -313,6 +316,7 @@ def _replace_budget(connection: Connection, year: int, item: _Read) -> None:
         if frame is None:
             frame = pd.DataFrame()
         frame = transforms.with_lineage(frame.assign(year=year), item.delivery, item.delivery_id)
+        check_before_load(table.name, frame)
         load.replace_where(connection, table, table.c.year == year, frame)
     item.rows_loaded = len(item.conformed.frame)
 

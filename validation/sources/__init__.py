@@ -1,0 +1,1 @@
+"""The input contract's rules per source, as Pandera schemas over the reader's prepared frame."""

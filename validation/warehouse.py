@@ -1,0 +1,97 @@
+"""Pandera schemas for the warehouse tables, checked on every frame just before it is loaded.
+
+A failure here is never the partner's mistake: the readers hold bad rows back. It means finsam
+itself is about to store something it must not (an identity number, a malformed pseudonym, a
+duplicate key), so the load stops and the transaction rolls back.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+
+from finsam.errors import WarehouseSchemaViolation
+from finsam.reference import codes
+
+PSEUDONYM = r"^[0-9a-f]{64}$"
+# an identity number in any contract form, as a whole value
+IDENTITY_LIKE = r"^(?:\d{8}|\d{6})[-+]?\d{4}$|^\d{2}(?:\d{2})?[0-1]\d[0-3]\d[-+]?\d{4}$"
+
+
+def _no_identity_values(frame: pd.DataFrame) -> bool:
+    text = frame.select_dtypes(include=["object", "string"])
+    return not any(text[name].astype("string").str.fullmatch(IDENTITY_LIKE).fillna(False).any()
+                   for name in text.columns)
+
+
+def _no_identity_columns(frame: pd.DataFrame) -> bool:
+    return not {"pnr", "personnummer", "id_kind"} & set(frame.columns)
+
+
+_GUARDS = [
+    pa.Check(_no_identity_columns, name="inga identitetskolumner"),
+    pa.Check(_no_identity_values, name="inga personnummer i textkolumner"),
+]
+
+
+def _lineage() -> dict[str, pa.Column]:
+    return {
+        "delivery_id": pa.Column(int, nullable=False, coerce=True),
+        "extraction_date": pa.Column("datetime64[ns]", nullable=False, coerce=True),
+        "row_number": pa.Column(int, nullable=False, coerce=True),
+    }
+
+
+def _keyed(columns: dict[str, pa.Column], *, pseudonym_nullable: bool = False) -> pa.DataFrameSchema:
+    base = {
+        "record_key": pa.Column(nullable=False, unique=True),
+        **_lineage(),
+    }
+    base["pseudonym"] = pa.Column(nullable=pseudonym_nullable, checks=pa.Check.str_matches(PSEUDONYM))
+    return pa.DataFrameSchema({**base, **columns}, checks=_GUARDS, strict=False)
+
+
+def _codes(name: str) -> pa.Check:
+    return pa.Check.isin(sorted(codes(name)))
+
+
+SCHEMAS: dict[str, pa.DataFrameSchema] = {
+    "spell": _keyed({
+        "insats": pa.Column(nullable=False),
+        "anonym": pa.Column(bool, coerce=True), "skyddad_identitet": pa.Column(bool, coerce=True),
+        "kon": pa.Column(nullable=True, checks=_codes("kon")),
+        "inskrivningsdatum": pa.Column("datetime64[ns]", nullable=False, coerce=True),
+        "age_at_enrolment": pa.Column("Int64", nullable=True, coerce=True,
+                                      checks=pa.Check.in_range(0, 130)),
+    }, pseudonym_nullable=True),
+    "consent": _keyed({"insats": pa.Column(nullable=False), "sus": pa.Column(bool, coerce=True)}),
+    "fk_benefit": _keyed({"forsorjning": pa.Column(checks=_codes("forsorjning"))}),
+    "af_support": _keyed({"ersattning": pa.Column(checks=_codes("af_stod"))}),
+    "soc_payment": _keyed({"belopp": pa.Column(float, coerce=True, checks=pa.Check.gt(0))}),
+    "hsf_contact": _keyed({"kontakttyp": pa.Column(checks=_codes("hsf_kontakttyp"))}),
+    "ledger_entry": pa.DataFrameSchema({
+        "record_key": pa.Column(nullable=False, unique=True), **_lineage(),
+        "konto": pa.Column(int, coerce=True, checks=pa.Check.in_range(1000, 9999)),
+        "account_class": pa.Column(checks=pa.Check.isin(["cost", "income", "ignored"])),
+    }, checks=_GUARDS, strict=False),
+    "budget_line": pa.DataFrameSchema({
+        "year": pa.Column(int, coerce=True), "insats": pa.Column(),
+        "kostnadsslag": pa.Column(checks=_codes("kostnadsslag")),
+    }, checks=_GUARDS, strict=False),
+}
+
+
+def check_before_load(table: str, frame: pd.DataFrame) -> None:
+    """Raise WarehouseSchemaViolation (naming table and checks, never values) when ``frame`` breaks
+    the table's schema. Tables without a schema pass through."""
+    schema = SCHEMAS.get(table)
+    if schema is None or frame.empty:
+        return
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+        summary = (cases.assign(column=cases["column"].fillna("(tabell)"))
+                   .groupby(["column", "check"]).size())
+        raise WarehouseSchemaViolation(table, [f"{column}: {check} ({count} rader)"
+                                               for (column, check), count in summary.items()]) from None

@@ -268,9 +268,30 @@ class HeldRow(Base):
     severity: Mapped[str] = mapped_column(String(8))
     expected: Mapped[str | None] = mapped_column(String(512))
     found: Mapped[str | None] = mapped_column(String(512))
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default="öppen", index=True)
+    scope: Mapped[str | None] = mapped_column(String(32))
+    # The row's natural key without the failing column, identity reduced to its birth-date part:
+    # a corrected redelivery of the same record carries the same match key and closes this row.
+    match_key: Mapped[str | None] = mapped_column(String(255), index=True)
+    loaded: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(Text)
     first_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     last_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class StewardDecision(Base):
+    """Audit of every change to a held row's status: the steward's and the pipeline's own."""
+
+    __tablename__ = "steward_decision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    held_row_id: Mapped[int] = mapped_column(ForeignKey("held_row.id"), index=True)
+    decision: Mapped[str] = mapped_column(String(16))
+    status_before: Mapped[str] = mapped_column(String(16))
+    status_after: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
 class StewardNotice(Base):

@@ -19,13 +19,13 @@ from assets.ingest.withdrawal import apply_withdrawals, erased_people, read_cons
 from finsam.consent import PARTNER_OF_SOURCE, consented
 from finsam.errors import DeliveryRejected
 from finsam.privacy import Pseudonymiser, Vault
-from sources.base import SNAPSHOT, Conformed, Delivery
+from sources.base import HELD_WARNINGS, SNAPSHOT, Conformed, Delivery
 from sources.landing import Unrecognised, scan_source
 from sources.registry import reader
 from sources.specs import BY_NAME
 from validation.issues import combine, failing_rows
 from validation.warehouse import check_before_load
-from warehouse import load, models
+from warehouse import load, models, quarantine
 
 LOADED = "inläst"
 DUPLICATE = "dubblett"
@@ -33,7 +33,20 @@ REJECTED = "avvisad"
 SUPERSEDED = "ersatt"
 UNRECOGNISED = "okänt namn"
 
-CLOSED_SUPERSEDED = "ersatt"
+# Loads that can bring identifiable data back; each is followed by the withdrawal rules.
+WITHDRAWAL_SENSITIVE = {"samtycke", "insats", "fk", "af", "soc", "hsf"}
+
+SNAPSHOT_TABLES = {
+    "insats": models.Spell.__table__,
+    "samtycke": models.Consent.__table__,
+}
+
+BUDGET_TABLES = {
+    "frame": models.BudgetLine.__table__,
+    "insatser": models.BudgetInsats.__table__,
+    "arsbudget": models.BudgetAnnual.__table__,
+    "finansiering": models.BudgetFinancing.__table__,
+}
 
 
 @dataclass
@@ -50,7 +63,8 @@ class FileOutcome:
 class IngestReport:
     source: str
     files: list[FileOutcome] = field(default_factory=list)
-    notices: list[dict] = field(default_factory=list)
+    accepted_loaded: int = 0
+    closed: int = 0
 
     def count(self, outcome: str) -> int:
         return sum(1 for item in self.files if item.outcome == outcome)
@@ -61,7 +75,7 @@ class IngestReport:
 
     @property
     def rows_loaded(self) -> int:
-        return sum(item.rows_loaded for item in self.files)
+        return sum(item.rows_loaded for item in self.files) + self.accepted_loaded
 
     @property
     def rows_held(self) -> int:
@@ -76,12 +90,15 @@ class IngestReport:
             "rows_read": self.rows_read,
             "rows_loaded": self.rows_loaded,
             "rows_held": self.rows_held,
+            "held_rows_closed": self.closed,
+            "accepted_rows_loaded": self.accepted_loaded,
         }
 
 
 @dataclass
 class _Read:
     delivery: Delivery
+    raw: pd.DataFrame | None = None
     conformed: Conformed | None = None
     rejection: DeliveryRejected | None = None
     duplicate_of: str | None = None
@@ -90,6 +107,8 @@ class _Read:
     rows_loaded: int = 0
     reservnummer: int = 0
     without_consent: int = 0
+    loaded_keys: pd.Series | None = None
+    prepared: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -100,12 +119,34 @@ class Keys:
 
 def ingest_source(source: str, landing: Path, engine: Engine, keys: Keys, *,
                   before: date | None = None) -> IngestReport:
-    """Ingest every new delivery of ``source`` extracted before ``before``."""
+    """Ingest every new delivery of ``source`` extracted before ``before``, and load the rows the
+    steward has accepted since the last run."""
     spec = BY_NAME[source]
     report = IngestReport(source)
     deliveries, unrecognised = scan_source(landing, spec, before=before)
     with engine.connect() as connection:
         seen = _seen(connection, source)
+        accepted = _read_accepted(connection, source, landing)
+    batch = _read_new(source, deliveries, seen)
+    new_unrecognised = [u for u in unrecognised if u.file_name not in seen["unrecognised"]]
+    with engine.begin() as connection:
+        _record_unrecognised(connection, source, new_unrecognised, report)
+        for item in batch:
+            item.delivery_id = _record_delivery(connection, item)
+        if spec.kind == SNAPSHOT:
+            _load_snapshots(connection, source, batch, keys)
+        else:
+            _load_deltas(connection, source, batch, keys)
+        report.accepted_loaded = _load_accepted(connection, source, accepted, keys)
+        for item in batch:
+            report.files.append(_finish(connection, item))
+        report.closed = _close_corrected(connection, source, batch)
+        if source in WITHDRAWAL_SENSITIVE:
+            apply_withdrawals(connection)
+    return report
+
+
+def _read_new(source: str, deliveries: list[Delivery], seen: dict) -> list[_Read]:
     module = reader(source)
     batch: list[_Read] = []
     hashes = dict(seen["hash_to_file"])
@@ -118,24 +159,12 @@ def ingest_source(source: str, landing: Path, engine: Engine, keys: Keys, *,
         else:
             hashes[delivery.sha256] = delivery.file_name
             try:
-                item.conformed = module.conform(module.read(delivery), delivery)
+                item.raw = module.read(delivery)
+                item.conformed = module.conform(item.raw, delivery)
             except DeliveryRejected as exc:
                 item.rejection, item.outcome = exc, REJECTED
         batch.append(item)
-    new_unrecognised = [u for u in unrecognised if u.file_name not in seen["unrecognised"]]
-    with engine.begin() as connection:
-        _record_unrecognised(connection, source, new_unrecognised, report)
-        for item in batch:
-            item.delivery_id = _record_delivery(connection, item)
-        if spec.kind == SNAPSHOT:
-            _load_snapshots(connection, source, batch, keys, report)
-        else:
-            _load_deltas(connection, source, batch, keys, report)
-        if source in WITHDRAWAL_SENSITIVE:
-            apply_withdrawals(connection)
-        for item in batch:
-            report.files.append(_finish(connection, item))
-    return report
+    return batch
 
 
 def _seen(connection: Connection, source: str) -> dict:
@@ -179,8 +208,8 @@ def _record_delivery(connection: Connection, item: _Read) -> int:
     return int(result.inserted_primary_key[0])
 
 
-def _prepared(source: str, item: _Read, keys: Keys) -> pd.DataFrame:
-    frame, item.reservnummer = transforms.split_reservnummer(item.conformed.frame)
+def _prepared(source: str, frame: pd.DataFrame, item: _Read, keys: Keys) -> pd.DataFrame:
+    frame, item.reservnummer = transforms.split_reservnummer(frame)
     if source == "insats":
         frame = transforms.with_age_at_enrolment(frame)
     frame = transforms.pseudonymise(frame, keys.pseudonymiser)
@@ -188,28 +217,39 @@ def _prepared(source: str, item: _Read, keys: Keys) -> pd.DataFrame:
     return transforms.with_record_key(frame, source)
 
 
-def _load_deltas(connection: Connection, source: str, batch: list[_Read], keys: Keys,
-                 report: IngestReport) -> None:
+# --- delta sources -------------------------------------------------------------------------------
+
+def _load_deltas(connection: Connection, source: str, batch: list[_Read], keys: Keys) -> None:
     readable = [item for item in batch if item.conformed is not None]
     if not readable:
         return
-    frames = [_prepared(source, item, keys) for item in readable]
+    frames = [_prepared(source, item.conformed.frame, item, keys) for item in readable]
     if source in PARTNER_OF_SOURCE:
         consents = read_consents(connection)
-        frames = [_only_consented(source, item, frame, consents) for item, frame in zip(readable, frames)]
-    combined = load.newest_per_key(pd.concat(frames, ignore_index=True))
-    table = models.DELTA_TABLES[source]
-    check_before_load(table.name, combined)
-    load.merge_delta(connection, table, combined)
+        frames = [_only_consented(source, item, frame, consents)
+                  for item, frame in zip(readable, frames)]
+    _merge(connection, source, pd.concat(frames, ignore_index=True))
     for item, frame in zip(readable, frames):
         item.rows_loaded = len(frame)
-        if item.reservnummer:
-            _notice(connection, "reservnummer", source, item.delivery.file_name, item.reservnummer,
-                    "rader med reservnummer kan inte kopplas till någon person")
-        if item.without_consent:
-            _notice(connection, "utan_samtycke", source, item.delivery.file_name, item.without_consent,
-                    f"{item.without_consent} rader om personer utan gällande samtycke för "
-                    f"{PARTNER_OF_SOURCE[source]}: inte lagrade")
+        item.loaded_keys = _loaded_match_keys(item, frame)
+        _partner_notices(connection, source, item)
+
+
+def _merge(connection: Connection, source: str, frame: pd.DataFrame) -> None:
+    table = models.DELTA_TABLES[source]
+    combined = load.newest_per_key(frame)
+    check_before_load(table.name, combined)
+    load.merge_delta(connection, table, combined)
+
+
+def _partner_notices(connection: Connection, source: str, item: _Read) -> None:
+    if item.reservnummer:
+        _notice(connection, "reservnummer", source, item.delivery.file_name, item.reservnummer,
+                "rader med reservnummer kan inte kopplas till någon person")
+    if item.without_consent:
+        _notice(connection, "utan_samtycke", source, item.delivery.file_name, item.without_consent,
+                f"{item.without_consent} rader om personer utan gällande samtycke för "
+                f"{PARTNER_OF_SOURCE[source]}: inte lagrade")
 
 
 def _only_consented(source: str, item: _Read, frame: pd.DataFrame, consents: pd.DataFrame
@@ -221,48 +261,73 @@ def _only_consented(source: str, item: _Read, frame: pd.DataFrame, consents: pd.
     return frame.loc[allowed]
 
 
-# Loads that can bring identifiable data back; each is followed by the withdrawal rules.
-WITHDRAWAL_SENSITIVE = {"samtycke", "insats", "fk", "af", "soc", "hsf"}
+def _loaded_match_keys(item: _Read, frame: pd.DataFrame) -> pd.Series:
+    keys = quarantine.loose_keys(item.raw, BY_NAME[item.delivery.source], item.delivery.extraction_date)
+    if keys.empty:
+        return pd.Series(dtype="string")
+    loaded = keys.loc[item.raw["row_number"].isin(frame["row_number"]).to_numpy()]
+    return loaded.stack().astype("string")
 
-SNAPSHOT_TABLES = {
-    "insats": models.Spell.__table__,
-    "samtycke": models.Consent.__table__,
-}
+
+def _close_corrected(connection: Connection, source: str, batch: list[_Read]) -> int:
+    ids = [item.delivery_id for item in batch if item.delivery_id is not None]
+    return sum(quarantine.close_corrected(connection, source, item.loaded_keys,
+                                          item.delivery.file_name, ids)
+               for item in batch if item.loaded_keys is not None and not item.loaded_keys.empty)
 
 
-def _load_snapshots(connection: Connection, source: str, batch: list[_Read], keys: Keys,
-                    report: IngestReport) -> None:
+# --- snapshot sources ----------------------------------------------------------------------------
+
+def _load_snapshots(connection: Connection, source: str, batch: list[_Read], keys: Keys) -> None:
     readable = [item for item in batch if item.conformed is not None]
     by_scope: dict[str, list[_Read]] = {}
     for item in readable:
-        by_scope.setdefault(_scope(source, item.delivery), []).append(item)
+        by_scope.setdefault(_scope(item.delivery), []).append(item)
     for scope, items in by_scope.items():
-        state = connection.execute(select(models.SnapshotState).where(
-            models.SnapshotState.source == source, models.SnapshotState.scope == scope)).first()
-        current_date = state.extraction_date if state else None
-        previous_keys = _stored_keys(connection, source, scope) if state else None
-        previous_file = _file_name(connection, state.delivery_id) if state else None
-        newest = items[-1]
-        for item in items:
-            prepared = _prepared(source, item, keys) if source != "budget" else None
-            current_keys = prepared["record_key"] if prepared is not None else None
-            is_older = current_date is not None and item.delivery.extraction_date < current_date
-            if previous_keys is not None and current_keys is not None and not is_older:
-                gone = transforms.vanished(previous_keys, current_keys)
-                if gone:
-                    _notice(connection, "försvunna_poster", source, item.delivery.file_name, gone,
-                            f"{gone} poster som fanns i {previous_file} saknas i {item.delivery.file_name}")
-            if item is not newest or is_older:
-                item.outcome = SUPERSEDED
-                continue
-            if not is_older:
-                previous_keys, previous_file = current_keys, item.delivery.file_name
-            _replace_scope(connection, source, scope, item, prepared, keys)
-            _set_state(connection, source, scope, item, exists=state is not None)
+        _load_scope(connection, source, scope, items, keys)
 
 
-def _scope(source: str, delivery: Delivery) -> str:
+def _load_scope(connection: Connection, source: str, scope: str, items: list[_Read],
+                keys: Keys) -> None:
+    """Newest delivery wins the scope; each newer delivery is compared with the one before it to
+    report records that vanished."""
+    state = _state(connection, source, scope)
+    current_date = state["extraction_date"] if state else None
+    previous_keys = _stored_keys(connection, source, scope) if state else None
+    previous_file = state["file_name"] if state else None
+    newest = items[-1]
+    for item in items:
+        is_older = current_date is not None and item.delivery.extraction_date < current_date
+        if is_older or item is not newest:
+            item.outcome = SUPERSEDED
+        if source == "budget" or is_older:
+            continue
+        item.prepared = _prepared(source, item.conformed.frame, item, keys)
+        current_keys = item.prepared["record_key"]
+        if previous_keys is not None:
+            gone = transforms.vanished(previous_keys, current_keys)
+            if gone:
+                _notice(connection, "försvunna_poster", source, item.delivery.file_name, gone,
+                        f"{gone} poster som fanns i {previous_file} saknas i {item.delivery.file_name}")
+        previous_keys, previous_file = current_keys, item.delivery.file_name
+    if newest.outcome == LOADED:
+        _replace_scope(connection, source, scope, newest, keys)
+        _set_state(connection, source, scope, newest, exists=state is not None)
+        quarantine.close_superseded(connection, source, scope, newest.delivery_id,
+                                    newest.delivery.file_name)
+
+
+def _scope(delivery: Delivery) -> str:
     return delivery.scope or "register"
+
+
+def _state(connection: Connection, source: str, scope: str) -> dict | None:
+    state = models.SnapshotState.__table__
+    row = connection.execute(select(state.c.extraction_date, state.c.delivery_id,
+                                    models.Delivery.file_name)
+                             .join(models.Delivery, models.Delivery.id == state.c.delivery_id)
+                             .where(state.c.source == source, state.c.scope == scope)).mappings().first()
+    return dict(row) if row else None
 
 
 def _stored_keys(connection: Connection, source: str, scope: str) -> pd.Series | None:
@@ -275,16 +340,11 @@ def _stored_keys(connection: Connection, source: str, scope: str) -> pd.Series |
     return pd.Series(connection.execute(query).scalars().all(), dtype="string")
 
 
-def _file_name(connection: Connection, delivery_id: int) -> str:
-    return connection.execute(select(models.Delivery.file_name)
-                              .where(models.Delivery.id == delivery_id)).scalar_one()
-
-
-def _replace_scope(connection: Connection, source: str, scope: str, item: _Read,
-                   prepared: pd.DataFrame | None, keys: Keys) -> None:
+def _replace_scope(connection: Connection, source: str, scope: str, item: _Read, keys: Keys) -> None:
     if source == "budget":
         _replace_budget(connection, int(scope), item)
         return
+    prepared = item.prepared
     table = SNAPSHOT_TABLES[source]
     if source == "insats":
         # De-identified spells of people who withdrew stay as they are; the register's copies of
@@ -298,16 +358,7 @@ def _replace_scope(connection: Connection, source: str, scope: str, item: _Read,
     load.replace_where(connection, table, condition, prepared)
     item.rows_loaded = len(prepared)
     if source == "insats":
-        entries = transforms.vault_entries(item.conformed.frame, keys.pseudonymiser, keys.vault)
-        _store_vault(connection, entries.loc[~entries["pseudonym"].isin(erased)])
-
-
-BUDGET_TABLES = {
-    "frame": models.BudgetLine.__table__,
-    "insatser": models.BudgetInsats.__table__,
-    "arsbudget": models.BudgetAnnual.__table__,
-    "finansiering": models.BudgetFinancing.__table__,
-}
+        _store_vault(connection, item.conformed.frame, keys, erased)
 
 
 def _replace_budget(connection: Connection, year: int, item: _Read) -> None:
@@ -321,22 +372,78 @@ def _replace_budget(connection: Connection, year: int, item: _Read) -> None:
     item.rows_loaded = len(item.conformed.frame)
 
 
-def _store_vault(connection: Connection, entries: pd.DataFrame) -> None:
+def _store_vault(connection: Connection, frame: pd.DataFrame, keys: Keys, erased: pd.Index) -> None:
+    entries = transforms.vault_entries(frame, keys.pseudonymiser, keys.vault)
+    entries = entries.loc[~entries["pseudonym"].isin(erased)]
     if entries.empty:
         return
     existing = set(connection.execute(select(models.IdentityVault.pseudonym)).scalars())
-    new = entries.loc[~entries["pseudonym"].isin(existing)]
-    load.insert_frame(connection, models.IdentityVault.__table__, new)
+    load.insert_frame(connection, models.IdentityVault.__table__,
+                      entries.loc[~entries["pseudonym"].isin(existing)])
 
 
 def _set_state(connection: Connection, source: str, scope: str, item: _Read, *, exists: bool) -> None:
     values = dict(delivery_id=item.delivery_id, extraction_date=item.delivery.extraction_date)
+    state = models.SnapshotState.__table__
     if exists:
-        connection.execute(update(models.SnapshotState).where(
-            models.SnapshotState.source == source, models.SnapshotState.scope == scope).values(**values))
+        connection.execute(update(state).where(state.c.source == source, state.c.scope == scope)
+                           .values(**values))
     else:
-        connection.execute(insert(models.SnapshotState).values(source=source, scope=scope, **values))
+        connection.execute(insert(state).values(source=source, scope=scope, **values))
 
+
+# --- rows the steward accepted ------------------------------------------------------------------
+
+@dataclass
+class _Accepted:
+    item: _Read
+    rows: pd.DataFrame
+
+
+def _read_accepted(connection: Connection, source: str, landing: Path) -> list[_Accepted]:
+    """Re-read the deliveries holding accepted warnings (files are never changed, so the rows are
+    exactly what the steward looked at)."""
+    ready = quarantine.accepted_rows(connection, source)
+    if ready.empty:
+        return []
+    module = reader(source)
+    deliveries = pd.read_sql(select(models.Delivery.__table__).where(
+        models.Delivery.id.in_(ready["delivery_id"].unique().tolist())), connection)
+    out = []
+    for row in deliveries.itertuples():
+        delivery = Delivery(source, landing / BY_NAME[source].folder / row.file_name,
+                            pd.Timestamp(row.extraction_date).date(), row.scope, row.sha256)
+        conformed = module.conform(module.read(delivery), delivery)
+        wanted = ready.loc[ready["delivery_id"] == row.id, "row_number"]
+        held = conformed.extra.get(HELD_WARNINGS, pd.DataFrame())
+        item = _Read(delivery, conformed=conformed, delivery_id=row.id)
+        out.append(_Accepted(item, held.loc[held["row_number"].isin(wanted)]))
+    return out
+
+
+def _load_accepted(connection: Connection, source: str, accepted: list[_Accepted], keys: Keys) -> int:
+    loaded = 0
+    for entry in accepted:
+        if entry.rows.empty:
+            continue
+        frame = _prepared(source, entry.rows, entry.item, keys)
+        if source in models.DELTA_TABLES:
+            _merge(connection, source, frame)
+        elif source in SNAPSHOT_TABLES:
+            state = _state(connection, source, _scope(entry.item.delivery))
+            if state is None or state["delivery_id"] != entry.item.delivery_id:
+                continue  # a newer snapshot replaced this one; its own rows decide
+            table = SNAPSHOT_TABLES[source]
+            check_before_load(table.name, frame)
+            load.insert_frame(connection, table, frame)
+            if source == "insats":
+                _store_vault(connection, entry.rows, keys, erased_people(read_consents(connection)))
+        quarantine.mark_loaded(connection, entry.item.delivery_id, frame["row_number"].tolist())
+        loaded += len(frame)
+    return loaded
+
+
+# --- bookkeeping ---------------------------------------------------------------------------------
 
 def _finish(connection: Connection, item: _Read) -> FileOutcome:
     outcome = FileOutcome(item.delivery.file_name, item.outcome,
@@ -344,23 +451,19 @@ def _finish(connection: Connection, item: _Read) -> FileOutcome:
     if item.conformed is None:
         return outcome
     issues = combine(item.conformed.issues)
-    status = "öppen" if item.outcome == LOADED else CLOSED_SUPERSEDED
-    _hold(connection, item, issues, status)
+    spec = BY_NAME[item.delivery.source]
+    if item.raw is not None and not isinstance(item.raw, dict):
+        keys = quarantine.loose_keys(item.raw, spec, item.delivery.extraction_date)
+        issues = issues.assign(match_key=quarantine.match_keys_for(issues, item.raw, keys, spec))
+    status = quarantine.OPEN if item.outcome == LOADED else quarantine.CLOSED
+    quarantine.hold(connection, issues, delivery_id=item.delivery_id,
+                    scope=_scope(item.delivery) if spec.kind == SNAPSHOT else None, status=status)
     outcome.rows_read = item.conformed.rows_read
     outcome.rows_loaded = item.rows_loaded
     outcome.rows_held = len(failing_rows(issues))
     connection.execute(update(models.Delivery).where(models.Delivery.id == item.delivery_id).values(
         rows_loaded=outcome.rows_loaded, rows_held=outcome.rows_held, outcome=item.outcome))
     return outcome
-
-
-def _hold(connection: Connection, item: _Read, issues: pd.DataFrame, status: str) -> None:
-    if issues.empty:
-        return
-    now = dt.datetime.now(dt.timezone.utc)
-    held = issues.rename(columns={"file": "file_name"}).assign(
-        delivery_id=item.delivery_id, status=status, first_seen=now, last_seen=now)
-    load.insert_frame(connection, models.HeldRow.__table__, held)
 
 
 def _notice(connection: Connection, kind: str, source: str, file_name: str, count: int,

@@ -1,0 +1,109 @@
+"""Held rows across runs: closed by a corrected redelivery, accepted by the steward, audited."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import select
+
+from assets.ingest.pipeline import ingest_source
+from warehouse import models, quarantine
+
+OLD_PERSON = "19550114-2284"   # Skatteverket test number, 69 at enrolment in 2024
+
+
+def _table(engine, model) -> pd.DataFrame:
+    with engine.connect() as connection:
+        return pd.read_sql(select(model.__table__), connection)
+
+
+def _held(engine) -> pd.DataFrame:
+    return _table(engine, models.HeldRow)
+
+
+def _fk_with_unknown_code(landing: Path) -> None:
+    path = landing / "fk" / "20241130_forman.csv"
+    text = path.read_bytes().decode("cp1252").replace("RHP;50;20240701", "RHX;50;20240701")
+    path.write_bytes(text.encode("cp1252"))
+
+
+def test_corrected_delta_redelivery_closes_the_held_row(sample_landing, engine, keys):
+    _fk_with_unknown_code(sample_landing)
+    ingest_source("samtycke", sample_landing, engine, keys)
+    ingest_source("fk", sample_landing, engine, keys)
+    held = _held(engine)
+    assert held[["column", "rule", "status", "found"]].values.tolist() == [
+        ["FORMAN", "okänd kod", quarantine.OPEN, "RHX"]]
+    assert held["match_key"].iloc[0].startswith("19800102|")
+
+    corrected = (sample_landing / "fk" / "20241130_forman.csv").read_bytes().replace(b"RHX", b"RHP")
+    (sample_landing / "fk" / "20241210_rattad.csv").write_bytes(corrected)
+    report = ingest_source("fk", sample_landing, engine, keys)
+    assert report.closed == 1
+    held = _held(engine)
+    assert held["status"].tolist() == [quarantine.CLOSED]
+    assert "20241210_rattad.csv" in held["note"].iloc[0]
+    decisions = _table(engine, models.StewardDecision)
+    assert decisions[["status_before", "status_after", "decided_by"]].values.tolist() == [
+        [quarantine.OPEN, quarantine.CLOSED, quarantine.PIPELINE]]
+    benefits = _table(engine, models.FkBenefit)
+    assert sorted(benefits["forman"]) == ["RHP", "SJP"]
+
+
+def _insats_with_old_person(landing: Path, date: str = "20241130") -> Path:
+    folder = landing / "insats"
+    (folder / "20241130_DEMO1.xlsx").unlink(missing_ok=True)
+    text = (folder / "20241130_DEMO1.csv").read_text(encoding="utf-8-sig")
+    row = f"DEMO1;{OLD_PERSON};;Nej;K;Nej;FK;2024-06-03;;;SJP;;2;GY;0980"
+    path = folder / f"{date}_DEMO1.csv"
+    path.write_text(text.rstrip("\n") + "\n" + row + "\n", encoding="utf-8-sig")
+    return path
+
+
+def test_accepting_a_warning_loads_the_row_and_reopen_takes_it_out(sample_landing, engine, keys):
+    _insats_with_old_person(sample_landing)
+    ingest_source("insats", sample_landing, engine, keys)
+    held = _held(engine)
+    warning = held.loc[held["severity"] == "varning"]
+    assert warning[["column", "found"]].values.tolist() == [["Personnummer", "69 år"]]
+    spells_before = len(_table(engine, models.Spell))
+    held_id = int(warning["id"].iloc[0])
+
+    with engine.begin() as connection:
+        with pytest.raises(ValueError, match="anteckning"):
+            quarantine.accept(connection, held_id, " ", who="förvaltare")
+        error_id = int(held.loc[held["severity"] == "fel", "id"].iloc[0])
+        with pytest.raises(ValueError, match="är ett fel"):
+            quarantine.accept(connection, error_id, "ok", who="förvaltare")
+        quarantine.accept(connection, held_id, "Deltagaren är 69, beviljat undantag", who="förvaltare")
+    report = ingest_source("insats", sample_landing, engine, keys)
+    assert report.accepted_loaded == 1
+    assert len(_table(engine, models.Spell)) == spells_before + 1
+    assert ingest_source("insats", sample_landing, engine, keys).accepted_loaded == 0
+
+    with engine.begin() as connection:
+        quarantine.reopen(connection, held_id, "fel beslut", who="förvaltare")
+    assert len(_table(engine, models.Spell)) == spells_before
+    decisions = _table(engine, models.StewardDecision)
+    assert decisions[["decision", "status_after", "decided_by"]].values.tolist() == [
+        ["godkänd", quarantine.ACCEPTED, "förvaltare"], ["öppnad igen", quarantine.OPEN, "förvaltare"]]
+    assert decisions["note"].tolist() == ["Deltagaren är 69, beviljat undantag", "fel beslut"]
+
+
+def test_newer_snapshot_closes_rows_held_from_the_older_one(sample_landing, engine, keys):
+    _insats_with_old_person(sample_landing)
+    ingest_source("insats", sample_landing, engine, keys)
+    open_before = (_held(engine)["status"] == quarantine.OPEN).sum()
+    assert open_before >= 2
+    text = (sample_landing / "insats" / "20241130_DEMO1.csv").read_text(encoding="utf-8-sig")
+    fixed = "\n".join(line for line in text.splitlines() if "19901228-2390" not in line) + "\n"
+    (sample_landing / "insats" / "20241215_DEMO1.csv").write_text(fixed, encoding="utf-8-sig")
+    ingest_source("insats", sample_landing, engine, keys)
+    held = _held(engine)
+    old = held.loc[held["file_name"] == "20241130_DEMO1.csv"]
+    new = held.loc[held["file_name"] == "20241215_DEMO1.csv"]
+    assert (old["status"] == quarantine.CLOSED).all()
+    # the old person's age is still outside 16-64 in the newer file: held again from there
+    assert new["rule"].tolist() == ["ålder utanför 16–64 år"]

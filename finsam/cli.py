@@ -32,6 +32,21 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--warehouse", required=True, help="SQLAlchemy URL of the warehouse")
     run.add_argument("--out", type=Path, required=True, help="folder for the outputs")
     _add_range(run)
+
+    failures = commands.add_parser("failures", help="the data steward's review of held rows")
+    failures.add_argument("--warehouse", default=None,
+                          help="SQLAlchemy URL of the warehouse (default: $FINSAM_WAREHOUSE_URL)")
+    actions = failures.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="held rows, newest files first")
+    listing.add_argument("--source", help="only this source (insats, fk, ...)")
+    listing.add_argument("--all", action="store_true", help="closed rows too")
+    actions.add_parser("show", help="one held row and its history").add_argument("id", type=int)
+    accept = actions.add_parser("accept", help="accept a warning; the row loads at the next run")
+    accept.add_argument("id", type=int)
+    accept.add_argument("--note", required=True, help="why the row is accepted")
+    reopen = actions.add_parser("reopen", help="undo an acceptance")
+    reopen.add_argument("id", type=int)
+    reopen.add_argument("--note", default=None, help="why")
     return parser
 
 
@@ -110,11 +125,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_failures(args: argparse.Namespace) -> int:
+    from finsam import steward_cli
+
+    url = args.warehouse or os.environ.get("FINSAM_WAREHOUSE_URL")
+    if not url:
+        raise ConfigurationError("--warehouse", "give the warehouse URL or set FINSAM_WAREHOUSE_URL")
+    return steward_cli.run(args, url)
+
+
 def main(argv: list[str] | None = None) -> int:
     # Dagster marks single-run backfills as beta; the warning is for developers, not for the steward.
     warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     args = _parser().parse_args(argv)
-    handlers = {"demo": _demo, "run": _cmd_run}
+    handlers = {"demo": _demo, "run": _cmd_run, "failures": _cmd_failures}
     try:
         return handlers[args.command](args)
     except FinsamError as exc:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import dagster as dg
 
 from assets.ingest.assets import build_assets as ingest_assets
+from assets.steward.assets import build_assets as steward_assets
 from orchestration import resources, settings
 from orchestration.partitions import quarterly_partitions
 
@@ -16,6 +17,7 @@ def build_definitions(resource_defs: Mapping[str, dg.ConfigurableResource],
     partitions = quarterly_partitions(first_quarter)
     return dg.Definitions.merge(
         dg.Definitions(assets=ingest_assets(partitions)),
+        dg.Definitions(assets=steward_assets(partitions)),
         dg.Definitions(resources=dict(resource_defs)),
     )
 

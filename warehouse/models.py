@@ -311,6 +311,22 @@ class StewardNotice(Base):
     last_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
+class ReconciliationConflict(Base):
+    """Partner data contradicting the insats register; recomputed on every run (derived)."""
+
+    __tablename__ = "reconciliation_conflict"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    insats: Mapped[str] = mapped_column(CODE)
+    spell_key: Mapped[str] = mapped_column(RECORD_KEY)
+    inskrivningsdatum: Mapped[dt.date] = mapped_column(Date)
+    person: Mapped[str] = mapped_column(String(16))
+    rule: Mapped[str] = mapped_column(String(128))
+    expected: Mapped[str] = mapped_column(String(512))
+    found: Mapped[str] = mapped_column(String(512))
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
 class ErasureAudit(Base):
     """Each erasure after a withdrawal: when, which rule, how many rows. Never who."""
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 23:55:25.899687
+Create Date: 2026-11-27 23:57:07.190121
 """
 from alembic import op
 import sqlalchemy as sa
@@ -50,6 +50,18 @@ def upgrade() -> None:
     sa.Column('ciphertext', sa.Text(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('pseudonym', name=op.f('pk_identity_vault'))
+    )
+    op.create_table('reconciliation_conflict',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('insats', sa.String(length=16), nullable=False),
+    sa.Column('spell_key', sa.String(length=160), nullable=False),
+    sa.Column('inskrivningsdatum', sa.Date(), nullable=False),
+    sa.Column('person', sa.String(length=16), nullable=False),
+    sa.Column('rule', sa.String(length=128), nullable=False),
+    sa.Column('expected', sa.String(length=512), nullable=False),
+    sa.Column('found', sa.String(length=512), nullable=False),
+    sa.Column('computed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reconciliation_conflict'))
     )
     op.create_table('steward_notice',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -413,6 +425,7 @@ def downgrade() -> None:
 
     op.drop_table('af_support')
     op.drop_table('steward_notice')
+    op.drop_table('reconciliation_conflict')
     op.drop_table('identity_vault')
     op.drop_table('erasure_audit')
     with op.batch_alter_table('delivery', schema=None) as batch_op:

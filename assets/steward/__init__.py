@@ -1,0 +1,1 @@
+"""What the data steward reviews: held rows, notices and reconciliation conflicts."""

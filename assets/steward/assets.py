@@ -1,0 +1,76 @@
+"""The steward's review, rebuilt after every ingestion: conflicts, failures.csv and failures.html."""
+
+import datetime as dt
+
+import dagster as dg
+import pandas as pd
+from sqlalchemy import Connection, delete, select
+
+from assets.ingest.assets import SOURCE_ASSETS
+from assets.steward.conflicts import find_conflicts
+from finsam.steward import write_reports
+from orchestration.resources import OutputFolder, Warehouse
+from warehouse import load, models
+
+
+def _frame(connection: Connection, model, *columns: str) -> pd.DataFrame:
+    table = model.__table__
+    return pd.read_sql(select(*[table.c[name] for name in columns]), connection)
+
+
+def _evidence(connection: Connection) -> tuple[pd.DataFrame, pd.Series]:
+    """Försörjning per person and period as the partners report it, and partners per person."""
+    fk = _frame(connection, models.FkBenefit, "pseudonym", "forsorjning", "fom", "tom")
+    af = _frame(connection, models.AfSupport, "pseudonym", "forsorjning", "ersattning_fran",
+                "ersattning_till")
+    soc = _frame(connection, models.SocPayment, "pseudonym", "manad")
+    hsf = _frame(connection, models.HsfContact, "pseudonym")
+    month = pd.to_datetime(soc["manad"] + "-01")
+    evidence = pd.concat([
+        pd.DataFrame({"pseudonym": fk["pseudonym"], "partner": "FK", "forsorjning": fk["forsorjning"],
+                      "start": pd.to_datetime(fk["fom"]), "end": pd.to_datetime(fk["tom"])}),
+        pd.DataFrame({"pseudonym": af["pseudonym"], "partner": "AF", "forsorjning": af["forsorjning"],
+                      "start": pd.to_datetime(af["ersattning_fran"]),
+                      "end": pd.to_datetime(af["ersattning_till"])}),
+        pd.DataFrame({"pseudonym": soc["pseudonym"], "partner": "SOC", "forsorjning": "FSB",
+                      "start": month, "end": month + pd.offsets.MonthEnd(0)}),
+    ], ignore_index=True)
+    people = pd.concat([evidence[["pseudonym", "partner"]],
+                        hsf.assign(partner="HSF")[["pseudonym", "partner"]]])
+    return evidence, people.drop_duplicates().groupby("pseudonym")["partner"].size()
+
+
+def refresh_conflicts(connection: Connection) -> int:
+    spells = _frame(connection, models.Spell, "record_key", "insats", "pseudonym",
+                    "inskrivningsdatum", "birth_date", "forsorjning_in")
+    evidence, partners = _evidence(connection)
+    conflicts = find_conflicts(spells, evidence, partners).assign(
+        computed_at=dt.datetime.now(dt.timezone.utc))
+    table = models.ReconciliationConflict.__table__
+    connection.execute(delete(table))
+    load.insert_frame(connection, table, conflicts.assign(
+        inskrivningsdatum=pd.to_datetime(conflicts["inskrivningsdatum"])))
+    return len(conflicts)
+
+
+def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    @dg.asset(name="steward_review", group_name="granskning", partitions_def=partitions,
+              backfill_policy=dg.BackfillPolicy.single_run(),
+              deps=[spec.name for spec in SOURCE_ASSETS], kinds={"pandas", "html", "csv"})
+    def steward_review(context: dg.AssetExecutionContext, warehouse: Warehouse,
+                       out: OutputFolder) -> dg.MaterializeResult:
+        """Allt som förvaltaren ska granska: kvarhållna rader, avvikande leveranser och konflikter."""
+        with warehouse.engine().begin() as connection:
+            conflicts = refresh_conflicts(connection)
+            paths = write_reports(connection, out.root)
+        review = pd.read_csv(paths["csv"], sep=";", encoding="utf-8-sig")
+        counts = review.groupby("Typ")["Antal"].sum().astype(int).to_dict()
+        context.log.info(f"granskning: {counts}")
+        return dg.MaterializeResult(metadata={
+            "poster": len(review), "konflikter": conflicts,
+            "per_typ": dg.MetadataValue.json(counts),
+            "failures_csv": dg.MetadataValue.path(str(paths["csv"])),
+            "failures_html": dg.MetadataValue.path(str(paths["html"])),
+        })
+
+    return [steward_review]

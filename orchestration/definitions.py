@@ -7,6 +7,8 @@ from collections.abc import Mapping
 import dagster as dg
 
 from assets.ingest.assets import build_assets as ingest_assets
+from assets.ingest.checks import build_checks as ingest_checks
+from assets.quality.checks import warehouse_expectations
 from assets.steward.assets import build_assets as steward_assets
 from orchestration import resources, settings
 from orchestration.partitions import quarterly_partitions
@@ -16,7 +18,8 @@ def build_definitions(resource_defs: Mapping[str, dg.ConfigurableResource],
                       first_quarter: str) -> dg.Definitions:
     partitions = quarterly_partitions(first_quarter)
     return dg.Definitions.merge(
-        dg.Definitions(assets=ingest_assets(partitions)),
+        dg.Definitions(assets=ingest_assets(partitions), asset_checks=ingest_checks()),
+        dg.Definitions(asset_checks=[warehouse_expectations]),
         dg.Definitions(assets=steward_assets(partitions)),
         dg.Definitions(resources=dict(resource_defs)),
     )

@@ -38,6 +38,15 @@ def test_run_loads_the_samples_and_is_recorded_in_dagster(env, sample_landing, c
     runs = instance.get_runs()
     assert len(runs) == 1 and runs[0].is_success
     assert "2024-10-01" in instance.get_materialized_partitions(dg.AssetKey("insats_spells"))
+    evaluations = instance.get_records_for_run(
+        runs[0].run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+    checks = {record.event_log_entry.dagster_event.event_specific_data.check_name: record
+              for record in evaluations}
+    assert {"gx_spell", "gx_consent", "gx_fk_benefit", "kvarhallna_rader"} <= set(checks)
+    gx_spell = checks["gx_spell"].event_log_entry.dagster_event.event_specific_data
+    assert gx_spell.passed and gx_spell.metadata["förväntningar"].value >= 5
+    assert (env / "out" / "steward" / "gx" / "index.html").exists()
+    assert (env / "out" / "steward" / "failures.html").exists()
 
     assert main(_args(sample_landing, env, "--from", "2024Q4")) == 0
     assert "0 nya" in capsys.readouterr().out

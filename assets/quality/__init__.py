@@ -1,0 +1,1 @@
+"""Warehouse-level quality: Great Expectations suites as Dagster asset checks."""

@@ -1,6 +1,7 @@
 """The quarantine: held rows, their life cycle, and the audit of every decision about them.
 
 Statuses: ``öppen`` (held), ``godkänd`` (a warning the steward accepted; the row loads),
+``åtgärdad`` (the reason went away, e.g. the insats now is in the budget catalogue; the row loads),
 ``stängd`` (a newer delivery corrected or replaced it). Every change is written to
 ``steward_decision`` with who made it (the steward's login, or ``finsam`` for automatic closing).
 """
@@ -20,6 +21,7 @@ from warehouse import load, models
 
 OPEN = "öppen"
 ACCEPTED = "godkänd"
+RESOLVED = "åtgärdad"
 CLOSED = "stängd"
 PIPELINE = "finsam"
 
@@ -178,19 +180,41 @@ def unload(connection: Connection, source: str, delivery_id: int, row_numbers: l
                                            table.c.row_number.in_(row_numbers)))
 
 
-def accepted_rows(connection: Connection, source: str) -> pd.DataFrame:
-    """(delivery_id, row_number) whose every held issue is accepted and which are not loaded yet."""
+def ready_rows(connection: Connection, source: str) -> pd.DataFrame:
+    """(delivery_id, row_number) with no open issue left, at least one accepted or resolved, and
+    not loaded yet: rows the next load takes in."""
     held = pd.read_sql(select(HELD.c.delivery_id, HELD.c.row_number, HELD.c.status, HELD.c.loaded)
-                       .where(HELD.c.source == source, HELD.c.status.in_([OPEN, ACCEPTED])),
-                       connection)
+                       .where(HELD.c.source == source,
+                              HELD.c.status.in_([OPEN, ACCEPTED, RESOLVED])), connection)
     if held.empty:
         return held[["delivery_id", "row_number"]]
     keys = [held["delivery_id"], held["row_number"]]
-    ready = (held["status"] == ACCEPTED).groupby(keys).all() & ~held["loaded"].astype(bool).groupby(keys).any()
+    no_open = (held["status"] != OPEN).groupby(keys).all()
+    not_loaded = ~held["loaded"].astype(bool).groupby(keys).any()
+    ready = no_open & not_loaded
     return ready[ready].reset_index()[["delivery_id", "row_number"]]
+
+
+def open_with_rules(connection: Connection, source: str, rules: list[str]) -> pd.DataFrame:
+    return pd.read_sql(select(HELD.c.id, HELD.c.delivery_id, HELD.c.row_number, HELD.c.status)
+                       .where(HELD.c.source == source, HELD.c.status == OPEN,
+                              HELD.c.rule.in_(rules)), connection)
+
+
+def resolve(connection: Connection, held: pd.DataFrame, note: str) -> int:
+    """The reason for holding these rows no longer applies; they load with the next load."""
+    if held.empty:
+        return 0
+    ids = held["id"].astype(int).tolist()
+    for start in range(0, len(ids), 500):
+        connection.execute(update(HELD).where(HELD.c.id.in_(ids[start:start + 500])).values(
+            status=RESOLVED, note=note, last_seen=_now()))
+    _audit(connection, held[["id", "status"]].to_dict("records"), "åtgärdad automatiskt", RESOLVED,
+           note, PIPELINE)
+    return len(ids)
 
 
 def mark_loaded(connection: Connection, delivery_id: int, row_numbers: list[int]) -> None:
     connection.execute(update(HELD).where(HELD.c.delivery_id == delivery_id,
                                           HELD.c.row_number.in_(row_numbers),
-                                          HELD.c.status == ACCEPTED).values(loaded=True))
+                                          HELD.c.status.in_([ACCEPTED, RESOLVED])).values(loaded=True))

@@ -23,7 +23,7 @@ from sources.base import HELD_WARNINGS, SNAPSHOT, Conformed, Delivery
 from sources.landing import Unrecognised, scan_source
 from sources.registry import reader
 from sources.specs import BY_NAME
-from validation.issues import combine, failing_rows
+from validation.issues import combine, failing_rows, issues_where
 from validation.warehouse import check_before_load
 from warehouse import load, models, quarantine
 
@@ -65,6 +65,7 @@ class IngestReport:
     files: list[FileOutcome] = field(default_factory=list)
     accepted_loaded: int = 0
     closed: int = 0
+    resolved: int = 0
 
     def count(self, outcome: str) -> int:
         return sum(1 for item in self.files if item.outcome == outcome)
@@ -91,6 +92,7 @@ class IngestReport:
             "rows_loaded": self.rows_loaded,
             "rows_held": self.rows_held,
             "held_rows_closed": self.closed,
+            "held_rows_resolved": self.resolved,
             "accepted_rows_loaded": self.accepted_loaded,
         }
 
@@ -126,18 +128,23 @@ def ingest_source(source: str, landing: Path, engine: Engine, keys: Keys, *,
     deliveries, unrecognised = scan_source(landing, spec, before=before)
     with engine.connect() as connection:
         seen = _seen(connection, source)
-        accepted = _read_accepted(connection, source, landing)
+        revisits = _revisit(connection, source, landing)
     batch = _read_new(source, deliveries, seen)
     new_unrecognised = [u for u in unrecognised if u.file_name not in seen["unrecognised"]]
     with engine.begin() as connection:
         _record_unrecognised(connection, source, new_unrecognised, report)
         for item in batch:
             item.delivery_id = _record_delivery(connection, item)
+        if source in transforms.CATALOGUE_CHECKED:
+            catalogue = _catalogue(connection)
+            for item in batch:
+                _hold_unknown_codes(source, item, catalogue)
+            report.resolved = _recheck_catalogue(connection, source, revisits, catalogue)
         if spec.kind == SNAPSHOT:
             _load_snapshots(connection, source, batch, keys)
         else:
             _load_deltas(connection, source, batch, keys)
-        report.accepted_loaded = _load_accepted(connection, source, accepted, keys)
+        report.accepted_loaded = _load_ready(connection, source, revisits, keys)
         for item in batch:
             report.files.append(_finish(connection, item))
         report.closed = _close_corrected(connection, source, batch)
@@ -392,41 +399,87 @@ def _set_state(connection: Connection, source: str, scope: str, item: _Read, *, 
         connection.execute(insert(state).values(source=source, scope=scope, **values))
 
 
-# --- rows the steward accepted ------------------------------------------------------------------
+# --- held rows that may load now ---------------------------------------------------------------
+
+def _catalogue(connection: Connection) -> pd.DataFrame:
+    table = models.BudgetInsats.__table__
+    return pd.read_sql(select(table.c.year, table.c.insats), connection)
+
+
+def _hold_unknown_codes(source: str, item: _Read, catalogue: pd.DataFrame) -> None:
+    """Insats and Projekt codes must be in the budget catalogue: a cross-source rule, so it is
+    checked here against the warehouse rather than in the reader."""
+    if item.conformed is None:
+        return
+    frame = item.conformed.frame
+    unknown = transforms.unknown_in_catalogue(frame, source, catalogue)
+    if not unknown.any():
+        return
+    code_column, _, contract_column, rule = transforms.CATALOGUE_CHECKED[source]
+    issues = issues_where(frame, unknown, source=source, file=item.delivery.file_name,
+                          column=code_column, rule=rule,
+                          expected="en insatskod i budgetens flik Insatser för året (eller ADM)")
+    issues["column"] = contract_column
+    item.conformed.issues = combine(item.conformed.issues, issues)
+    item.conformed.frame = frame.loc[~unknown]
+
 
 @dataclass
-class _Accepted:
+class _Revisit:
     item: _Read
     rows: pd.DataFrame
 
 
-def _read_accepted(connection: Connection, source: str, landing: Path) -> list[_Accepted]:
-    """Re-read the deliveries holding accepted warnings (files are never changed, so the rows are
-    exactly what the steward looked at)."""
-    ready = quarantine.accepted_rows(connection, source)
-    if ready.empty:
+def _revisit(connection: Connection, source: str, landing: Path) -> list[_Revisit]:
+    """Re-read deliveries whose held rows may load now: accepted or resolved rows, and rows held
+    for an unknown code (the budget catalogue may have grown). Files are never changed, so the
+    rows are exactly what was held."""
+    wanted = quarantine.ready_rows(connection, source)
+    if source in transforms.CATALOGUE_CHECKED:
+        rule = transforms.CATALOGUE_CHECKED[source][3]
+        waiting = quarantine.open_with_rules(connection, source, [rule])
+        wanted = pd.concat([wanted, waiting[["delivery_id", "row_number"]]]).drop_duplicates()
+    if wanted.empty:
         return []
     module = reader(source)
     deliveries = pd.read_sql(select(models.Delivery.__table__).where(
-        models.Delivery.id.in_(ready["delivery_id"].unique().tolist())), connection)
+        models.Delivery.id.in_(wanted["delivery_id"].unique().tolist())), connection)
     out = []
     for row in deliveries.itertuples():
         delivery = Delivery(source, landing / BY_NAME[source].folder / row.file_name,
                             pd.Timestamp(row.extraction_date).date(), row.scope, row.sha256)
         conformed = module.conform(module.read(delivery), delivery)
-        wanted = ready.loc[ready["delivery_id"] == row.id, "row_number"]
-        held = conformed.extra.get(HELD_WARNINGS, pd.DataFrame())
+        rows = pd.concat([conformed.frame, conformed.extra.get(HELD_WARNINGS, pd.DataFrame())],
+                         ignore_index=True)
+        numbers = wanted.loc[wanted["delivery_id"] == row.id, "row_number"]
         item = _Read(delivery, conformed=conformed, delivery_id=row.id)
-        out.append(_Accepted(item, held.loc[held["row_number"].isin(wanted)]))
+        out.append(_Revisit(item, rows.loc[rows["row_number"].isin(numbers)]))
     return out
 
 
-def _load_accepted(connection: Connection, source: str, accepted: list[_Accepted], keys: Keys) -> int:
+def _recheck_catalogue(connection: Connection, source: str, revisits: list[_Revisit],
+                       catalogue: pd.DataFrame) -> int:
+    rule = transforms.CATALOGUE_CHECKED[source][3]
+    waiting = quarantine.open_with_rules(connection, source, [rule])
+    resolved = 0
+    for entry in revisits:
+        known = entry.rows.loc[~transforms.unknown_in_catalogue(entry.rows, source, catalogue)]
+        now_known = waiting.loc[(waiting["delivery_id"] == entry.item.delivery_id)
+                                & waiting["row_number"].isin(known["row_number"])]
+        resolved += quarantine.resolve(connection, now_known,
+                                       "koden finns nu i budgetens insatskatalog")
+    return resolved
+
+
+def _load_ready(connection: Connection, source: str, revisits: list[_Revisit], keys: Keys) -> int:
+    ready = quarantine.ready_rows(connection, source)
     loaded = 0
-    for entry in accepted:
-        if entry.rows.empty:
+    for entry in revisits:
+        numbers = ready.loc[ready["delivery_id"] == entry.item.delivery_id, "row_number"]
+        rows = entry.rows.loc[entry.rows["row_number"].isin(numbers)]
+        if rows.empty:
             continue
-        frame = _prepared(source, entry.rows, entry.item, keys)
+        frame = _prepared(source, rows, entry.item, keys)
         if source in models.DELTA_TABLES:
             _merge(connection, source, frame)
         elif source in SNAPSHOT_TABLES:
@@ -437,7 +490,7 @@ def _load_accepted(connection: Connection, source: str, accepted: list[_Accepted
             check_before_load(table.name, frame)
             load.insert_frame(connection, table, frame)
             if source == "insats":
-                _store_vault(connection, entry.rows, keys, erased_people(read_consents(connection)))
+                _store_vault(connection, rows, keys, erased_people(read_consents(connection)))
         quarantine.mark_loaded(connection, entry.item.delivery_id, frame["row_number"].tolist())
         loaded += len(frame)
     return loaded

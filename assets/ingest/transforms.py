@@ -86,3 +86,27 @@ def vanished(previous_keys: pd.Series, current_keys: pd.Series) -> int:
     de-identified after a withdrawal are no longer the snapshot's and do not count)."""
     previous = previous_keys[~previous_keys.str.startswith(DEIDENTIFIED_KEY_PREFIX)]
     return int((~previous.isin(current_keys)).sum())
+
+
+#: source -> (code column, date column deciding the budget year, contract column, rule)
+CATALOGUE_CHECKED = {
+    "insats": ("insats", "inskrivningsdatum", "Insats", "okänd insats"),
+    "ekonomi": ("projekt", "bokforingsdatum", "Projekt", "okänt projekt"),
+}
+ADMINISTRATION = "ADM"
+
+
+def unknown_in_catalogue(frame: pd.DataFrame, source: str, catalogue: pd.DataFrame) -> pd.Series:
+    """Codes missing from the budget workbook's Insatser sheet of the row's year. A year with no
+    budget loaded yet is judged by every year's catalogue, so an early spell is not held forever."""
+    code_column, date_column, _, _ = CATALOGUE_CHECKED[source]
+    codes = frame[code_column].astype("string").str.upper()
+    years = pd.to_datetime(frame[date_column]).dt.year
+    pairs = pd.MultiIndex.from_arrays([years, codes])
+    listed = pd.MultiIndex.from_arrays([catalogue["year"].astype(int), catalogue["insats"].str.upper()])
+    in_year = pd.Series(pairs.isin(listed), index=frame.index)
+    any_year = codes.isin(catalogue["insats"].str.upper()) & ~years.isin(catalogue["year"].astype(int))
+    known = in_year | any_year.fillna(False)
+    if source == "ekonomi":
+        known |= codes == ADMINISTRATION
+    return ~known.astype(bool)

@@ -84,6 +84,7 @@ def test_delta_newest_delivery_wins_whatever_the_order(sample_landing, engine, k
 def test_snapshot_newest_wins_and_vanished_records_are_reported(sample_landing, engine, keys):
     folder = sample_landing / "insats"
     (folder / "20241130_DEMO1.xlsx").unlink()
+    ingest_source("budget", sample_landing, engine, keys)
     ingest_source("insats", sample_landing, engine, keys)
     loaded_before = len(_table(engine, models.Spell))
     text = (folder / "20241130_DEMO1.csv").read_text(encoding="utf-8-sig")

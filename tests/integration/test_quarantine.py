@@ -64,6 +64,7 @@ def _insats_with_old_person(landing: Path, date: str = "20241130") -> Path:
 
 def test_accepting_a_warning_loads_the_row_and_reopen_takes_it_out(sample_landing, engine, keys):
     _insats_with_old_person(sample_landing)
+    ingest_source("budget", sample_landing, engine, keys)
     ingest_source("insats", sample_landing, engine, keys)
     held = _held(engine)
     warning = held.loc[held["severity"] == "varning"]
@@ -94,6 +95,7 @@ def test_accepting_a_warning_loads_the_row_and_reopen_takes_it_out(sample_landin
 
 def test_newer_snapshot_closes_rows_held_from_the_older_one(sample_landing, engine, keys):
     _insats_with_old_person(sample_landing)
+    ingest_source("budget", sample_landing, engine, keys)
     ingest_source("insats", sample_landing, engine, keys)
     open_before = (_held(engine)["status"] == quarantine.OPEN).sum()
     assert open_before >= 2
@@ -107,3 +109,22 @@ def test_newer_snapshot_closes_rows_held_from_the_older_one(sample_landing, engi
     assert (old["status"] == quarantine.CLOSED).all()
     # the old person's age is still outside 16-64 in the newer file: held again from there
     assert new["rule"].tolist() == ["ålder utanför 16–64 år"]
+
+
+def test_unknown_insats_is_held_until_the_budget_catalogue_has_it(sample_landing, engine, keys):
+    budget = sample_landing / "budget" / "20241130_budget_2024.xlsx"
+    budget.rename(sample_landing / "budget.xlsx.bak")
+    (sample_landing / "insats" / "20241130_DEMO1.xlsx").unlink()
+    ingest_source("insats", sample_landing, engine, keys)
+    held = _held(engine)
+    unknown = held.loc[held["rule"] == "okänd insats"]
+    assert len(unknown) == 5 and set(unknown["column"]) == {"Insats"}
+    assert _table(engine, models.Spell).empty
+
+    (sample_landing / "budget.xlsx.bak").rename(budget)
+    ingest_source("budget", sample_landing, engine, keys)
+    report = ingest_source("insats", sample_landing, engine, keys)
+    assert report.resolved == 5 and report.accepted_loaded == 5
+    assert len(_table(engine, models.Spell)) == 5
+    held = _held(engine)
+    assert set(held.loc[held["rule"] == "okänd insats", "status"]) == {quarantine.RESOLVED}

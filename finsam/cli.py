@@ -54,6 +54,10 @@ def _dagster_instance(home: Path):
     import dagster as dg
 
     home.mkdir(parents=True, exist_ok=True)
+    settings = home / "dagster.yaml"
+    if not settings.exists():
+        # finsam runs offline and handles personal data: no usage statistics leave the machine
+        settings.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(home.resolve())
     return dg.DagsterInstance.get()
 

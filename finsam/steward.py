@@ -24,6 +24,8 @@ NOTICE_TYPES = {
     "försvunna_poster": "försvunna poster",
     "reservnummer": "reservnummer",
     "utan_samtycke": "data utan samtycke",
+    "återkallat": "data efter återkallat samtycke",
+    "dubblett": "dubblett",
 }
 
 SOURCE_LABELS = {
@@ -71,7 +73,10 @@ def review_frame(connection: Connection) -> pd.DataFrame:
     frames = [frame for frame in (failures, notice_rows, conflict_rows) if not frame.empty]
     if not frames:
         return pd.DataFrame(columns=list(COLUMNS))
-    return pd.concat(frames, ignore_index=True).reindex(columns=list(COLUMNS))
+    review = pd.concat(frames, ignore_index=True).reindex(columns=list(COLUMNS))
+    for name in ("ID", "Rad", "Antal"):
+        review[name] = pd.to_numeric(review[name]).astype("Int64")
+    return review
 
 
 def write_reports(connection: Connection, out: Path) -> dict[str, Path]:

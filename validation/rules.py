@@ -75,6 +75,9 @@ class RuleSchema:
             rule = by_id.get(check_id)
             if rule is None:
                 raise RuntimeError(f"{self.source}: schema problem not tied to a rule: {check_id}")
+            if group["index"].isna().all():
+                # the rule itself raised (e.g. a missing column): never let it pass rows silently
+                raise RuntimeError(f"{self.source}: rule {check_id!r} could not be evaluated")
             rows = pd.Index(group["index"].dropna().unique())
             parts.append(self._rows(rule, frame, rows, file))
         issues = pd.concat(parts, ignore_index=True) if parts else empty_issues()

@@ -109,6 +109,7 @@ class _Read:
     rows_loaded: int = 0
     reservnummer: int = 0
     without_consent: int = 0
+    erased: int = 0
     loaded_keys: pd.Series | None = None
     prepared: pd.DataFrame | None = None
 
@@ -212,6 +213,9 @@ def _record_delivery(connection: Connection, item: _Read) -> int:
         rows_loaded=0, rows_held=0, outcome=item.outcome, message=message))
     if item.rejection is not None:
         _notice(connection, "avvisad_fil", delivery.source, delivery.file_name, 1, message)
+    elif item.duplicate_of is not None:
+        _notice(connection, "dubblett", delivery.source, delivery.file_name, 1,
+                f"{message}: lästes inte en gång till")
     return int(result.inserted_primary_key[0])
 
 
@@ -257,15 +261,20 @@ def _partner_notices(connection: Connection, source: str, item: _Read) -> None:
         _notice(connection, "utan_samtycke", source, item.delivery.file_name, item.without_consent,
                 f"{item.without_consent} rader om personer utan gällande samtycke för "
                 f"{PARTNER_OF_SOURCE[source]}: inte lagrade")
+    if item.erased:
+        _notice(connection, "återkallat", source, item.delivery.file_name, item.erased,
+                f"{item.erased} rader om personer som återkallat sitt samtycke: inte lagrade")
 
 
 def _only_consented(source: str, item: _Read, frame: pd.DataFrame, consents: pd.DataFrame
                     ) -> pd.DataFrame:
     """Records without consent in force are never stored person-level: only counted per file.
     People who withdrew every consent are erased, so none of their records are stored again."""
-    allowed = consented(frame, source, consents) & ~frame["pseudonym"].isin(erased_people(consents))
-    item.without_consent = int((~allowed).sum())
-    return frame.loc[allowed]
+    erased = frame["pseudonym"].isin(erased_people(consents))
+    allowed = consented(frame, source, consents)
+    item.erased = int(erased.sum())
+    item.without_consent = int((~allowed & ~erased).sum())
+    return frame.loc[allowed & ~erased]
 
 
 def _loaded_match_keys(item: _Read, frame: pd.DataFrame) -> pd.Series:

@@ -27,3 +27,23 @@ def unreadable(column: str, rule: str, expected: str) -> Rule:
     """Text present but no parsed value: an unreadable date, amount or code."""
     return Rule(column, rule, expected,
                 lambda frame: frame[column + "_text"].notna() & frame[column].isna())
+
+
+def before(column: str, start: str, rule: str, expected: str) -> Rule:
+    """A period that ends before it starts (parsed dates; an empty or unreadable one passes here)."""
+    return Rule(column, rule, expected, lambda frame: frame[column] < frame[start])
+
+
+def identity_problem_rules(missing: str, problems: list[str]) -> list[Rule]:
+    """Missing identity numbers, and invalid ones as one rule per kind of problem so the steward's
+    report groups them. ``problems``: the distinct ``id_problem`` texts of the delivery (the rule's
+    expectation is the problem itself)."""
+    return [
+        Rule(IDENTITY, "värde saknas", missing, lambda frame: frame["id_kind"] == identity.MISSING),
+        *(_identity_problem(problem) for problem in problems),
+    ]
+
+
+def _identity_problem(problem: str) -> Rule:
+    return Rule(IDENTITY, "ogiltigt identitetsnummer", problem,
+                lambda frame: frame["id_problem"] == problem)

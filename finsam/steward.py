@@ -28,6 +28,8 @@ NOTICE_TYPES = {
     "dubblett": "dubblett",
 }
 
+CONFLICT_COLUMNS = {"försörjning vid inskrivning saknar partnerns uppgift": "Försörjning vid inskrivning"}
+
 SOURCE_LABELS = {
     "insats": "Insatsernas deltagarregister", "samtycke": "Samtyckesregistret",
     "fk": "Försäkringskassan", "af": "Arbetsförmedlingen", "soc": "Socialtjänsten",
@@ -63,8 +65,9 @@ def review_frame(connection: Connection) -> pd.DataFrame:
     })
     conflicts = pd.read_sql(select(models.ReconciliationConflict.__table__), connection)
     conflict_rows = pd.DataFrame({
-        "Typ": "konflikt", "Källa": "insats", "Fil": conflicts["insats"],
-        "Kolumn": "Försörjning vid inskrivning",
+        "Typ": "konflikt", "Källa": "insats", "Fil": conflicts["file_name"],
+        "Rad": conflicts["row_number"],
+        "Kolumn": conflicts["rule"].map(CONFLICT_COLUMNS),
         "Regel": conflicts["rule"], "Förväntat": conflicts["expected"],
         "Hittat": conflicts["person"] + ", inskriven " + conflicts["inskrivningsdatum"].astype(str)
                   + ": " + conflicts["found"],

@@ -319,6 +319,9 @@ class ReconciliationConflict(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     insats: Mapped[str] = mapped_column(CODE)
     spell_key: Mapped[str] = mapped_column(RECORD_KEY)
+    # where the steward finds the spell: the register delivery and its row
+    file_name: Mapped[str] = mapped_column(String(255))
+    row_number: Mapped[int] = mapped_column(Integer)
     inskrivningsdatum: Mapped[dt.date] = mapped_column(Date)
     person: Mapped[str] = mapped_column(String(16))
     rule: Mapped[str] = mapped_column(String(128))

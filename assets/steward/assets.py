@@ -42,7 +42,9 @@ def _evidence(connection: Connection) -> tuple[pd.DataFrame, pd.Series]:
 
 def refresh_conflicts(connection: Connection) -> int:
     spells = _frame(connection, models.Spell, "record_key", "insats", "pseudonym",
-                    "inskrivningsdatum", "birth_date", "forsorjning_in")
+                    "inskrivningsdatum", "birth_date", "forsorjning_in", "delivery_id", "row_number")
+    files = _frame(connection, models.Delivery, "id", "file_name").set_index("id")["file_name"]
+    spells["file_name"] = spells["delivery_id"].map(files)
     evidence, partners = _evidence(connection)
     conflicts = find_conflicts(spells, evidence, partners).assign(
         computed_at=dt.datetime.now(dt.timezone.utc))

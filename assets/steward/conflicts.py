@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-CONFLICT_COLUMNS = ("insats", "spell_key", "inskrivningsdatum", "person", "rule", "expected", "found")
+CONFLICT_COLUMNS = ("insats", "spell_key", "file_name", "row_number", "inskrivningsdatum", "person",
+                    "rule", "expected", "found")
 
 
 def masked_person(birth_date: pd.Series) -> pd.Series:
@@ -33,6 +34,8 @@ def income_on_enrolment(spells: pd.DataFrame, evidence: pd.DataFrame) -> pd.Data
     return pd.DataFrame({
         "insats": hits["insats"],
         "spell_key": hits["record_key"],
+        "file_name": hits["file_name"],
+        "row_number": hits["row_number"],
         "inskrivningsdatum": hits["inskrivningsdatum"],
         "person": masked_person(hits["birth_date"]),
         "rule": "försörjning vid inskrivning saknar partnerns uppgift",
@@ -49,6 +52,8 @@ def fewer_than_two_partners(spells: pd.DataFrame, partners_per_person: pd.Series
     return pd.DataFrame({
         "insats": hits["insats"],
         "spell_key": hits["record_key"],
+        "file_name": hits["file_name"],
+        "row_number": hits["row_number"],
         "inskrivningsdatum": hits["inskrivningsdatum"],
         "person": masked_person(hits["birth_date"]),
         "rule": "uppgifter från färre än två parter",

@@ -11,19 +11,9 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
-import pytest
-
-from finsam.cli import main
 
 DROPPED = {"namn", "handläggare", "hushallstyp", "adress", "text", "diagnoskod"}
 _NUMBER = re.compile(rb"(?<![0-9])(?:[0-9]{8}[-+]?[0-9]{4}|[0-9]{6}[-+]?[0-9]{4})(?![0-9])")
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    workdir = tmp_path_factory.mktemp("demo")
-    assert main(["demo", "--workdir", str(workdir)]) == 0
-    return workdir
 
 
 def _cells(path: Path) -> list[list[str]]:

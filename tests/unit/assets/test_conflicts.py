@@ -14,6 +14,7 @@ def _spells() -> pd.DataFrame:
         "inskrivningsdatum": pd.to_datetime(["2024-02-01", "2024-02-01", "2024-02-01"]),
         "birth_date": pd.to_datetime(["1980-01-02", "1990-05-06", None]),
         "forsorjning_in": ["AKS", "SJP,AKS", None],
+        "file_name": ["f.xlsx"] * 3, "row_number": [2, 3, 4],
     })
 
 

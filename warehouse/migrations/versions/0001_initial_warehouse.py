@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 23:57:07.190121
+Create Date: 2026-11-28 00:09:17.886895
 """
 from alembic import op
 import sqlalchemy as sa
@@ -55,6 +55,8 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('insats', sa.String(length=16), nullable=False),
     sa.Column('spell_key', sa.String(length=160), nullable=False),
+    sa.Column('file_name', sa.String(length=255), nullable=False),
+    sa.Column('row_number', sa.Integer(), nullable=False),
     sa.Column('inskrivningsdatum', sa.Date(), nullable=False),
     sa.Column('person', sa.String(length=16), nullable=False),
     sa.Column('rule', sa.String(length=128), nullable=False),

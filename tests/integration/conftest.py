@@ -1,0 +1,16 @@
+"""One `finsam demo` run shared by the tests that inspect what it wrote."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from finsam.cli import main
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory) -> Path:
+    workdir = tmp_path_factory.mktemp("demo")
+    assert main(["demo", "--workdir", str(workdir)]) == 0
+    return workdir

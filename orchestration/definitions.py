@@ -10,6 +10,8 @@ from assets.ingest.assets import build_assets as ingest_assets
 from assets.ingest.checks import build_checks as ingest_checks
 from assets.quality.checks import warehouse_expectations
 from assets.steward.assets import build_assets as steward_assets
+from assets.sus.assets import build_assets as sus_assets
+from assets.sus.checks import ready_for_sus
 from orchestration import resources, settings
 from orchestration.partitions import quarterly_partitions
 
@@ -21,6 +23,7 @@ def build_definitions(resource_defs: Mapping[str, dg.ConfigurableResource],
         dg.Definitions(assets=ingest_assets(partitions), asset_checks=ingest_checks()),
         dg.Definitions(asset_checks=[warehouse_expectations]),
         dg.Definitions(assets=steward_assets(partitions)),
+        dg.Definitions(assets=sus_assets(partitions), asset_checks=[ready_for_sus]),
         dg.Definitions(resources=dict(resource_defs)),
     )
 

@@ -1,0 +1,54 @@
+"""SUS outputs per quarter range: the submission files and the statistics."""
+
+import datetime as dt
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from assets.sus import submission
+from assets.sus.warehouse_frames import read_spells, read_sus_consents
+from orchestration.partitions import quarter_label
+from orchestration.resources import OutputFolder, SecretKeys, Warehouse
+
+
+def period(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
+    """The run's quarters as a closed date interval."""
+    window = context.partition_time_window
+    return window.start.date(), window.end.date() - dt.timedelta(days=1)
+
+
+def period_folder(start: dt.date, end: dt.date) -> str:
+    return f"{quarter_label(start)}_{quarter_label(end)}"
+
+
+class SusConfig(dg.Config):
+    insats: str | None = Field(default=None, description="bara denna insats (kod)")
+    min_cell: int = Field(default=3, description="minsta visade antal i publicerad statistik")
+
+
+def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    @dg.asset(name="sus_submission", group_name="sus", partitions_def=partitions,
+              backfill_policy=dg.BackfillPolicy.single_run(),
+              deps=["insats_spells", "samtycke_consents"], kinds={"csv"})
+    def sus_submission(context: dg.AssetExecutionContext, warehouse: Warehouse,
+                       secrets: SecretKeys, out: OutputFolder) -> dg.MaterializeResult:
+        """In-, ut- och anonyma registreringar till SUS för perioden; personnummer bara med samtycke."""
+        start, end = period(context)
+        with warehouse.engine().connect() as connection:
+            selection = submission.selection_for(read_spells(connection), read_sus_consents(connection),
+                                          start, end)
+            people = pd.concat([selection.enrolled["pseudonym"], selection.ended["pseudonym"]])
+            identities = submission.identities(connection, secrets.load().vault, people)
+        folder = out.root / "sus" / period_folder(start, end)
+        files = submission.SusAdapter().write(selection, identities, folder)
+        return dg.MaterializeResult(metadata={
+            "inregistreringar": len(selection.enrolled),
+            "utregistreringar": len(selection.ended),
+            "anonyma": int(selection.anonymous["antal"].sum()),
+            "utskrivna_utan_identitet": selection.ended_without_identity,
+            "mapp": dg.MetadataValue.path(str(folder)),
+            "filer": dg.MetadataValue.json([path.name for path in files]),
+        })
+
+    return [sus_submission]

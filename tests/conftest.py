@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from assets.ingest.pipeline import Keys
 from finsam.privacy import Pseudonymiser, Vault, read_key_file, write_new_keys
@@ -26,9 +30,33 @@ def keys(key_files: tuple[Path, Path]) -> Keys:
     return Keys(Pseudonymiser(read_key_file(pseudonym_key, "P")), Vault(read_key_file(vault_key, "V")))
 
 
-@pytest.fixture
-def warehouse_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'warehouse.db'}"
+POSTGRES_ENV = "FINSAM_TEST_POSTGRES_URL"
+
+
+def _postgres_database():
+    """A fresh database on the test server (`.ci/postgres` starts one), dropped afterwards."""
+    server = os.environ.get(POSTGRES_ENV)
+    if not server:
+        pytest.skip(f"{POSTGRES_ENV} is not set: PostgreSQL tests run in CI (.ci/run)")
+    name = f"finsam_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def warehouse_url(request, tmp_path: Path):
+    """Every database test runs on SQLite and, where a server is configured, on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'warehouse.db'}"
+    else:
+        yield from _postgres_database()
 
 
 @pytest.fixture

@@ -286,7 +286,7 @@ class StewardDecision(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     held_row_id: Mapped[int] = mapped_column(ForeignKey("held_row.id"), index=True)
-    decision: Mapped[str] = mapped_column(String(16))
+    decision: Mapped[str] = mapped_column(String(32))
     status_before: Mapped[str] = mapped_column(String(16))
     status_after: Mapped[str] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text)

@@ -84,6 +84,9 @@ def hold(connection: Connection, issues: pd.DataFrame, *, delivery_id: int, scop
     held = issues.rename(columns={"file": "file_name"}).assign(
         delivery_id=delivery_id, scope=scope, status=status, loaded=False, first_seen=now,
         last_seen=now)
+    # a partner's free text can be arbitrarily long; the steward needs its start, not all of it
+    for name, width in (("found", 512), ("expected", 512), ("rule", 128), ("column", 64)):
+        held[name] = held[name].astype("string").str.slice(0, width)
     load.insert_frame(connection, HELD, held)
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 00:09:17.886895
+Create Date: 2026-11-28 00:13:43.531470
 """
 from alembic import op
 import sqlalchemy as sa
@@ -343,7 +343,7 @@ def upgrade() -> None:
     op.create_table('steward_decision',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('held_row_id', sa.Integer(), nullable=False),
-    sa.Column('decision', sa.String(length=16), nullable=False),
+    sa.Column('decision', sa.String(length=32), nullable=False),
     sa.Column('status_before', sa.String(length=16), nullable=False),
     sa.Column('status_after', sa.String(length=16), nullable=False),
     sa.Column('note', sa.Text(), nullable=True),

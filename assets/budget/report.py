@@ -1,0 +1,290 @@
+"""The budget follow-up for the board: ``budgetuppfoljning.xlsx`` and a self-contained HTML page.
+
+Both show the same tables as :mod:`assets.budget.followup` computes them; this module only lays
+them out. The HTML page has no external resources (charts are embedded PNGs) so it can be mailed
+to board members or opened offline.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.worksheet.worksheet import Worksheet
+
+from assets.budget.followup import FORBUNDET, KVARTAL, TOTAL, FollowUp, Period, Sheet
+
+WORKBOOK_NAME = "budgetuppfoljning.xlsx"
+HTML_NAME = "budgetuppfoljning.html"
+TERTIAL_SHEET = "Tertial"
+USED = "Förbrukat %"
+PARTICIPANTS = "Deltagare hittills i år (unika personer)"
+COST_PER_PARTICIPANT = "Kostnad per deltagare (utfall ackumulerat / deltagare)"
+RESULT_HEADING = "Intäkter och resultat"
+NOTES_HEADING = "Noter"
+
+# Excel shows the thousands separator of the reader's locale: a space in Swedish Excel.
+KRONOR_FORMAT = "#,##0"
+PERCENT_FORMAT = "0.0%"
+_HEADER_ROW = 4          # title, period line, blank, then the table's header
+_LABEL_WIDTH = 46
+_NUMBER_WIDTH = 15
+_BOLD = Font(bold=True)
+_HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
+_TOP_LINE = Border(top=Side(style="thin"))
+_REMAINING = {KVARTAL: "kvartal", "tertial": "tertialer"}
+
+
+def write_workbook(followup: FollowUp, path: Path | str, tertial: FollowUp | None = None) -> Path:
+    """Write the workbook to ``path`` (a ``.xlsx`` file, or a folder to write
+    ``budgetuppfoljning.xlsx`` in): one sheet per insats, ``ADM`` and ``Förbundet``, and a
+    ``Tertial`` sheet with every tertial table when ``tertial`` is given. Returns the file."""
+    target = _target(path, WORKBOOK_NAME)
+    book = Workbook()
+    book.remove(book.active)
+    for sheet in followup.sheets.values():
+        worksheet = book.create_sheet(sheet.code)
+        _write_block(worksheet, sheet, followup.period, first_row=1)
+        worksheet.freeze_panes = worksheet.cell(_HEADER_ROW + 1, 2)
+    if tertial is not None:
+        worksheet = book.create_sheet(TERTIAL_SHEET)
+        row = 1
+        for sheet in tertial.sheets.values():
+            row = _write_block(worksheet, sheet, tertial.period, first_row=row) + 2
+    for worksheet in book.worksheets:
+        _set_widths(worksheet, len(followup.period.columns))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    book.save(target)
+    return target
+
+
+def write_html(followup: FollowUp, path: Path | str, *, history: pd.DataFrame) -> Path:
+    """Write the board's page to ``path`` (a ``.html`` file, or a folder to write
+    ``budgetuppfoljning.html`` in). ``history`` is :func:`followup.accumulated_history`'s frame,
+    drawn as one chart per section. Returns the file."""
+    target = _target(path, HTML_NAME)
+    period = followup.period
+    title = f"Budgetuppföljning {period.label}"
+    sections = [_html_section(sheet, period, history.loc[history["insats"] == sheet.code])
+                for sheet in followup.sheets.values()]
+    page = "\n".join([_HTML_HEAD.format(title=html.escape(title)), f"<h1>{html.escape(title)}</h1>",
+                      _html_intro(period), _html_nav(followup), *sections, "</body></html>\n"])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(page, encoding="utf-8")
+    return target
+
+
+def kronor(value: float) -> str:
+    """Whole kronor with a space between thousands (``1 234 567``); an empty figure as ``–``."""
+    if pd.isna(value):
+        return "–"
+    return f"{round(value):,}".replace(",", " ")
+
+
+def percent(value: float) -> str:
+    """A fraction as a Swedish percentage with one decimal (``48,8 %``)."""
+    if pd.isna(value):
+        return "–"
+    return f"{value * 100:.1f} %".replace(".", ",")
+
+
+def _target(path: Path | str, name: str) -> Path:
+    path = Path(path)
+    return path if path.suffix == Path(name).suffix else path / name
+
+
+def _heading(sheet: Sheet) -> str:
+    return sheet.name if sheet.code == FORBUNDET else f"{sheet.code} – {sheet.name}"
+
+
+def _period_line(period: Period) -> str:
+    return (f"Perioden {period.start:%Y-%m-%d} – {period.end:%Y-%m-%d}, ackumulerat från "
+            f"{period.year_start:%Y-%m-%d}. Belopp i kronor.")
+
+
+# --- Excel -----------------------------------------------------------------------------------
+
+def _write_block(worksheet: Worksheet, sheet: Sheet, period: Period, first_row: int) -> int:
+    """Title, table, extra figures and notes from ``first_row`` down; returns the last row used."""
+    worksheet.cell(first_row, 1, f"Budgetuppföljning {period.label} – {_heading(sheet)}").font = \
+        Font(bold=True, size=14)
+    worksheet.cell(first_row + 1, 1, _period_line(period))
+    row = _write_table(worksheet, sheet.table, first_row + _HEADER_ROW - 1)
+    if sheet.participants is not None:
+        row = _write_figures(worksheet, row + 2, {PARTICIPANTS: sheet.participants,
+                                                  COST_PER_PARTICIPANT: sheet.cost_per_participant})
+    if sheet.result is not None:
+        worksheet.cell(row + 2, 1, RESULT_HEADING).font = _BOLD
+        row = _write_figures(worksheet, row + 3, sheet.result["Belopp"].to_dict())
+        _embolden(worksheet, row)
+    if sheet.notes:
+        worksheet.cell(row + 2, 1, NOTES_HEADING).font = _BOLD
+        for offset, note in enumerate(sheet.notes, start=1):
+            worksheet.cell(row + 2 + offset, 1, f"• {note}")
+        row += 2 + len(sheet.notes)
+    return row
+
+
+def _write_table(worksheet: Worksheet, table: pd.DataFrame, header_row: int) -> int:
+    """The table with its header at ``header_row``; returns the row of Totalt."""
+    for column, name in enumerate([table.index.name, *table.columns], start=1):
+        cell = worksheet.cell(header_row, column, name)
+        cell.font, cell.fill = _BOLD, _HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    formats = [PERCENT_FORMAT if name == USED else KRONOR_FORMAT for name in table.columns]
+    row = header_row
+    for row, (label, *values) in enumerate(table.itertuples(), start=header_row + 1):
+        worksheet.cell(row, 1, label)
+        for column, (value, number_format) in enumerate(zip(values, formats), start=2):
+            worksheet.cell(row, column, _excel(value)).number_format = number_format
+    _embolden(worksheet, row, border=True)
+    return row
+
+
+def _write_figures(worksheet: Worksheet, first_row: int, figures: dict[str, float | None]) -> int:
+    """Label-value rows below a table; returns the last row written."""
+    row = first_row
+    for row, (label, value) in enumerate(figures.items(), start=first_row):
+        worksheet.cell(row, 1, label)
+        worksheet.cell(row, 2, _excel(value)).number_format = KRONOR_FORMAT
+    return row
+
+
+def _embolden(worksheet: Worksheet, row: int, border: bool = False) -> None:
+    for cell in worksheet[row]:
+        cell.font = _BOLD
+        if border:
+            cell.border = _TOP_LINE
+
+
+def _set_widths(worksheet: Worksheet, columns: int) -> None:
+    worksheet.column_dimensions["A"].width = _LABEL_WIDTH
+    for column in range(2, columns + 2):
+        worksheet.column_dimensions[worksheet.cell(1, column).column_letter].width = _NUMBER_WIDTH
+
+
+def _excel(value: float | None) -> float | None:
+    """An empty figure stays an empty cell, not NaN (which Excel cannot store)."""
+    return None if value is None or pd.isna(value) else float(value)
+
+
+# --- HTML ------------------------------------------------------------------------------------
+
+def _html_intro(period: Period) -> str:
+    remaining = _REMAINING[period.unit]
+    return (f"<p>{html.escape(_period_line(period))}</p>\n<ul class=\"help\">"
+            "<li><b>Avvikelse</b> = budget − utfall: ett positivt tal betyder att kostnaderna är "
+            "lägre än budgeterat.</li>"
+            "<li><b>Ackumulerat</b> = från årets början till och med perioden.</li>"
+            f"<li><b>Prognos helår</b> = utfall hittills i år + budget för årets återstående "
+            f"{remaining}.</li>"
+            "<li><b>Förbrukat %</b> = utfall hittills i år i förhållande till årsbudgeten.</li>"
+            "</ul>")
+
+
+def _html_nav(followup: FollowUp) -> str:
+    links = " · ".join(f'<a href="#{_anchor(code)}">{html.escape(code)}</a>'
+                       for code in followup.sheets)
+    return f"<nav>{links}</nav>"
+
+
+def _anchor(code: str) -> str:
+    return html.escape(f"avsnitt-{code}", quote=True)
+
+
+def _html_section(sheet: Sheet, period: Period, history: pd.DataFrame) -> str:
+    heading = html.escape(_heading(sheet))
+    parts = [f'<section id="{_anchor(sheet.code)}">', f"<h2>{heading}</h2>",
+             _html_table(sheet.table)]
+    if sheet.participants is not None:
+        parts.append(f"<p>{html.escape(PARTICIPANTS)}: <b>{sheet.participants}</b>. "
+                     f"{html.escape(COST_PER_PARTICIPANT)}: "
+                     f"<b>{_html_kronor(sheet.cost_per_participant)}</b>.</p>")
+    if sheet.result is not None:
+        parts.append(f"<h3>{RESULT_HEADING}</h3>" + _html_result(sheet.result))
+    parts.append(_html_chart(history, heading))
+    if sheet.notes:
+        items = "".join(f"<li>{html.escape(note)}</li>" for note in sheet.notes)
+        parts.append(f"<h3>{NOTES_HEADING}</h3><ol class=\"notes\">{items}</ol>")
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _html_kronor(value: float | None) -> str:
+    return "–" if value is None or pd.isna(value) else f"{kronor(value)} kr"
+
+
+def _html_table(table: pd.DataFrame) -> str:
+    """Kronor and percentages formatted column by column; Totalt in bold."""
+    head = "".join(f"<th>{html.escape(name)}</th>" for name in [table.index.name, *table.columns])
+    labels = pd.Series(table.index, index=table.index).map(html.escape)
+    total = pd.Series(np.where(table.index == TOTAL, ' class="total"', ""), index=table.index)
+    rows = "<tr" + total + "><th>" + labels + "</th>"
+    for name in table.columns:
+        rows = rows + '<td class="num">' + table[name].map(percent if name == USED else kronor) + "</td>"
+    body = "".join(rows + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _html_result(result: pd.DataFrame) -> str:
+    labels = pd.Series(result.index, index=result.index).map(html.escape)
+    rows = "<tr><th>" + labels + '</th><td class="num">' + result["Belopp"].map(kronor) + "</td></tr>"
+    return f'<table class="result"><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _html_chart(history: pd.DataFrame, heading: str) -> str:
+    if history.empty:
+        return "<p>Inget underlag för diagram.</p>"
+    png = base64.b64encode(_chart_png(history)).decode("ascii")
+    caption = "Budget och utfall per kvartal, ackumulerat från årets början"
+    return (f'<figure><img src="data:image/png;base64,{png}" alt="{caption}: {heading}">'
+            f"<figcaption>{caption}.</figcaption></figure>")
+
+
+def _chart_png(history: pd.DataFrame) -> bytes:
+    """Grouped bars of accumulated budget and outcome per quarter, drawn with Agg (no display)."""
+    figure = Figure(figsize=(7, 3.2), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.subplots()
+    x = np.arange(len(history))
+    width = 0.38
+    axes.bar(x - width / 2, history["budget_ackumulerat"], width, label="Budget ackumulerat",
+             color="#9db9d9")
+    axes.bar(x + width / 2, history["utfall_ackumulerat"], width, label="Utfall ackumulerat",
+             color="#1f4e79")
+    axes.set_xticks(x, labels=("Kvartal " + history["kvartal"].str[-1]).to_list())
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: kronor(value)))
+    axes.set_ylabel("kronor")
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.legend(frameon=False)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    # No software stamp in the file, so the same figures give the same bytes.
+    figure.savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()
+
+
+_HTML_HEAD = """<!DOCTYPE html>
+<html lang="sv"><head><meta charset="utf-8"><title>{title}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; max-width: 80rem; }}
+nav {{ margin: 1rem 0 2rem; }}
+section {{ margin-bottom: 3rem; }}
+table {{ border-collapse: collapse; margin: .5rem 0 1rem; font-size: .9rem; }}
+th, td {{ border: 1px solid #ccc; padding: .25rem .5rem; text-align: left; vertical-align: top; }}
+thead th {{ background: #dde5f0; }}
+td.num {{ text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }}
+tr.total th, tr.total td {{ font-weight: bold; border-top: 2px solid #555; }}
+ul.help, ol.notes {{ font-size: .9rem; }}
+img {{ max-width: 100%; }}
+</style></head><body>"""

@@ -1,0 +1,90 @@
+"""The workbook and the board's HTML page, on the hand-built year of conftest.py."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from assets.budget.followup import accumulated_history, quarterly_followup, tertial_followup
+from assets.budget.report import (HTML_NAME, KRONOR_FORMAT, PERCENT_FORMAT, WORKBOOK_NAME, kronor,
+                                  percent, write_html, write_workbook)
+
+HEADER_ROW = 4
+TOTAL_ROW = HEADER_ROW + 9     # eight kostnadsslag, then Totalt
+
+
+@pytest.fixture
+def q2(inputs):
+    return quarterly_followup(2024, 2, **inputs)
+
+
+def _texts(worksheet) -> list[str]:
+    return [str(cell.value) for cell in worksheet["A"] if cell.value is not None]
+
+
+def _row_of(worksheet, text: str) -> int:
+    return next(cell.row for cell in worksheet["A"] if cell.value == text)
+
+
+def test_workbook_sheets_and_cells(q2, inputs, tmp_path: Path):
+    path = write_workbook(q2, tmp_path / "2024Q2", tertial=tertial_followup(2024, 2, **inputs))
+    assert path == tmp_path / "2024Q2" / WORKBOOK_NAME
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["JOBBSAM3", "GEMTAG", "ADM", "Förbundet", "Tertial"]
+
+    sheet = book["JOBBSAM3"]
+    assert sheet["A1"].value == "Budgetuppföljning kvartal 2 2024 – JOBBSAM3 – Jobbsamverkan 3"
+    assert [cell.value for cell in sheet[HEADER_ROW]][:3] == ["Kostnadsslag", "Budget kvartal",
+                                                             "Utfall kvartal"]
+    assert sheet.cell(TOTAL_ROW, 1).value == "Totalt"
+    assert [sheet.cell(TOTAL_ROW, column).value for column in range(2, 10)] == [
+        116_000, 113_000, 3_000, 232_000, 219_500, 12_500, 500_000, 455_500]
+    assert sheet.cell(TOTAL_ROW, 10).value == pytest.approx(0.439)
+    assert sheet.cell(TOTAL_ROW, 2).number_format == KRONOR_FORMAT
+    assert sheet.cell(TOTAL_ROW, 10).number_format == PERCENT_FORMAT
+    assert sheet.cell(HEADER_ROW + 3, 10).value is None          # Resor och bil: no budget, no share
+    texts = _texts(sheet)
+    assert any("saknas" in text and "Resor och bil" in text for text in texts)
+    assert sheet.cell(_row_of(sheet, "Deltagare hittills i år (unika personer)"), 2).value == 6
+
+    forbundet = book["Förbundet"]
+    assert "Intäkter och resultat" in _texts(forbundet)
+    assert forbundet.cell(_row_of(forbundet, "Prognostiserat resultat helår"), 2).value == 2_000
+
+    tertial = _texts(book["Tertial"])
+    assert sum(text.startswith("Budgetuppföljning tertial 2 2024") for text in tertial) == 4
+
+
+def test_workbook_without_tertial(q2, tmp_path: Path):
+    path = write_workbook(q2, tmp_path / "out.xlsx")
+    assert path == tmp_path / "out.xlsx"
+    assert "Tertial" not in openpyxl.load_workbook(path).sheetnames
+
+
+def test_html_page(q2, inputs, tmp_path: Path):
+    history = accumulated_history(2024, 2, lines=inputs["lines"], ledger=inputs["ledger"])
+    path = write_html(q2, tmp_path, history=history)
+    assert path == tmp_path / HTML_NAME
+    page = path.read_text(encoding="utf-8")
+    assert page.count('src="data:image/png;base64,') == 4        # one chart per section
+    for heading in ("<h1>Budgetuppföljning kvartal 2 2024</h1>",
+                    "<h2>JOBBSAM3 – Jobbsamverkan 3</h2>",
+                    "<h2>Förbundet totalt</h2>", "<th>Budget kvartal</th>", "<th>Prognos helår</th>",
+                    "<th>Förbrukat %</th>", "<h3>Intäkter och resultat</h3>", "<h3>Noter</h3>"):
+        assert heading in page
+    assert '<td class="num">219 500</td>' in page
+    assert '<td class="num">43,9 %</td>' in page
+    assert "Resor och bil" in page and "granskning" in page
+    assert "http://" not in page and "https://" not in page       # nothing fetched from a network
+
+
+def test_number_formats():
+    assert kronor(1_234_567) == "1 234 567"
+    assert kronor(-1_000.4) == "-1 000"
+    assert kronor(-0.4) == "0"
+    assert kronor(math.nan) == "–"
+    assert percent(0.4875) == "48,8 %"
+    assert percent(math.nan) == "–"

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import dagster as dg
 
+from assets.budget.assets import build_assets as budget_assets
 from assets.ingest.assets import build_assets as ingest_assets
 from assets.ingest.checks import build_checks as ingest_checks
 from assets.quality.checks import warehouse_expectations
@@ -24,6 +25,7 @@ def build_definitions(resource_defs: Mapping[str, dg.ConfigurableResource],
         dg.Definitions(asset_checks=[warehouse_expectations]),
         dg.Definitions(assets=steward_assets(partitions)),
         dg.Definitions(assets=sus_assets(partitions), asset_checks=[ready_for_sus]),
+        dg.Definitions(assets=budget_assets(partitions)),
         dg.Definitions(resources=dict(resource_defs)),
     )
 

@@ -76,6 +76,23 @@ def match_keys_for(issues: pd.DataFrame, raw: pd.DataFrame, keys: pd.DataFrame,
     return pd.Series(stacked.reindex(lookup).to_numpy(), index=issues.index, dtype="string")
 
 
+BUDGET_SHEET_RULE = "Budget:"
+
+
+def budget_keys(issues: pd.DataFrame, sheets: dict[str, pd.DataFrame]) -> pd.Series:
+    """``INSATS|KOSTNADSSLAG`` for issues on the Budget sheet, so the follow-up can say which
+    budget rows are missing because the steward holds them."""
+    budget = sheets.get("budget")
+    keys = pd.Series(pd.NA, index=issues.index, dtype="string")
+    if budget is None or issues.empty:
+        return keys
+    by_row = (budget["insats"].astype("string").str.upper() + "|"
+              + budget["kostnadsslag"].astype("string")).set_axis(budget["row_number"].to_numpy())
+    on_sheet = issues["rule"].str.startswith(BUDGET_SHEET_RULE).fillna(False)
+    found = issues["row_number"].astype("int64").map(by_row)
+    return keys.mask(on_sheet, found)
+
+
 def hold(connection: Connection, issues: pd.DataFrame, *, delivery_id: int, scope: str | None,
          status: str = OPEN) -> None:
     if issues.empty:

@@ -514,7 +514,9 @@ def _finish(connection: Connection, item: _Read) -> FileOutcome:
         return outcome
     issues = combine(item.conformed.issues)
     spec = BY_NAME[item.delivery.source]
-    if item.raw is not None and not isinstance(item.raw, dict):
+    if isinstance(item.raw, dict):
+        issues = issues.assign(match_key=quarantine.budget_keys(issues, item.raw))
+    elif item.raw is not None:
         keys = quarantine.loose_keys(item.raw, spec, item.delivery.extraction_date)
         issues = issues.assign(match_key=quarantine.match_keys_for(issues, item.raw, keys, spec))
     status = quarantine.OPEN if item.outcome == LOADED else quarantine.CLOSED

@@ -13,14 +13,19 @@ from assets.quality.checks import warehouse_expectations
 from assets.steward.assets import build_assets as steward_assets
 from assets.sus.assets import build_assets as sus_assets
 from assets.sus.checks import ready_for_sus
-from orchestration import resources, settings
+from orchestration import resources, schedules, settings
 from orchestration.partitions import quarterly_partitions
 
 
 def build_definitions(resource_defs: Mapping[str, dg.ConfigurableResource],
                       first_quarter: str) -> dg.Definitions:
     partitions = quarterly_partitions(first_quarter)
+    everything = dg.define_asset_job("allt", selection=dg.AssetSelection.all(),
+                                     partitions_def=partitions,
+                                     description="Alla leveranser och alla utdata för kvartalen.")
+    nightly, sensors = schedules.build(everything)
     return dg.Definitions.merge(
+        dg.Definitions(jobs=[everything], schedules=nightly, sensors=sensors),
         dg.Definitions(assets=ingest_assets(partitions), asset_checks=ingest_checks()),
         dg.Definitions(asset_checks=[warehouse_expectations]),
         dg.Definitions(assets=steward_assets(partitions)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 from dagster._core.storage.tags import (ASSET_PARTITION_RANGE_END_TAG,
@@ -12,6 +13,7 @@ from dagster._core.storage.tags import (ASSET_PARTITION_RANGE_END_TAG,
 
 from finsam.errors import RunFailed
 from orchestration.definitions import build_definitions
+from orchestration.schedules import write_alert
 from orchestration.partitions import parse_quarter, quarter_label
 
 
@@ -37,7 +39,7 @@ def run_quarters(resource_defs: Mapping[str, dg.ConfigurableResource], first: st
         raise ValueError(f"--to {last} is before --from {first}")
     partitions_from = first_quarter if first_quarter and parse_quarter(first_quarter) < start else first
     defs = build_definitions(resource_defs, partitions_from)
-    job = defs.resolve_implicit_global_asset_job_def()
+    job = defs.resolve_job_def("allt")
     result = job.execute_in_process(
         instance=instance, raise_on_error=False, run_config=_quiet_logging(),
         tags={ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
@@ -46,7 +48,9 @@ def run_quarters(resource_defs: Mapping[str, dg.ConfigurableResource], first: st
         failed = [event.step_key for event in result.all_events if event.is_step_failure]
         reasons = [_root_cause(event.event_specific_data.error)
                    for event in result.all_events if event.is_step_failure]
-        raise RunFailed(result.run_id, failed, "; ".join(reasons) or "see the Dagster UI")
+        reason = "; ".join(reasons) or "see the Dagster UI"
+        write_alert(Path(instance.root_directory), result.run_id, failed, reason)
+        raise RunFailed(result.run_id, failed, reason)
     outcome = RunOutcome(result.run_id, (first, last))
     for event in result.get_asset_materialization_events():
         materialization = event.event_specific_data.materialization

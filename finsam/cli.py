@@ -33,6 +33,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, required=True, help="folder for the outputs")
     _add_range(run)
 
+    backfill = commands.add_parser("backfill", help="re-run a range of quarters, one run per quarter")
+    backfill.add_argument("--landing", type=Path, required=True, help="the landing zone folder")
+    backfill.add_argument("--warehouse", required=True, help="SQLAlchemy URL of the warehouse")
+    backfill.add_argument("--out", type=Path, required=True, help="folder for the outputs")
+    backfill.add_argument("--from", dest="first", metavar="YYYYQn", required=True)
+    backfill.add_argument("--to", dest="last", metavar="YYYYQn", required=True)
+    backfill.add_argument("--dry-run", action="store_true",
+                          help="only say which quarters and outputs would change, and by how much")
+
     failures = commands.add_parser("failures", help="the data steward's review of held rows")
     failures.add_argument("--warehouse", default=None,
                           help="SQLAlchemy URL of the warehouse (default: $FINSAM_WAREHOUSE_URL)")
@@ -129,6 +138,48 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _keys_from_environment() -> tuple[str, str]:
+    from finsam.privacy import PSEUDONYM_KEY_ENV, VAULT_KEY_ENV, read_key_file
+
+    paths = (os.environ.get(PSEUDONYM_KEY_ENV), os.environ.get(VAULT_KEY_ENV))
+    read_key_file(paths[0], PSEUDONYM_KEY_ENV)
+    read_key_file(paths[1], VAULT_KEY_ENV)
+    return paths
+
+
+def _cmd_backfill(args: argparse.Namespace) -> int:
+    from assets.ingest.preview import describe, preview
+    from orchestration import resources
+    from orchestration.backfill import quarters, run_backfill
+    from warehouse.db import make_engine, migrate
+
+    quarters(args.first, args.last)
+    if args.dry_run:
+        engine = make_engine(args.warehouse)
+        migrate(engine)
+        print(f"Torrkörning {args.first}-{args.last}: inget ändras.")
+        print(describe(preview(args.landing, engine, args.first, args.last)))
+        return 0
+    pseudonym_key, vault_key = _keys_from_environment()
+    args.out.mkdir(parents=True, exist_ok=True)
+    dagster_home = Path(os.environ.get("DAGSTER_HOME") or args.out / "dagster_home")
+    instance = _dagster_instance(dagster_home)
+    resource_defs = resources.explicit(args.landing, args.warehouse, args.out, pseudonym_key,
+                                       vault_key)
+    result = run_backfill(resource_defs, args.first, args.last, instance,
+                          progress=lambda quarter, state: print(f"  {quarter}: {state}"))
+    verb = "återupptagen" if result.resumed else "startad"
+    print(f"Backfill {result.backfill_id} {verb}: {len(result.done)} kvartal körda, "
+          f"{len(result.skipped)} redan klara.")
+    if result.failed:
+        for quarter, reason in result.failed.items():
+            print(f"finsam: {quarter} misslyckades: {reason}", file=sys.stderr)
+        print(f"Rätta felet och kör samma kommando igen: bara {', '.join(result.failed)} körs om.",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 def _cmd_failures(args: argparse.Namespace) -> int:
     from finsam import steward_cli
 
@@ -142,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     # Dagster marks single-run backfills as beta; the warning is for developers, not for the steward.
     warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     args = _parser().parse_args(argv)
-    handlers = {"demo": _demo, "run": _cmd_run, "failures": _cmd_failures}
+    handlers = {"demo": _demo, "run": _cmd_run, "backfill": _cmd_backfill,
+                "failures": _cmd_failures}
     try:
         return handlers[args.command](args)
     except FinsamError as exc:

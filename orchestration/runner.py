@@ -32,18 +32,26 @@ def _quiet_logging() -> dict:
 
 
 def run_quarters(resource_defs: Mapping[str, dg.ConfigurableResource], first: str, last: str,
-                 instance: dg.DagsterInstance, *, first_quarter: str | None = None) -> RunOutcome:
-    """Materialise every asset for the quarters ``first``..``last`` (``YYYYQn``) as one run."""
+                 instance: dg.DagsterInstance, *, first_quarter: str | None = None,
+                 tags: Mapping[str, str] | None = None, assets: list[str] | None = None,
+                 asset_config: Mapping[str, dict] | None = None) -> RunOutcome:
+    """Materialise the assets (all, or the named ones) for the quarters ``first``..``last``
+    (``YYYYQn``) as one run recorded in ``instance``."""
     start, end = parse_quarter(first), parse_quarter(last)
     if end < start:
         raise ValueError(f"--to {last} is before --from {first}")
     partitions_from = first_quarter if first_quarter and parse_quarter(first_quarter) < start else first
     defs = build_definitions(resource_defs, partitions_from)
     job = defs.resolve_job_def("allt")
+    run_config = _quiet_logging()
+    if asset_config:
+        run_config["ops"] = {name: {"config": config} for name, config in asset_config.items()}
+    selection = [dg.AssetKey(name) for name in assets] if assets else None
     result = job.execute_in_process(
-        instance=instance, raise_on_error=False, run_config=_quiet_logging(),
+        instance=instance, raise_on_error=False, run_config=run_config, asset_selection=selection,
         tags={ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
-              ASSET_PARTITION_RANGE_END_TAG: end.isoformat(), "finsam/command": "run"})
+              ASSET_PARTITION_RANGE_END_TAG: end.isoformat(), "finsam/command": "run",
+              **(tags or {})})
     if not result.success:
         failed = [event.step_key for event in result.all_events if event.is_step_failure]
         reasons = [_root_cause(event.event_specific_data.error)

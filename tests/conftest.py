@@ -50,6 +50,27 @@ def _postgres_database():
         admin.dispose()
 
 
+@pytest.fixture
+def dagster_storage_url(warehouse_url: str):
+    """The Dagster instance's own database next to a PostgreSQL warehouse (None for SQLite)."""
+    if warehouse_url.startswith("postgresql"):
+        yield from _postgres_database()
+    else:
+        yield None
+
+
+@pytest.fixture
+def dagster_home(tmp_path: Path, dagster_storage_url: str | None) -> Path:
+    """A Dagster home whose instance storage follows the warehouse: SQLite files, or PostgreSQL."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    settings = "telemetry:\n  enabled: false\n"
+    if dagster_storage_url:
+        settings += f"storage:\n  postgres:\n    postgres_url: \"{dagster_storage_url}\"\n"
+    (home / "dagster.yaml").write_text(settings, encoding="utf-8")
+    return home
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def warehouse_url(request, tmp_path: Path):
     """Every database test runs on SQLite and, where a server is configured, on PostgreSQL."""

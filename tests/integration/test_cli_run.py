@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from sqlalchemy import create_engine, select
@@ -10,27 +13,33 @@ from finsam.cli import main
 from warehouse import models
 
 
+@dataclass
+class Env:
+    path: Path
+    url: str
+
+    def args(self, landing: Path, *extra: str) -> list[str]:
+        return ["run", "--landing", str(landing), "--warehouse", self.url,
+                "--out", str(self.path / "out"), *extra]
+
+
 @pytest.fixture
-def env(monkeypatch, tmp_path, key_files):
+def env(monkeypatch, tmp_path, key_files, warehouse_url, dagster_home) -> Env:
+    """Keys, a warehouse and a Dagster home: all SQLite, or all PostgreSQL."""
     pseudonym_key, vault_key = key_files
     monkeypatch.setenv("FINSAM_PSEUDONYM_KEY_FILE", str(pseudonym_key))
     monkeypatch.setenv("FINSAM_VAULT_KEY_FILE", str(vault_key))
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    return tmp_path
-
-
-def _args(landing, tmp_path, *extra):
-    return ["run", "--landing", str(landing), "--warehouse", f"sqlite:///{tmp_path / 'w.db'}",
-            "--out", str(tmp_path / "out"), *extra]
+    monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
+    return Env(tmp_path, warehouse_url)
 
 
 def test_run_loads_the_samples_and_is_recorded_in_dagster(env, sample_landing, capsys):
     import dagster as dg
 
-    assert main(_args(sample_landing, env, "--from", "2024Q4", "--to", "2024Q4")) == 0
+    assert main(env.args(sample_landing, "--from", "2024Q4", "--to", "2024Q4")) == 0
     printed = capsys.readouterr().out
     assert "2024Q4-2024Q4 klart" in printed and "kvarhållna" in printed
-    engine = create_engine(f"sqlite:///{env / 'w.db'}")
+    engine = create_engine(env.url)
     with engine.connect() as connection:
         manifest = pd.read_sql(select(models.Delivery.__table__), connection)
     assert len(manifest) == 9
@@ -45,35 +54,36 @@ def test_run_loads_the_samples_and_is_recorded_in_dagster(env, sample_landing, c
     assert {"gx_spell", "gx_consent", "gx_fk_benefit", "kvarhallna_rader"} <= set(checks)
     gx_spell = checks["gx_spell"].event_log_entry.dagster_event.event_specific_data
     assert gx_spell.passed and gx_spell.metadata["förväntningar"].value >= 5
-    assert (env / "out" / "steward" / "gx" / "index.html").exists()
-    assert (env / "out" / "steward" / "failures.html").exists()
+    assert (env.path / "out" / "steward" / "gx" / "index.html").exists()
+    assert (env.path / "out" / "steward" / "failures.html").exists()
 
-    assert main(_args(sample_landing, env, "--from", "2024Q4")) == 0
+    assert main(env.args(sample_landing, "--from", "2024Q4")) == 0
     assert "0 nya" in capsys.readouterr().out
 
 
 def test_run_before_the_deliveries_reads_nothing(env, sample_landing, capsys):
-    assert main(_args(sample_landing, env, "--from", "2024Q1", "--to", "2024Q3")) == 0
+    assert main(env.args(sample_landing, "--from", "2024Q1", "--to", "2024Q3")) == 0
     assert "0 nya" in capsys.readouterr().out
 
 
 def test_run_refuses_without_keys(monkeypatch, tmp_path, sample_landing, capsys):
     monkeypatch.delenv("FINSAM_PSEUDONYM_KEY_FILE", raising=False)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    assert main(_args(sample_landing, tmp_path)) == 2
+    refused = Env(tmp_path, f"sqlite:///{tmp_path / 'w.db'}")
+    assert main(refused.args(sample_landing)) == 2
     error = capsys.readouterr().err
     assert "FINSAM_PSEUDONYM_KEY_FILE" in error and "is not set" in error
     assert not (tmp_path / "w.db").exists()
 
 
 def test_run_refuses_a_short_key(env, monkeypatch, sample_landing, capsys):
-    short = env / "short.key"
+    short = env.path / "short.key"
     short.write_text("abc")
     monkeypatch.setenv("FINSAM_VAULT_KEY_FILE", str(short))
-    assert main(_args(sample_landing, env)) == 2
+    assert main(env.args(sample_landing)) == 2
     assert "FINSAM_VAULT_KEY_FILE" in capsys.readouterr().err
 
 
 def test_bad_quarter_is_a_clear_error(env, sample_landing, capsys):
-    assert main(_args(sample_landing, env, "--from", "2024-3")) == 2
+    assert main(env.args(sample_landing, "--from", "2024-3")) == 2
     assert "YYYYQn" in capsys.readouterr().err

@@ -19,6 +19,7 @@ class LandingZone(dg.ConfigurableResource):
     """The folder partners deliver into (read-only for finsam)."""
 
     path: str
+    max_days_without_delivery: int = settings.DEFAULT_FRESHNESS_DAYS
 
     @property
     def root(self) -> Path:
@@ -63,7 +64,8 @@ class SecretKeys(dg.ConfigurableResource):
 def from_environment() -> dict[str, dg.ConfigurableResource]:
     """Resources for `dagster dev` and the schedule: values come from the environment at run time."""
     return {
-        "landing": LandingZone(path=dg.EnvVar(settings.LANDING_ENV)),
+        "landing": LandingZone(path=dg.EnvVar(settings.LANDING_ENV),
+                               max_days_without_delivery=settings.max_days_without_delivery()),
         "warehouse": Warehouse(url=dg.EnvVar(settings.WAREHOUSE_ENV)),
         "out": OutputFolder(path=dg.EnvVar(settings.OUT_ENV)),
         "secrets": SecretKeys(pseudonym_key_file=dg.EnvVar(PSEUDONYM_KEY_ENV),

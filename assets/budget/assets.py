@@ -9,6 +9,7 @@ from sqlalchemy import Connection, select
 from assets.budget import followup, report
 from orchestration.partitions import quarter_label
 from orchestration.resources import OutputFolder, Warehouse
+from orchestration.retry import retry_when_busy
 from warehouse import models, quarantine
 
 DATES = ("bokforingsdatum", "inskrivningsdatum", "utskrivningsdatum", "startdatum", "slutdatum")
@@ -86,7 +87,7 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
                         out: OutputFolder) -> dg.MaterializeResult:
         """Budget mot utfall per kvartal och insats, med helårsprognos, till styrelsen."""
         written = {}
-        with warehouse.engine().connect() as connection:
+        with retry_when_busy(context.retry_number), warehouse.engine().connect() as connection:
             for year, quarter in quarters_of(context):
                 label = quarter_label(dt.date(year, 3 * quarter - 2, 1))
                 written[label] = write_quarter(connection, out.root, year, quarter)

@@ -6,6 +6,7 @@ import dagster as dg
 
 from assets.ingest.pipeline import ingest_source
 from orchestration.resources import LandingZone, SecretKeys, Warehouse
+from orchestration.retry import retry_when_busy
 
 
 @dataclass(frozen=True)
@@ -40,13 +41,13 @@ SOURCE_ASSETS = (
 def _build(spec: SourceAsset, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     @dg.asset(name=spec.name, group_name="leveranser", description=spec.description,
               partitions_def=partitions, backfill_policy=dg.BackfillPolicy.single_run(),
-              deps=list(spec.deps), kinds={"pandas", "sqlalchemy"},
-              retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL))
+              deps=list(spec.deps), kinds={"pandas", "sqlalchemy"})
     def _asset(context: dg.AssetExecutionContext, landing: LandingZone, warehouse: Warehouse,
                secrets: SecretKeys) -> dg.MaterializeResult:
         before = context.partition_time_window.end.date()
-        report = ingest_source(spec.source, landing.root, warehouse.engine(), secrets.load(),
-                               before=before)
+        with retry_when_busy(context.retry_number):
+            report = ingest_source(spec.source, landing.root, warehouse.engine(), secrets.load(),
+                                   before=before)
         files = [{"fil": item.file_name, "utfall": item.outcome, "lästa": item.rows_read,
                   "inlästa": item.rows_loaded, "kvarhållna": item.rows_held}
                  for item in report.files]

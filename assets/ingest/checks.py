@@ -1,11 +1,15 @@
 """One check per source asset: the rows its deliveries left with the steward, counted and shown."""
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import dagster as dg
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from assets.ingest.assets import SOURCE_ASSETS, SourceAsset
-from orchestration.resources import Warehouse
+from orchestration.partitions import TIMEZONE, quarter_label
+from orchestration.resources import LandingZone, Warehouse
 from warehouse import models, quarantine
 
 EXAMPLES = 20
@@ -37,5 +41,32 @@ def _held_check(spec: SourceAsset) -> dg.AssetChecksDefinition:
     return _check
 
 
+def days_since(last: dt.date | None, today: dt.date) -> int | None:
+    return None if last is None else (today - last).days
+
+
+def _freshness_check(spec: SourceAsset) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=spec.name, name="leveransfarskhet",
+                    description="Varnar när parten inte har levererat på längre tid än tillåtet.")
+    def _check(landing: LandingZone, warehouse: Warehouse) -> dg.AssetCheckResult:
+        table = models.Delivery.__table__
+        with warehouse.engine().connect() as connection:
+            last = connection.execute(select(func.max(table.c.extraction_date)).where(
+                table.c.source == spec.source, table.c.outcome != "okänt namn")).scalar()
+        last = pd.Timestamp(last).date() if last is not None else None
+        today = dt.datetime.now(ZoneInfo(TIMEZONE)).date()
+        days = days_since(last, today)
+        limit = landing.max_days_without_delivery
+        return dg.AssetCheckResult(
+            passed=days is not None and days <= limit, severity=dg.AssetCheckSeverity.WARN,
+            metadata={"senaste_uttagsdatum": str(last) if last else "ingen leverans",
+                      "senaste_kvartal": quarter_label(last) if last else "-",
+                      "dagar_sedan": days if days is not None else -1,
+                      "tillåtet_antal_dagar": limit})
+
+    return _check
+
+
 def build_checks() -> list[dg.AssetChecksDefinition]:
-    return [_held_check(spec) for spec in SOURCE_ASSETS]
+    return ([_held_check(spec) for spec in SOURCE_ASSETS]
+            + [_freshness_check(spec) for spec in SOURCE_ASSETS])

@@ -10,6 +10,7 @@ from assets.ingest.assets import SOURCE_ASSETS
 from assets.steward.conflicts import find_conflicts
 from finsam.steward import write_reports
 from orchestration.resources import OutputFolder, Warehouse
+from orchestration.retry import retry_when_busy
 from warehouse import load, models
 
 
@@ -62,7 +63,7 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
     def steward_review(context: dg.AssetExecutionContext, warehouse: Warehouse,
                        out: OutputFolder) -> dg.MaterializeResult:
         """Allt som förvaltaren ska granska: kvarhållna rader, avvikande leveranser och konflikter."""
-        with warehouse.engine().begin() as connection:
+        with retry_when_busy(context.retry_number), warehouse.engine().begin() as connection:
             conflicts = refresh_conflicts(connection)
             paths = write_reports(connection, out.root)
         review = pd.read_csv(paths["csv"], sep=";", encoding="utf-8-sig")

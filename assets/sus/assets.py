@@ -10,6 +10,7 @@ from assets.sus import submission
 from assets.sus.warehouse_frames import read_spells, read_sus_consents
 from orchestration.partitions import quarter_label
 from orchestration.resources import OutputFolder, SecretKeys, Warehouse
+from orchestration.retry import retry_when_busy
 
 
 def period(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
@@ -35,7 +36,7 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
                        secrets: SecretKeys, out: OutputFolder) -> dg.MaterializeResult:
         """In-, ut- och anonyma registreringar till SUS för perioden; personnummer bara med samtycke."""
         start, end = period(context)
-        with warehouse.engine().connect() as connection:
+        with retry_when_busy(context.retry_number), warehouse.engine().connect() as connection:
             selection = submission.selection_for(read_spells(connection), read_sus_consents(connection),
                                           start, end)
             people = pd.concat([selection.enrolled["pseudonym"], selection.ended["pseudonym"]])

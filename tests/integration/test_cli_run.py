@@ -51,7 +51,11 @@ def test_run_loads_the_samples_and_is_recorded_in_dagster(env, sample_landing, c
         runs[0].run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
     checks = {record.event_log_entry.dagster_event.event_specific_data.check_name: record
               for record in evaluations}
-    assert {"gx_spell", "gx_consent", "gx_fk_benefit", "kvarhallna_rader"} <= set(checks)
+    assert {"gx_spell", "gx_consent", "gx_fk_benefit", "kvarhallna_rader", "leveransfarskhet",
+            "redo_for_sus"} <= set(checks)
+    stale = checks["leveransfarskhet"].event_log_entry.dagster_event.event_specific_data
+    # the samples were extracted 2024-11-30, long before any test runs
+    assert not stale.passed and stale.metadata["senaste_uttagsdatum"].value == "2024-11-30"
     gx_spell = checks["gx_spell"].event_log_entry.dagster_event.event_specific_data
     assert gx_spell.passed and gx_spell.metadata["förväntningar"].value >= 5
     assert (env.path / "out" / "steward" / "gx" / "index.html").exists()

@@ -9,8 +9,13 @@ from pydantic import PrivateAttr
 from sqlalchemy import Engine
 
 from assets.ingest.pipeline import Keys
-from finsam.privacy import (PSEUDONYM_KEY_ENV, VAULT_KEY_ENV, Pseudonymiser, Vault,
-                            read_key_file)
+from finsam.privacy import (
+    PSEUDONYM_KEY_ENV,
+    VAULT_KEY_ENV,
+    Pseudonymiser,
+    Vault,
+    read_key_file,
+)
 from orchestration import settings
 from warehouse.db import make_engine, migrate
 

@@ -8,13 +8,15 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.storage.tags import (ASSET_PARTITION_RANGE_END_TAG,
-                                        ASSET_PARTITION_RANGE_START_TAG)
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 
 from finsam.errors import RunFailed
 from orchestration.definitions import build_definitions
-from orchestration.schedules import write_alert
 from orchestration.partitions import parse_quarter, quarter_label
+from orchestration.schedules import write_alert
 
 
 @dataclass

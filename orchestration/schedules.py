@@ -10,8 +10,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-from dagster._core.storage.tags import (ASSET_PARTITION_RANGE_END_TAG,
-                                        ASSET_PARTITION_RANGE_START_TAG)
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 
 from orchestration.partitions import TIMEZONE
 from orchestration.resources import LandingZone

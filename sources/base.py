@@ -20,9 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from finsam import identity
 from finsam.errors import MissingColumn
-from validation.issues import ERROR, combine, empty_issues, issues_where
+from validation.issues import ERROR, empty_issues
 
 SNAPSHOT = "snapshot"
 DELTA = "delta"
@@ -128,51 +127,6 @@ def extraction_date_from(match: re.Match) -> date | None:
         return date(int(match["date"][:4]), int(match["date"][4:6]), int(match["date"][6:8]))
     except ValueError:
         return None
-
-
-class IssueLog:
-    """One delivery's issues, collected so that a reader states each rule as one ``add`` call.
-
-    Columns are reported as the contract writes them. ``found`` defaults to the row's raw text; the
-    identity column is always masked, so a complete identity number cannot reach the issues by default.
-    """
-
-    def __init__(self, raw: pd.DataFrame, spec: SourceSpec, file: str, *,
-                 identity_column: str = "personnummer"):
-        self._raw = raw
-        self._spec = spec
-        self._file = file
-        self._identity_column = identity_column
-        self._contract_names = {column.name: column.contract_name for column in spec.columns}
-        self._frames: list[pd.DataFrame] = []
-
-    def contract_name(self, name: str) -> str:
-        return self._contract_names.get(name, name)
-
-    def add(self, name: str, failing: pd.Series, rule: str, expected: str, *,
-            found: pd.Series | None = None, severity: str = ERROR) -> None:
-        failing = failing.fillna(False).astype(bool)
-        if not failing.any():
-            return  # most rules pass; building an empty issue frame per rule is the costly part
-        if found is None:
-            found = self._raw[name]
-            if name == self._identity_column:
-                found = identity.mask(found)
-        self._frames.append(issues_where(
-            self._raw, failing, source=self._spec.name, file=self._file,
-            column=self.contract_name(name), rule=rule, expected=expected, found=found,
-            severity=severity))
-
-    def check_identity(self, ids: pd.DataFrame, *, required: pd.Series | bool = True) -> None:
-        """Missing (where ``required``) and invalid identity numbers, from ``identity.normalise``."""
-        name = self._identity_column
-        missing = (ids["id_kind"] == identity.MISSING) & required
-        self.add(name, missing, "värde saknas", "personnummer eller samordningsnummer")
-        self.add(name, ids["id_kind"] == identity.INVALID, "ogiltigt personnummer",
-                 "giltigt personnummer eller samordningsnummer")
-
-    def frame(self) -> pd.DataFrame:
-        return combine(*self._frames)
 
 
 def split_by_issues(typed: pd.DataFrame, issues: pd.DataFrame) -> Conformed:

@@ -15,7 +15,9 @@ import pandas as pd
 
 from finsam import reference
 from sources import parsing, specs
-from sources.base import Conformed, Delivery, IssueLog, split_by_issues
+from sources.base import Conformed, Delivery, split_by_issues
+from validation.rules import with_text
+from validation.sources import ekonomi as rules
 
 SPEC = specs.EKONOMI
 
@@ -25,10 +27,6 @@ IGNORED = "ignored"   # account_class besides the code list's kinds ("cost", "in
 # codes.md: "Accounts 1000-2999 and 8000-8999 are not part of the follow-up and are ignored".
 _IGNORED_RANGES = ((1000, 2999), (8000, 8999))
 
-_REQUIRED = (("ver_nr", "verifikationsnummer"), ("rad", "radnummer"),
-             ("bokforingsdatum", "datum ÅÅÅÅ-MM-DD"), ("konto", "BAS-konto med 4 siffror"),
-             ("belopp", "belopp i kronor"))
-
 _OUTPUT = ("row_number", "ver_nr", "rad", "bokforingsdatum", "konto", "projekt", "belopp",
            "kostnadsslag", "account_class")
 
@@ -37,36 +35,27 @@ def read(delivery: Delivery) -> pd.DataFrame:
     return parsing.read_delimited(delivery.path, SPEC, encoding="cp1252", sep=";")
 
 
+def prepare(raw: pd.DataFrame, delivery: Delivery) -> pd.DataFrame:
+    """Raw text (``<name>_text``) beside the parsed values the rules and the warehouse need."""
+    konto = _parse_int(raw["konto"], r"\d{4}")
+    belopp, _ = parsing.parse_amounts(raw["belopp"])
+    mapped = account_mapping().reindex(konto.fillna(-1).to_numpy(dtype="int64")).set_axis(raw.index)
+    return with_text(raw).assign(
+        ver_nr=raw["ver_nr"],
+        rad=_parse_int(raw["rad"], r"\d{1,9}"),
+        bokforingsdatum=parsing.parse_dates(raw["bokforingsdatum"])[0],
+        konto=konto,
+        projekt=raw["projekt"].str.upper().fillna(ADMINISTRATION),
+        belopp=belopp,
+        kostnadsslag=mapped["kostnadsslag"],
+        account_class=mapped["account_class"],
+    )
+
+
 def conform(raw: pd.DataFrame, delivery: Delivery) -> Conformed:
-    rad, rad_bad = _parse_int(raw["rad"], r"\d{1,9}")
-    konto, konto_bad = _parse_int(raw["konto"], r"\d{4}")
-    datum, datum_bad = parsing.parse_dates(raw["bokforingsdatum"])
-    belopp, belopp_bad = parsing.parse_amounts(raw["belopp"])
-    mapped = account_mapping().reindex(konto.fillna(-1).to_numpy(dtype="int64"))
-    mapped.index = raw.index
-
-    log = IssueLog(raw, SPEC, delivery.file_name)
-    for name, expected in _REQUIRED:
-        log.add(name, raw[name].isna(), "värde saknas", expected)
-    log.add("rad", rad_bad, "ogiltigt radnummer", "ett heltal")
-    log.add("bokforingsdatum", datum_bad, "ogiltigt datum", "datum ÅÅÅÅ-MM-DD")
-    log.add("konto", konto_bad, "ogiltigt konto", "BAS-konto med 4 siffror")
-    log.add("konto", konto.notna() & mapped["account_class"].isna(), "konto utanför kontoplanen",
-            "BAS-konto 1000-8999")
-    log.add("belopp", belopp_bad, "ogiltigt belopp", "belopp i kronor, t.ex. -1 500,00")
-
-    typed = pd.DataFrame({
-        "row_number": raw["row_number"],
-        "ver_nr": raw["ver_nr"],
-        "rad": rad,
-        "bokforingsdatum": datum,
-        "konto": konto,
-        "projekt": raw["projekt"].str.upper().fillna(ADMINISTRATION),
-        "belopp": belopp,
-        "kostnadsslag": mapped["kostnadsslag"],
-        "account_class": mapped["account_class"],
-    }, index=raw.index)
-    conformed = split_by_issues(typed[list(_OUTPUT)], log.frame())
+    prepared = prepare(raw, delivery)
+    issues = rules.schema().issues(prepared, file=delivery.file_name)
+    conformed = split_by_issues(prepared[list(_OUTPUT)], issues)
     # Rows that passed have every required value, so the plain numpy types hold.
     conformed.frame = conformed.frame.astype({"rad": "int64", "konto": "int64", "belopp": "float64"})
     return conformed
@@ -95,7 +84,6 @@ def account_mapping() -> pd.DataFrame:
                         index=pd.RangeIndex(10_000, name="konto"))
 
 
-def _parse_int(values: pd.Series, shape: str) -> tuple[pd.Series, pd.Series]:
+def _parse_int(values: pd.Series, shape: str) -> pd.Series:
     shaped = values.str.fullmatch(shape).fillna(False)
-    numbers = pd.to_numeric(values.where(shaped), errors="coerce").astype("Int64")
-    return numbers, values.notna() & ~shaped
+    return pd.to_numeric(values.where(shaped), errors="coerce").astype("Int64")

@@ -10,12 +10,13 @@ import pandas as pd
 
 from finsam import identity
 from sources import parsing, specs
-from sources.base import Conformed, Delivery, IssueLog, split_by_issues
+from sources.base import Conformed, Delivery, split_by_issues
+from validation.rules import with_text
+from validation.sources import soc as rules
 
 SPEC = specs.SOC
 
 _OUTPUT = ("row_number", "pnr", "id_kind", "birth_date", "kon", "manad", "belopp")
-_MONTH = "månad ÅÅÅÅ-MM"
 
 
 def read(delivery: Delivery) -> pd.DataFrame:
@@ -23,42 +24,26 @@ def read(delivery: Delivery) -> pd.DataFrame:
     return parsing.read_delimited(delivery.path, SPEC, encoding="utf-8-sig", sep=",")
 
 
-def conform(raw: pd.DataFrame, delivery: Delivery) -> Conformed:
+def prepare(raw: pd.DataFrame, delivery: Delivery) -> pd.DataFrame:
+    """Raw text (``<name>_text``) beside the parsed values the rules and the warehouse need."""
     ids = identity.normalise(raw["personnummer"], delivery.extraction_date)
-    manad, manad_bad = _parse_month(raw["manad"])
-    belopp, belopp_bad = parsing.parse_amounts(raw["belopp"])
-
-    log = IssueLog(raw, SPEC, delivery.file_name)
-    log.add("personnummer", ids["id_kind"] == identity.MISSING, "värde saknas",
-            "personnummer ÅÅMMDD-NNNN")
-    _add_identity_problems(log, ids)
-    log.add("manad", raw["manad"].isna(), "värde saknas", _MONTH)
-    log.add("manad", manad_bad, "ogiltig månad", "en verklig " + _MONTH)
-    log.add("belopp", raw["belopp"].isna(), "värde saknas", "belopp i kronor")
-    log.add("belopp", belopp_bad, "ogiltigt belopp", "belopp i kronor, t.ex. 4 512,50")
-    log.add("belopp", (belopp <= 0).fillna(False), "belopp ska vara positivt", "belopp större än 0")
-
-    typed = pd.DataFrame({
-        "row_number": raw["row_number"],
-        **{name: ids[name] for name in ("pnr", "id_kind", "birth_date", "kon")},
-        "manad": manad,
-        "belopp": belopp.astype("float64"),
-    }, index=raw.index)
-    return split_by_issues(typed[list(_OUTPUT)], log.frame())
+    belopp, _ = parsing.parse_amounts(raw["belopp"])
+    return with_text(raw).assign(
+        **{name: ids[name] for name in identity.IDENTITY_COLUMNS},
+        manad=_parse_month(raw["manad"]),
+        belopp=belopp.astype("float64"),
+    )
 
 
-def _add_identity_problems(log: IssueLog, ids: pd.DataFrame) -> None:
-    """Invalid identity numbers, one rule per kind of problem so the steward's report groups them.
-
-    ``found`` is masked by the log (the identity column never shows a complete number).
-    """
-    for problem in ids["id_problem"].dropna().unique():
-        log.add("personnummer", ids["id_problem"] == problem, "ogiltigt identitetsnummer", str(problem))
+def conform(raw: pd.DataFrame, delivery: Delivery) -> Conformed:
+    prepared = prepare(raw, delivery)
+    schema = rules.schema(prepared["id_problem"].dropna().unique().tolist())
+    issues = schema.issues(prepared, file=delivery.file_name)
+    return split_by_issues(prepared[list(_OUTPUT)], issues)
 
 
-def _parse_month(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _parse_month(values: pd.Series) -> pd.Series:
     """``YYYY-MM`` naming a real month; kept as text because it is part of the natural key."""
     shaped = values.str.fullmatch(r"\d{4}-\d{2}").fillna(False)
     parsed = pd.to_datetime(values.where(shaped), format="%Y-%m", errors="coerce")
-    bad = values.notna() & parsed.isna()
-    return parsed.dt.strftime("%Y-%m").astype("string"), bad
+    return parsed.dt.strftime("%Y-%m").astype("string")

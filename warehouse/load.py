@@ -9,7 +9,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pandas as pd
-from sqlalchemy import Column, Connection, MetaData, Table, and_, delete, exists, insert, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    MetaData,
+    Table,
+    and_,
+    delete,
+    exists,
+    insert,
+    select,
+)
 
 KEY_SEPARATOR = "|"
 

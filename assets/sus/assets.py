@@ -1,13 +1,14 @@
 """SUS outputs per quarter range: the submission files and the statistics."""
 
 import datetime as dt
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from assets.sus import submission
-from assets.sus.warehouse_frames import read_spells, read_sus_consents
+from assets.sus import publish, statistics, submission
+from assets.sus.warehouse_frames import read_catalogue, read_spells, read_sus_consents
 from orchestration.partitions import quarter_label
 from orchestration.resources import OutputFolder, SecretKeys, Warehouse
 from orchestration.retry import retry_when_busy
@@ -52,4 +53,47 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
             "filer": dg.MetadataValue.json([path.name for path in files]),
         })
 
-    return [sus_submission]
+    @dg.asset(name="sus_statistics", group_name="sus", partitions_def=partitions,
+              backfill_policy=dg.BackfillPolicy.single_run(), deps=["insats_spells"],
+              kinds={"excel", "html"})
+    def sus_statistics(context: dg.AssetExecutionContext, config: SusConfig, warehouse: Warehouse,
+                       out: OutputFolder) -> dg.MaterializeResult:
+        """SUS-statistiken för perioden: intern arbetsbok, publicerad arbetsbok och webbsida."""
+        start, end = period(context)
+        with retry_when_busy(context.retry_number), warehouse.engine().connect() as connection:
+            spells = read_spells(connection, config.insats)
+            catalogue = read_catalogue(connection, end.year)
+        files = write_statistics(spells, catalogue, start, end,
+                                 folder_for(out.root, start, end, config.insats), config.min_cell)
+        return dg.MaterializeResult(metadata={
+            "deltaganden": len(spells), "minsta_visade_antal": config.min_cell,
+            "mapp": dg.MetadataValue.path(str(files["html"].parent)),
+            "filer": dg.MetadataValue.json([path.name for path in files.values()]),
+        })
+
+    return [sus_submission, sus_statistics]
+
+
+def folder_for(out: Path, start: dt.date, end: dt.date, insats: str | None) -> Path:
+    folder = out / "sus" / period_folder(start, end)
+    return folder / insats.upper() if insats else folder
+
+
+def write_statistics(spells: pd.DataFrame, catalogue: pd.DataFrame, start: dt.date, end: dt.date,
+                     folder: Path, min_cell: int) -> dict[str, Path]:
+    """The internal and the published workbook and the board's page for one period."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stats = statistics.sus_statistics(spells, start, end)
+    names = dict(zip(catalogue["insats"], catalogue["namn"]))
+    targets = dict(zip(catalogue["insats"], catalogue["mal_andel"].astype(float)))
+    targets = {code: share for code, share in targets.items() if pd.notna(share)}
+    span = (start, end)
+    return {
+        "intern": publish.write_internal_workbook(stats, folder / "sus_statistik_intern.xlsx",
+                                                  period=span, names=names),
+        "publicerad": publish.write_published_workbook(stats, folder / "sus_statistik.xlsx",
+                                                       min_cell, period=span, names=names),
+        "html": publish.write_html(stats, folder / "sus_statistik.html", min_cell=min_cell,
+                                   quarterly=statistics.quarterly_counts(spells, start, end),
+                                   targets=targets, names=names, period=span),
+    }

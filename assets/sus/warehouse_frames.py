@@ -25,3 +25,12 @@ def read_spells(connection: Connection, insats: str | None = None) -> pd.DataFra
 
 def read_sus_consents(connection: Connection) -> pd.DataFrame:
     return read_consents(connection)
+
+
+def read_catalogue(connection: Connection, year: int) -> pd.DataFrame:
+    """The insats catalogue as of ``year`` (the newest budget year at or before it): names and
+    target shares for the reports."""
+    table = models.BudgetInsats.__table__
+    catalogue = pd.read_sql(select(table.c.year, table.c.insats, table.c.namn, table.c.mal_andel)
+                            .where(table.c.year <= year), connection)
+    return catalogue.sort_values("year").drop_duplicates("insats", keep="last")

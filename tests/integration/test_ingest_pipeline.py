@@ -10,8 +10,14 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from assets.ingest.pipeline import (DUPLICATE, LOADED, REJECTED, SUPERSEDED, UNRECOGNISED,
-                                    ingest_source)
+from assets.ingest.pipeline import (
+    DUPLICATE,
+    LOADED,
+    REJECTED,
+    SUPERSEDED,
+    UNRECOGNISED,
+    ingest_source,
+)
 from sources.specs import ALL
 from warehouse import models
 

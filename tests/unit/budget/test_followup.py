@@ -6,9 +6,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assets.budget.followup import (ADM, BOKFORDA_INTAKTER, FINANSIERING, FORBUNDET,
-                                    KOSTNADER_PROGNOS, KOSTNADER_UTFALL, RESULTAT, TOTAL, Period,
-                                    accumulated_history, quarterly_followup, tertial_followup)
+from assets.budget.followup import (
+    ADM,
+    BOKFORDA_INTAKTER,
+    FINANSIERING,
+    FORBUNDET,
+    KOSTNADER_PROGNOS,
+    KOSTNADER_UTFALL,
+    RESULTAT,
+    TOTAL,
+    Period,
+    accumulated_history,
+    quarterly_followup,
+    tertial_followup,
+)
 from finsam import reference
 
 LABELS = reference.labels("kostnadsslag")

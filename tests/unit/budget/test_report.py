@@ -8,9 +8,21 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from assets.budget.followup import accumulated_history, quarterly_followup, tertial_followup
-from assets.budget.report import (HTML_NAME, KRONOR_FORMAT, PERCENT_FORMAT, WORKBOOK_NAME, kronor,
-                                  percent, write_html, write_workbook)
+from assets.budget.followup import (
+    accumulated_history,
+    quarterly_followup,
+    tertial_followup,
+)
+from assets.budget.report import (
+    HTML_NAME,
+    KRONOR_FORMAT,
+    PERCENT_FORMAT,
+    WORKBOOK_NAME,
+    kronor,
+    percent,
+    write_html,
+    write_workbook,
+)
 
 HEADER_ROW = 4
 TOTAL_ROW = HEADER_ROW + 9     # eight kostnadsslag, then Totalt

@@ -5,7 +5,12 @@ from __future__ import annotations
 import dagster as dg
 
 from orchestration.definitions import defs
-from orchestration.partitions import label_of_key, parse_quarter, partition_key, quarterly_partitions
+from orchestration.partitions import (
+    label_of_key,
+    parse_quarter,
+    partition_key,
+    quarterly_partitions,
+)
 
 
 def test_definitions_load_with_every_source_asset():

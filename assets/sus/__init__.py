@@ -1,0 +1,1 @@
+"""SUS: the submission to the national follow-up system and the statistics boards read."""

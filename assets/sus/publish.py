@@ -1,0 +1,351 @@
+"""The SUS statistics as files: the internal workbook with every count, the published workbook and
+the board's web page, both with small-cell protection.
+
+Both published files protect the same way (``protect_statistics`` is deterministic), so a number
+hidden in the workbook is hidden on the page too. Charts draw only protected numbers.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Mapping
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator, PercentFormatter
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.worksheet.worksheet import Worksheet
+
+from assets.sus.statistics import (
+    ALL_INSATSER,
+    COUNTING_RULES,
+    FORSORJNING,
+    GOAL,
+    MAL,
+    TOTAL,
+    kon_columns,
+)
+from assets.sus.suppression import (
+    DEFAULT_MIN_CELL,
+    HIDDEN,
+    protect_quarterly,
+    protect_statistics,
+    rule_text,
+)
+
+Stats = Mapping[str, Mapping[str, pd.DataFrame]]
+Period = tuple[date, date]
+
+INTERNAL_FILE = "sus_statistik_intern.xlsx"
+PUBLISHED_FILE = "sus_statistik.xlsx"
+HTML_FILE = "sus_statistik.html"
+ABOUT_SHEET = "Om statistiken"
+SHARE_TABLES = frozenset({MAL})
+INTERNAL_NOTE = "Intern version med alla antal, även små tal: får inte publiceras."
+
+_MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september",
+           "oktober", "november", "december")
+_BOLD = Font(bold=True)
+_HEADING = Font(bold=True, size=14)
+
+
+def swedish_date(day: date) -> str:
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def period_text(period: Period | None) -> str:
+    return f"{swedish_date(period[0])} – {swedish_date(period[1])}" if period else ""
+
+
+# --- workbooks -------------------------------------------------------------------------------
+
+def _cell_value(value: object) -> object:
+    """What openpyxl should store: numbers as numbers, a missing share as an empty cell."""
+    if isinstance(value, str):
+        return value
+    if value is None or pd.isna(value):
+        return None
+    return float(value) if isinstance(value, float | np.floating) else int(value)
+
+
+def _write_table(sheet: Worksheet, name: str, table: pd.DataFrame, shares: bool) -> None:
+    sheet.append([name])
+    sheet.cell(sheet.max_row, 1).font = _BOLD
+    sheet.append(["", *table.columns])
+    for cell in sheet[sheet.max_row]:
+        cell.font = _BOLD
+    # One worksheet row per table row: the output table is a handful of rows, not the spells.
+    for label, values in zip(table.index, table.to_numpy().tolist()):
+        sheet.append([label, *(_cell_value(value) for value in values)])
+        for cell in sheet[sheet.max_row][1:]:
+            cell.alignment = Alignment(horizontal="right")
+            if shares:
+                cell.number_format = "0%"
+    sheet.append([])
+
+
+def _write_sheet(book: Workbook, title: str, heading: str, note: str,
+                 tables: Mapping[str, pd.DataFrame]) -> None:
+    sheet = book.create_sheet(title[:31])
+    sheet.append([heading])
+    sheet.cell(1, 1).font = _HEADING
+    sheet.append([note])
+    sheet.append([])
+    for name, table in tables.items():
+        _write_table(sheet, name, table, shares=name in SHARE_TABLES)
+    sheet.column_dimensions["A"].width = 52
+    for letter in "BCDEFGHIJK":
+        sheet.column_dimensions[letter].width = 14
+
+
+def _heading(sheet: str, period: Period | None, names: Mapping[str, str]) -> str:
+    name = names.get(sheet, sheet)
+    title = f"SUS-statistik – {name}"
+    return f"{title}, {period_text(period)}" if period else title
+
+
+def _workbook(stats: Stats, period: Period | None, names: Mapping[str, str], note: str) -> Workbook:
+    book = Workbook()
+    book.remove(book.active)
+    for sheet, tables in stats.items():
+        _write_sheet(book, sheet, _heading(sheet, period, names), note, tables)
+    return book
+
+
+def write_internal_workbook(stats: Stats, path: Path | str, *, period: Period | None = None,
+                            names: Mapping[str, str] | None = None) -> Path:
+    """Every count, unprotected: for the förbund's own staff only."""
+    book = _workbook(stats, period, names or {}, INTERNAL_NOTE)
+    book.save(path)
+    return Path(path)
+
+
+def about_lines(min_cell: int, period: Period | None) -> list[str]:
+    """The text of the sheet "Om statistiken", one paragraph a line."""
+    lines = ["Om statistiken"]
+    if period:
+        lines.append(f"Period: {period_text(period)}.")
+    lines += ["", "Så räknas statistiken", *COUNTING_RULES, "", "Skydd för små tal",
+              rule_text(min_cell)]
+    return lines
+
+
+def write_published_workbook(stats: Stats, path: Path | str, min_cell: int = DEFAULT_MIN_CELL, *,
+                             period: Period | None = None,
+                             names: Mapping[str, str] | None = None) -> Path:
+    """The workbook for publication: protected tables and a sheet explaining the rules."""
+    note = f"{HIDDEN} = dolt för att skydda enskilda personer, se bladet {ABOUT_SHEET}."
+    book = _workbook(protect_statistics(stats, min_cell=min_cell), period, names or {}, note)
+    about = book.create_sheet(ABOUT_SHEET)
+    for line in about_lines(min_cell, period):
+        about.append([line])
+        about.cell(about.max_row, 1).alignment = Alignment(wrap_text=True, vertical="top")
+    about.cell(1, 1).font = _HEADING
+    about.column_dimensions["A"].width = 110
+    book.save(path)
+    return Path(path)
+
+
+# --- chart data: protected numbers only, a hidden cell is NaN (no bar) -----------------------
+
+def _numeric(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.apply(pd.to_numeric, errors="coerce").astype(float)
+
+
+def quarterly_chart_data(protected_quarterly: pd.DataFrame, sheet: str) -> pd.DataFrame:
+    """Index kvartal, columns nyinskrivna and utskrivna for one sheet; hidden counts NaN."""
+    rows = protected_quarterly.loc[protected_quarterly["insats"] == sheet]
+    return _numeric(rows.set_index("kvartal")[["nyinskrivna", "utskrivna"]])
+
+
+def forsorjning_chart_data(protected_forsorjning: pd.DataFrame) -> pd.DataFrame:
+    return _numeric(protected_forsorjning[kon_columns()])
+
+
+def goal_chart_data(protected: Stats, targets: Mapping[str, float],
+                    names: Mapping[str, str]) -> pd.DataFrame:
+    """Per insats: the published goal share (Totalt; NaN when hidden or nobody ended), whether it
+    is hidden, and the target (NaN when the insats has none)."""
+    insatser = [sheet for sheet in protected if sheet != ALL_INSATSER]
+    shares = pd.Series([protected[sheet][MAL].at[GOAL, TOTAL] for sheet in insatser], dtype=object)
+    frame = pd.DataFrame({"andel": pd.to_numeric(shares, errors="coerce").to_numpy(float),
+                          "mal": [float(targets.get(sheet, np.nan)) for sheet in insatser],
+                          "dold": shares.eq(HIDDEN).to_numpy()},
+                         index=pd.Index([names.get(sheet, sheet) for sheet in insatser]))
+    return frame
+
+
+# --- charts ----------------------------------------------------------------------------------
+
+def _png(figure: Figure) -> str:
+    buffer = io.BytesIO()
+    FigureCanvasAgg(figure).print_png(buffer)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _label_bars(axis: Axes, positions: np.ndarray, texts: list[str], horizontal: bool) -> None:
+    """Write a text at the foot of each bar position (e.g. ".." where the count is hidden)."""
+    for position, text in zip(positions, texts):
+        if not text:
+            continue
+        xy, offset = ((0, position), (3, 0)) if horizontal else ((position, 0), (0, 2))
+        axis.annotate(text, xy, xytext=offset, textcoords="offset points", fontsize=10,
+                      ha="left" if horizontal else "center",
+                      va="center" if horizontal else "bottom")
+
+
+def _grouped_bars(data: pd.DataFrame, title: str, horizontal: bool = False) -> str:
+    figure = Figure(figsize=(8, 3.2 if not horizontal else 0.35 * len(data) + 1.2),
+                    layout="constrained")
+    axis = figure.add_subplot()
+    positions = np.arange(len(data))
+    width = 0.8 / max(len(data.columns), 1)
+    for offset, column in enumerate(data.columns):
+        place = positions + (offset - (len(data.columns) - 1) / 2) * width
+        bars = axis.barh if horizontal else axis.bar
+        bars(place, data[column].fillna(0), width, label=str(column))
+        _label_bars(axis, place, [HIDDEN if hidden else "" for hidden in data[column].isna()],
+                    horizontal)
+    labels = [str(label) for label in data.index]
+    if horizontal:
+        axis.set_yticks(positions, labels)
+        axis.invert_yaxis()
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    else:
+        axis.set_xticks(positions, labels)
+        axis.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_title(title)
+    axis.legend(frameon=False)
+    return _png(figure)
+
+
+def _share_label(share: float, hidden: bool) -> str:
+    if hidden:
+        return HIDDEN
+    return "inga utskrivna" if np.isnan(share) else f"{round(share * 100)} %"
+
+
+def _goal_chart(data: pd.DataFrame) -> str:
+    figure = Figure(figsize=(8, 0.45 * len(data) + 1.4), layout="constrained")
+    axis = figure.add_subplot()
+    positions = np.arange(len(data))
+    axis.barh(positions, data["andel"].fillna(0), 0.6, label="Andel till arbete, studier, rehab.")
+    axis.scatter(data["mal"], positions, marker="|", s=400, color="black", label="Mål")
+    _label_bars(axis, positions, [_share_label(share, hidden) for share, hidden
+                                  in zip(data["andel"], data["dold"])], horizontal=True)
+    axis.set_yticks(positions, [str(label) for label in data.index])
+    axis.invert_yaxis()
+    axis.set_xlim(0, 1)
+    axis.xaxis.set_major_formatter(PercentFormatter(1.0))
+    axis.set_title("Måluppfyllelse per insats mot insatsens mål")
+    axis.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
+    return _png(figure)
+
+
+# --- the page --------------------------------------------------------------------------------
+
+def _format(value: object, share: bool) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None or pd.isna(value):
+        return "–"
+    return f"{round(float(value) * 100)} %" if share else f"{int(value):,}".replace(",", "\u00a0")
+
+
+def _table_html(name: str, table: pd.DataFrame) -> str:
+    shares = name in SHARE_TABLES
+    shown = table.astype(object).map(lambda value: _format(value, shares))
+    return f"<h3>{html.escape(name)}</h3>\n" + shown.to_html(border=0, classes="tabell")
+
+
+def _anchor(sheet: str) -> str:
+    return "avsnitt-" + "-".join(sheet.lower().split())
+
+
+def _image(src: str, alt: str) -> str:
+    return f'<img src="{src}" alt="{html.escape(alt)}">'
+
+
+def _section(sheet: str, tables: Mapping[str, pd.DataFrame], quarterly: pd.DataFrame,
+             names: Mapping[str, str]) -> str:
+    title = names.get(sheet, sheet)
+    parts = [f'<section id="{_anchor(sheet)}">', f"<h2>{html.escape(title)}</h2>"]
+    per_quarter = quarterly_chart_data(quarterly, sheet)
+    if not per_quarter.empty:
+        per_quarter = per_quarter.rename(columns=str.capitalize,
+                                         index=lambda quarter: quarter.replace("Q", " kv "))
+        parts.append(_image(_grouped_bars(per_quarter, "Nyinskrivna och utskrivna per kvartal"),
+                            f"Diagram: nyinskrivna och utskrivna per kvartal, {title}"))
+    parts.append(_image(_grouped_bars(forsorjning_chart_data(tables[FORSORJNING]),
+                                      "Försörjning vid inskrivning", horizontal=True),
+                        f"Diagram: försörjning vid inskrivning, {title}"))
+    parts += [_table_html(name, table) for name, table in tables.items()]
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
+       color: #222; line-height: 1.45; }
+h2 { border-bottom: 2px solid #ccc; margin-top: 2.5rem; }
+table.tabell { border-collapse: collapse; margin-bottom: 1rem; }
+table.tabell th, table.tabell td { padding: 0.2rem 0.6rem; border-bottom: 1px solid #e4e4e4; }
+table.tabell td { text-align: right; }
+table.tabell tbody th { text-align: left; font-weight: normal; }
+img { max-width: 100%; display: block; margin: 1rem 0; }
+.not { font-size: 0.9rem; color: #555; }
+"""
+
+
+def _intro(when: str, min_cell: int, sheets: list[str], names: Mapping[str, str]) -> list[str]:
+    links = " · ".join(f'<a href="#{_anchor(sheet)}">{html.escape(names.get(sheet, sheet))}</a>'
+                       for sheet in sheets)
+    return [f"<h1>SUS-statistik {html.escape(when)}</h1>",
+            "<p>Uppföljning av samordningsförbundets insatser: hur många som skrivits in och ut, "
+            "deras försörjning när de började, och hur många som gick vidare till arbete, studier "
+            "eller fortsatt rehabilitering.</p>",
+            '<ul class="not">', *(f"<li>{html.escape(rule)}</li>" for rule in COUNTING_RULES),
+            "</ul>",
+            f'<p class="not"><strong>Små tal.</strong> {html.escape(rule_text(min_cell))}</p>',
+            f"<nav><p>Avsnitt: {links}</p></nav>"]
+
+
+def write_html(stats: Stats, path: Path | str, *, min_cell: int = DEFAULT_MIN_CELL,
+               quarterly: pd.DataFrame, targets: Mapping[str, float], names: Mapping[str, str],
+               period: Period | None = None) -> Path:
+    """A self-contained Swedish page for the board: charts as embedded PNG, protected tables.
+
+    ``quarterly`` as from ``statistics.quarterly_counts`` for the same spells and period;
+    ``targets``: insats -> target share of goal attainment (0..1); ``names``: insats -> name.
+    """
+    protected = protect_statistics(stats, min_cell=min_cell)
+    quarters = protect_quarterly(quarterly, protected, min_cell=min_cell)
+    when = period_text(period) or _quarter_span(quarterly)
+    intro = _intro(when, min_cell, list(protected), names)
+    goals = goal_chart_data(protected, targets, names)
+    if not goals.empty:
+        intro += ["<h2>Måluppfyllelse per insats</h2>",
+                  "<p>Stapeln visar hur stor andel av de utskrivna som gick till arbete, studier "
+                  "eller fortsatt rehabilitering; strecket visar insatsens mål.</p>",
+                  _image(_goal_chart(goals), "Diagram: måluppfyllelse per insats mot målet")]
+    sections = [_section(sheet, tables, quarters, names) for sheet, tables in protected.items()]
+    page = ("<!DOCTYPE html>\n<html lang=\"sv\">\n<head>\n<meta charset=\"utf-8\">\n"
+            f"<title>SUS-statistik {html.escape(when)}</title>\n<style>{_STYLE}</style>\n</head>\n"
+            "<body>\n" + "\n".join(intro + sections) + "\n</body>\n</html>\n")
+    Path(path).write_text(page, encoding="utf-8")
+    return Path(path)
+
+
+def _quarter_span(quarterly: pd.DataFrame) -> str:
+    if quarterly.empty:
+        return ""
+    quarters = sorted(quarterly["kvartal"].unique())
+    return quarters[0] if len(quarters) == 1 else f"{quarters[0]}–{quarters[-1]}"

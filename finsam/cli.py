@@ -33,6 +33,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, required=True, help="folder for the outputs")
     _add_range(run)
 
+    report = commands.add_parser("report", help="reports for any period")
+    kinds = report.add_subparsers(dest="kind", required=True)
+    sus = kinds.add_parser("sus", help="SUS statistics for a period (e.g. several years)")
+    sus.add_argument("--warehouse", required=True, help="SQLAlchemy URL of the warehouse")
+    sus.add_argument("--out", type=Path, required=True, help="folder for the outputs")
+    sus.add_argument("--from", dest="first", metavar="YYYYQn", required=True)
+    sus.add_argument("--to", dest="last", metavar="YYYYQn", required=True)
+    sus.add_argument("--insats", default=None, help="only this insats (its code)")
+    sus.add_argument("--min-cell", type=int, default=3,
+                     help="smallest count shown in the published statistics (default 3)")
+
     backfill = commands.add_parser("backfill", help="re-run a range of quarters, one run per quarter")
     backfill.add_argument("--landing", type=Path, required=True, help="the landing zone folder")
     backfill.add_argument("--warehouse", required=True, help="SQLAlchemy URL of the warehouse")
@@ -180,6 +191,28 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from assets.sus.assets import folder_for
+    from orchestration import resources
+    from orchestration.partitions import parse_quarter, quarter_end
+    from orchestration.runner import run_quarters
+
+    if args.min_cell < 1:
+        raise ValueError("--min-cell must be 1 or more")
+    args.out.mkdir(parents=True, exist_ok=True)
+    dagster_home = Path(os.environ.get("DAGSTER_HOME") or args.out / "dagster_home")
+    instance = _dagster_instance(dagster_home)
+    # the statistics read the warehouse only: no landing zone and no keys are involved
+    resource_defs = resources.explicit(Path("."), args.warehouse, args.out, "", "")
+    config = {"insats": args.insats, "min_cell": args.min_cell}
+    outcome = run_quarters(resource_defs, args.first, args.last, instance,
+                           assets=["sus_statistics"], asset_config={"sus_statistics": config},
+                           tags={"finsam/command": "report sus"})
+    folder = folder_for(args.out, parse_quarter(args.first), quarter_end(args.last), args.insats)
+    print(f"SUS-statistik {args.first}-{args.last} klar (körning {outcome.run_id}): {folder}")
+    return 0
+
+
 def _cmd_failures(args: argparse.Namespace) -> int:
     from finsam import steward_cli
 
@@ -193,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     # Dagster marks single-run backfills as beta; the warning is for developers, not for the steward.
     warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     args = _parser().parse_args(argv)
-    handlers = {"demo": _demo, "run": _cmd_run, "backfill": _cmd_backfill,
+    handlers = {"demo": _demo, "run": _cmd_run, "report": _cmd_report, "backfill": _cmd_backfill,
                 "failures": _cmd_failures}
     try:
         return handlers[args.command](args)

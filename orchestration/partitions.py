@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 
@@ -20,6 +20,13 @@ def parse_quarter(label: str) -> date:
     if match is None:
         raise ValueError(f"{label!r} is not a quarter; write it as YYYYQn, e.g. 2024Q3")
     return date(int(match["year"]), 3 * int(match["q"]) - 2, 1)
+
+
+def quarter_end(label: str) -> date:
+    """``2024Q3`` -> last day of the quarter (2024-09-30)."""
+    first = parse_quarter(label)
+    following = date(first.year + (first.month == 10), (first.month + 2) % 12 + 1, 1)
+    return following - timedelta(days=1)
 
 
 def quarter_label(day: date) -> str:

@@ -220,7 +220,9 @@ def _grouped_bars(data: pd.DataFrame, title: str, horizontal: bool = False) -> s
         axis.invert_yaxis()
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     else:
-        axis.set_xticks(positions, labels)
+        # many quarters side by side only stay readable when their labels are slanted
+        axis.set_xticks(positions, labels, rotation=45 if len(labels) > 6 else 0,
+                        ha="right" if len(labels) > 6 else "center")
         axis.yaxis.set_major_locator(MaxNLocator(integer=True))
     axis.set_title(title)
     axis.legend(frameon=False)

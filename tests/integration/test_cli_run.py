@@ -91,3 +91,19 @@ def test_run_refuses_a_short_key(env, monkeypatch, sample_landing, capsys):
 def test_bad_quarter_is_a_clear_error(env, sample_landing, capsys):
     assert main(env.args(sample_landing, "--from", "2024-3")) == 2
     assert "YYYYQn" in capsys.readouterr().err
+
+
+def test_report_sus_for_any_period_and_one_insats(env, sample_landing, capsys):
+    import openpyxl
+
+    assert main(env.args(sample_landing, "--from", "2024Q4")) == 0
+    out = env.path / "out"
+    assert main(["report", "sus", "--warehouse", env.url, "--out", str(out),
+                 "--from", "2024Q1", "--to", "2024Q4", "--insats", "demo1"]) == 0
+    assert "2024Q1_2024Q4/DEMO1" in capsys.readouterr().out
+    folder = out / "sus" / "2024Q1_2024Q4" / "DEMO1"
+    internal = openpyxl.load_workbook(folder / "sus_statistik_intern.xlsx")
+    published = openpyxl.load_workbook(folder / "sus_statistik.xlsx")
+    assert "Om statistiken" in published.sheetnames and "DEMO1" in internal.sheetnames
+    page = (folder / "sus_statistik.html").read_text(encoding="utf-8")
+    assert "data:image/png;base64" in page and "Måluppfyllelse" in page

@@ -198,7 +198,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from orchestration.runner import run_quarters
 
     if args.min_cell < 1:
-        raise ValueError("--min-cell must be 1 or more")
+        raise ValueError("--min-cell måste vara minst 1")
     args.out.mkdir(parents=True, exist_ok=True)
     dagster_home = Path(os.environ.get("DAGSTER_HOME") or args.out / "dagster_home")
     instance = _dagster_instance(dagster_home)
@@ -218,7 +218,7 @@ def _cmd_failures(args: argparse.Namespace) -> int:
 
     url = args.warehouse or os.environ.get("FINSAM_WAREHOUSE_URL")
     if not url:
-        raise ConfigurationError("--warehouse", "give the warehouse URL or set FINSAM_WAREHOUSE_URL")
+        raise ConfigurationError("--warehouse", "ange lagrets URL eller sätt FINSAM_WAREHOUSE_URL")
     return steward_cli.run(args, url)
 
 

@@ -23,9 +23,9 @@ class KeyFileError(ConfigurationError):
 
     def __init__(self, env_var: str, path: str | Path | None, problem: str):
         self.path = None if path is None else Path(path)
-        where = "is not set" if path is None else f"points to {path}, which {problem}"
-        super().__init__(env_var, f"{where}. Set {env_var} to a readable key file "
-                         f"(at least 32 bytes; `finsam demo` shows how keys are made).")
+        where = "är inte satt" if path is None else f"pekar på {path}, som {problem}"
+        super().__init__(env_var, f"{where}. Sätt {env_var} till en läsbar nyckelfil "
+                         f"(minst 32 byte; README beskriver hur nycklarna skapas).")
 
 
 class DeliveryRejected(FinsamError):
@@ -43,22 +43,27 @@ class DeliveryRejected(FinsamError):
         self.line = line
         where = file
         if line is not None:
-            where += f", line {line}"
+            where += f", rad {line}"
         if column is not None:
-            where += f", column {column!r}"
-        super().__init__(f"{source}: rejected {where}: {reason}")
+            where += f", kolumn {column!r}"
+        # Swedish: the steward reads these in the review page
+        super().__init__(f"{source}: avvisad fil {where}: {reason}")
 
 
 class MissingColumn(DeliveryRejected):
     def __init__(self, source: str, file: str, column: str, found: list[str]):
         super().__init__(source, file,
-                         f"required column {column!r} is missing (columns found: {', '.join(found)})",
+                         f"obligatorisk kolumn {column!r} saknas (kolumner i filen: {', '.join(found)})",
                          column=column)
+
+
+ENCODING_NAMES = {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "cp1252": "Windows-1252"}
 
 
 class EncodingRejected(DeliveryRejected):
     def __init__(self, source: str, file: str, expected: str, line: int):
-        super().__init__(source, file, f"cannot be decoded as {expected}", line=line)
+        name = ENCODING_NAMES.get(expected, expected)
+        super().__init__(source, file, f"tecknen kan inte läsas som {name}", line=line)
 
 
 class WarehouseError(FinsamError):
@@ -71,7 +76,7 @@ class WarehouseSchemaViolation(WarehouseError):
     def __init__(self, table: str, problems: list[str]):
         self.table = table
         self.problems = problems
-        super().__init__(f"table {table}: refusing to load: {'; '.join(problems)}")
+        super().__init__(f"tabellen {table} laddas inte: {'; '.join(problems)}")
 
 
 class RunFailed(FinsamError):
@@ -80,4 +85,5 @@ class RunFailed(FinsamError):
     def __init__(self, run_id: str, failed_steps: list[str], reason: str):
         self.run_id = run_id
         self.failed_steps = failed_steps
-        super().__init__(f"run {run_id} failed in {', '.join(failed_steps) or 'setup'}: {reason}")
+        super().__init__(f"körning {run_id} misslyckades i {', '.join(failed_steps) or 'start'}: "
+                         f"{reason}")

@@ -28,16 +28,16 @@ FOLLOW_UP_PURPOSE = "finsam-uppfoljning-v1"
 def read_key_file(path: str | Path | None, env_var: str) -> bytes:
     """The bytes of a key file; refuses a missing, unreadable or too-short key with what to set."""
     if path is None or str(path).strip() == "":
-        raise KeyFileError(env_var, None, "is not set")
+        raise KeyFileError(env_var, None, "är inte satt")
     path = Path(path)
     try:
         key = path.read_bytes().strip()
     except FileNotFoundError:
-        raise KeyFileError(env_var, path, "does not exist") from None
+        raise KeyFileError(env_var, path, "inte finns") from None
     except OSError as exc:
-        raise KeyFileError(env_var, path, f"cannot be read ({exc.strerror})") from None
+        raise KeyFileError(env_var, path, f"inte kan läsas ({exc.strerror})") from None
     if len(key) < MIN_KEY_BYTES:
-        raise KeyFileError(env_var, path, f"holds {len(key)} bytes, fewer than {MIN_KEY_BYTES}")
+        raise KeyFileError(env_var, path, f"bara har {len(key)} byte, färre än {MIN_KEY_BYTES}")
     return key
 
 
@@ -84,7 +84,7 @@ class Vault:
             return Fernet(self.key)
         except ValueError:
             raise KeyFileError(VAULT_KEY_ENV, "(vault key)",
-                               "is not a Fernet key (32 url-safe base64-encoded bytes)") from None
+                               "inte är en Fernet-nyckel (32 byte, url-säker base64)") from None
 
     def encrypt(self, pnr: pd.Series) -> pd.Series:
         fernet = self._fernet()
@@ -98,7 +98,7 @@ class Vault:
                 return fernet.decrypt(token.encode()).decode()
             except InvalidToken:
                 raise KeyFileError(VAULT_KEY_ENV, "(vault key)",
-                                   "does not open the vault: is it the key the vault was written with?"
+                                   "inte öppnar valvet: är det nyckeln valvet skrevs med?"
                                    ) from None
 
         return tokens.map(_open).astype("string")

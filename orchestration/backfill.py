@@ -26,7 +26,7 @@ QUARTER_TAG = "finsam/backfill_quarter"
 def quarters(first: str, last: str) -> list[str]:
     start, end = parse_quarter(first), parse_quarter(last)
     if end < start:
-        raise ValueError(f"--to {last} is before --from {first}")
+        raise ValueError(f"--to {last} ligger före --from {first}")
     return [str(period) for period in pd.period_range(start, end, freq="Q")]
 
 

@@ -18,7 +18,7 @@ def parse_quarter(label: str) -> date:
     """``2024Q3`` -> first day of the quarter (2024-07-01)."""
     match = _QUARTER.fullmatch(label.strip())
     if match is None:
-        raise ValueError(f"{label!r} is not a quarter; write it as YYYYQn, e.g. 2024Q3")
+        raise ValueError(f"{label!r} är inget kvartal; skriv ÅÅÅÅKn som YYYYQn, t.ex. 2024Q3")
     return date(int(match["year"]), 3 * int(match["q"]) - 2, 1)
 
 

@@ -41,7 +41,7 @@ def run_quarters(resource_defs: Mapping[str, dg.ConfigurableResource], first: st
     (``YYYYQn``) as one run recorded in ``instance``."""
     start, end = parse_quarter(first), parse_quarter(last)
     if end < start:
-        raise ValueError(f"--to {last} is before --from {first}")
+        raise ValueError(f"--to {last} ligger före --from {first}")
     partitions_from = first_quarter if first_quarter and parse_quarter(first_quarter) < start else first
     defs = build_definitions(resource_defs, partitions_from)
     job = defs.resolve_job_def("allt")

@@ -33,7 +33,7 @@ def read(delivery: Delivery) -> pd.DataFrame:
     if suffix == ".csv":
         # utf-8-sig reads the file with or without the BOM Excel tends to add.
         return parsing.read_delimited(delivery.path, SPEC, encoding="utf-8-sig", sep=";")
-    raise DeliveryRejected(SPEC.name, delivery.file_name, "expected an .xlsx or a .csv file")
+    raise DeliveryRejected(SPEC.name, delivery.file_name, "en .xlsx- eller .csv-fil förväntades")
 
 
 def prepare(raw: pd.DataFrame, delivery: Delivery) -> pd.DataFrame:

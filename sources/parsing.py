@@ -32,7 +32,7 @@ def read_delimited(path: Path, spec: SourceSpec, *, encoding: str, sep: str,
         line = data[: exc.start].count(b"\n") + 1
         raise EncodingRejected(spec.name, path.name, encoding, line) from None
     if not text.strip():
-        raise DeliveryRejected(spec.name, path.name, "the file is empty")
+        raise DeliveryRejected(spec.name, path.name, "filen är tom")
     from io import StringIO
 
     raw = pd.read_csv(StringIO(text), sep=sep, dtype=str, keep_default_na=False,
@@ -62,17 +62,17 @@ def read_sheet(path: Path, spec: SourceSpec, *, sheet: str, header_row: int = 1)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a broken file
-        raise DeliveryRejected(spec.name, path.name, f"not a readable Excel workbook ({type(exc).__name__})")
+        raise DeliveryRejected(spec.name, path.name, f"ingen läsbar Excel-arbetsbok ({type(exc).__name__})")
     try:
         matches = [name for name in workbook.sheetnames if name.strip().casefold() == sheet.casefold()]
         if not matches:
             raise DeliveryRejected(spec.name, path.name,
-                                   f"sheet {sheet!r} is missing (sheets: {', '.join(workbook.sheetnames)})")
+                                   f"fliken {sheet!r} saknas (flikar: {', '.join(workbook.sheetnames)})")
         rows = list(workbook[matches[0]].iter_rows(min_row=header_row, values_only=True))
     finally:
         workbook.close()
     if not rows:
-        raise DeliveryRejected(spec.name, path.name, f"sheet {sheet!r} has no header in row {header_row}")
+        raise DeliveryRejected(spec.name, path.name, f"fliken {sheet!r} har ingen rubrikrad på rad {header_row}")
     header = ["" if cell is None else str(cell) for cell in rows[0]]
     width = len(header)
     body = [[_cell_text(cell) for cell in row[:width]] + [None] * (width - len(row)) for row in rows[1:]]

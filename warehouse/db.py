@@ -28,7 +28,7 @@ def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise WarehouseError("the warehouse URL is not an SQLAlchemy URL (e.g. sqlite:///finsam.db)") from None
+        raise WarehouseError("lagrets adress är ingen SQLAlchemy-URL (t.ex. sqlite:///finsam.db)") from None
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(parsed)

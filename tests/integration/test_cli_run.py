@@ -76,7 +76,7 @@ def test_run_refuses_without_keys(monkeypatch, tmp_path, sample_landing, capsys)
     refused = Env(tmp_path, f"sqlite:///{tmp_path / 'w.db'}")
     assert main(refused.args(sample_landing)) == 2
     error = capsys.readouterr().err
-    assert "FINSAM_PSEUDONYM_KEY_FILE" in error and "is not set" in error
+    assert "FINSAM_PSEUDONYM_KEY_FILE" in error and "är inte satt" in error
     assert not (tmp_path / "w.db").exists()
 
 

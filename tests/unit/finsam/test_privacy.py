@@ -37,26 +37,26 @@ def test_vault_with_the_wrong_key_refuses(tmp_path):
     _, key_a = write_new_keys(tmp_path / "a")
     _, key_b = write_new_keys(tmp_path / "b")
     tokens = Vault(read_key_file(key_a, "V")).encrypt(PNR.dropna())
-    with pytest.raises(KeyFileError, match="does not open the vault"):
+    with pytest.raises(KeyFileError, match="inte öppnar valvet"):
         Vault(read_key_file(key_b, "V")).decrypt(tokens)
 
 
 def test_missing_key_file_says_what_to_set(tmp_path):
-    with pytest.raises(KeyFileError, match="FINSAM_PSEUDONYM_KEY_FILE.*is not set"):
+    with pytest.raises(KeyFileError, match="FINSAM_PSEUDONYM_KEY_FILE.*är inte satt"):
         read_key_file(None, "FINSAM_PSEUDONYM_KEY_FILE")
-    with pytest.raises(KeyFileError, match="does not exist"):
+    with pytest.raises(KeyFileError, match="inte finns"):
         read_key_file(tmp_path / "nope.key", "FINSAM_PSEUDONYM_KEY_FILE")
 
 
 def test_short_key_is_refused(tmp_path):
     short = tmp_path / "short.key"
     short.write_bytes(b"too short")
-    with pytest.raises(KeyFileError, match="9 bytes, fewer than 32"):
+    with pytest.raises(KeyFileError, match="9 byte, färre än 32"):
         read_key_file(short, "FINSAM_PSEUDONYM_KEY_FILE")
 
 
 def test_unreadable_key_is_refused(tmp_path):
     folder = tmp_path / "a-folder.key"
     folder.mkdir()
-    with pytest.raises(KeyFileError, match="cannot be read"):
+    with pytest.raises(KeyFileError, match="inte kan läsas"):
         read_key_file(folder, "FINSAM_VAULT_KEY_FILE")

@@ -241,7 +241,7 @@ def test_case_insensitive_headers(tmp_path: Path) -> None:
 
 def test_missing_sheet_rejected(tmp_path: Path) -> None:
     path = _workbook(tmp_path, [], without="Finansiering")
-    with pytest.raises(DeliveryRejected, match=rf"{FILE_NAME}.*'Finansiering' is missing"):
+    with pytest.raises(DeliveryRejected, match=rf"{FILE_NAME}.*'Finansiering' saknas"):
         budget.read(_delivery(path))
 
 

@@ -149,7 +149,7 @@ def test_wrong_encoding_rejected_with_line(tmp_path: Path) -> None:
     # 0x81 is undefined in Windows-1252: a UTF-8 "Á" cannot be read as the contract's encoding.
     path = _write(tmp_path, [HEADER, "1;1;2024-01-01;7010;;10,00;", "1;2;2024-01-01;7010;;10,00;Ápotek"],
                   encoding="utf-8")
-    with pytest.raises(EncodingRejected, match=r"20241130_huvudbok\.csv, line 3"):
+    with pytest.raises(EncodingRejected, match=r"20241130_huvudbok\.csv, rad 3"):
         ekonomi.read(_delivery(path))
 
 

@@ -74,7 +74,7 @@ def test_undecodable_byte_is_rejected_with_its_line(tmp_path, make_delivery):
     path = tmp_path / FILE
     path.write_bytes("\r\n".join(lines_of(base_row(), base_row())).encode("cp1252")
                      + b"\r\n198001022386;X\x81;SJP;100;20240101;;Visby\r\n")
-    with pytest.raises(EncodingRejected, match=r"20241130_forman\.csv, line 4: .* cp1252"):
+    with pytest.raises(EncodingRejected, match=r"20241130_forman\.csv, rad 4: .* Windows-1252"):
         fk.read(make_delivery("fk", path))
 
 

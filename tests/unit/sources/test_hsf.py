@@ -135,7 +135,7 @@ def test_case_insensitive_headers(tmp_path: Path) -> None:
 def test_wrong_encoding_rejected_with_line(tmp_path: Path) -> None:
     path = _write(tmp_path, [HEADER, f"{ANNA}|2024-01-10|REHABKOORD||||",
                              f"{CARL}|2024-01-10|LÄKARBESÖK||||"], encoding="cp1252")
-    with pytest.raises(EncodingRejected, match=r"20241130_rehab\.txt, line 3"):
+    with pytest.raises(EncodingRejected, match=r"20241130_rehab\.txt, rad 3"):
         hsf.read(_delivery(path))
 
 

@@ -122,13 +122,13 @@ def test_cp1252_csv_is_rejected_with_its_line(tmp_path, make_delivery):
     cp1252 = ";".join(base_row(Namn="Örjan Åström").values()).encode("cp1252")
     path = tmp_path / "20241130_DEMO1.csv"
     path.write_bytes(utf8 + cp1252 + b"\n")
-    with pytest.raises(EncodingRejected, match=r"20241130_DEMO1\.csv, line 3: cannot be decoded"):
+    with pytest.raises(EncodingRejected, match=r"20241130_DEMO1\.csv, rad 3: tecknen kan inte läsas"):
         insats.read(make_delivery("insats", path, scope="DEMO1"))
 
 
 def test_cp1252_file_is_rejected_at_its_header(write_text, make_delivery):
     path = write_text("20241130_DEMO1.csv", [";".join(HEADERS)], encoding="cp1252")
-    with pytest.raises(EncodingRejected, match=r"20241130_DEMO1\.csv, line 1"):
+    with pytest.raises(EncodingRejected, match=r"20241130_DEMO1\.csv, rad 1"):
         insats.read(make_delivery("insats", path, scope="DEMO1"))
 
 

@@ -67,7 +67,7 @@ def test_bom_is_optional_and_headers_are_loose(bom, write_text, make_delivery):
 def test_cp1252_file_is_rejected_with_its_line(write_text, make_delivery):
     # The header has "från" and "Återkallat", so a Windows-1252 file fails at line 1.
     path = write_text(FILE, lines_of(base_row()), encoding="cp1252")
-    with pytest.raises(EncodingRejected, match=r"20241130\.csv, line 1: cannot be decoded as utf-8"):
+    with pytest.raises(EncodingRejected, match=r"20241130\.csv, rad 1: tecknen kan inte läsas som UTF-8"):
         samtycke.read(make_delivery("samtycke", path))
 
 
@@ -75,7 +75,7 @@ def test_undecodable_data_line_is_named(tmp_path, make_delivery):
     path = tmp_path / FILE
     path.write_bytes("\n".join(lines_of(base_row())).encode("utf-8") + b"\n"
                      + ";".join(base_row(Insats="SAMVERKAN\xc4").values()).encode("cp1252") + b"\n")
-    with pytest.raises(EncodingRejected, match=r"20241130\.csv, line 3"):
+    with pytest.raises(EncodingRejected, match=r"20241130\.csv, rad 3"):
         samtycke.read(make_delivery("samtycke", path))
 
 

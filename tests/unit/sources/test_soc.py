@@ -128,7 +128,7 @@ def test_invalid_values_are_held_with_masked_identity(tmp_path: Path) -> None:
 def test_wrong_encoding_rejected_with_line(tmp_path: Path) -> None:
     path = _write(tmp_path, [HEADER, f'{_short(ANNA)},2024-01,"1,00",Ensamstående,'],
                   bom=False, encoding="cp1252")
-    with pytest.raises(EncodingRejected, match=r"20241130_fbs\.csv, line 2"):
+    with pytest.raises(EncodingRejected, match=r"20241130_fbs\.csv, rad 2"):
         soc.read(_delivery(path))
 
 

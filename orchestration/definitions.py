@@ -9,6 +9,7 @@ import dagster as dg
 from assets.budget.assets import build_assets as budget_assets
 from assets.ingest.assets import build_assets as ingest_assets
 from assets.ingest.checks import build_checks as ingest_checks
+from assets.outputs_checks import CHECKS as output_checks
 from assets.quality.checks import warehouse_expectations
 from assets.steward.assets import build_assets as steward_assets
 from assets.sus.assets import build_assets as sus_assets
@@ -31,6 +32,7 @@ def build_definitions(resource_defs: Mapping[str, dg.ConfigurableResource],
         dg.Definitions(assets=steward_assets(partitions)),
         dg.Definitions(assets=sus_assets(partitions), asset_checks=[ready_for_sus]),
         dg.Definitions(assets=budget_assets(partitions)),
+        dg.Definitions(asset_checks=output_checks),
         dg.Definitions(resources=dict(resource_defs)),
     )
 

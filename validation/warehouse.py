@@ -78,6 +78,19 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
         "year": pa.Column(int, coerce=True), "insats": pa.Column(),
         "kostnadsslag": pa.Column(checks=_codes("kostnadsslag")),
     }, checks=_GUARDS, strict=False),
+    "budget_insats": pa.DataFrameSchema({
+        "year": pa.Column(int, coerce=True), "insats": pa.Column(nullable=False, unique=True),
+        "namn": pa.Column(nullable=False),
+        "mal_andel": pa.Column(float, nullable=True, coerce=True, checks=pa.Check.in_range(0, 1)),
+    }, checks=_GUARDS, strict=False),
+    "budget_annual": pa.DataFrameSchema({
+        "year": pa.Column(int, coerce=True), "insats": pa.Column(nullable=False, unique=True),
+        "arsbudget": pa.Column(float, coerce=True),
+    }, checks=_GUARDS, strict=False),
+    "budget_financing": pa.DataFrameSchema({
+        "year": pa.Column(int, coerce=True), "finansiar": pa.Column(nullable=False),
+        "belopp": pa.Column(float, coerce=True),
+    }, checks=_GUARDS, strict=False),
 }
 
 

@@ -9,12 +9,13 @@ from warehouse import models
 
 MIN_ENROLMENTS = 20   # below this a quarter's shares are too noisy to compare
 
-_PARTNER_DATES = {
-    "fk_benefit": (models.FkBenefit, "fom"),
-    "af_support": (models.AfSupport, "inskriven_fran"),
-    "soc_payment": (models.SocPayment, "manad"),
-    "hsf_contact": (models.HsfContact, "kontaktdatum"),
+_PARTNERS = {
+    "fk_benefit": models.FkBenefit,
+    "af_support": models.AfSupport,
+    "soc_payment": models.SocPayment,
+    "hsf_contact": models.HsfContact,
 }
+PARTNER_SOURCES = ("fk", "af", "soc", "hsf")
 
 
 def _read(connection: Connection, model, *columns: str) -> pd.DataFrame:
@@ -34,25 +35,31 @@ def quality_frames(connection: Connection) -> dict[str, pd.DataFrame]:
         "distribution": share_changes(spells),
         "ledger_entry": _read(connection, models.LedgerEntry, "record_key", "account_class"),
     }
-    counts = []
-    for name, (model, date_column) in _PARTNER_DATES.items():
-        frame = _read(connection, model, "record_key", "pseudonym", date_column)
+    for name, model in _PARTNERS.items():
+        frame = _read(connection, model, "record_key", "pseudonym")
         frames[name] = frame.assign(has_consent=frame["pseudonym"].isin(consents["pseudonym"]))
-        counts.append(quarter_counts(frame[date_column], name))
-    frames["completeness"] = pd.concat(counts, ignore_index=True)
+    manifest = _read(connection, models.Delivery, "source", "extraction_date", "rows_read", "outcome")
+    frames["completeness"] = delivered_rows(manifest)
     return frames
 
 
-def quarter_counts(dates: pd.Series, partner: str) -> pd.DataFrame:
-    """Rows per quarter from the partner's first to its last quarter, zeros included."""
-    quarters = pd.to_datetime(dates.astype(str).str[:10].where(dates.astype(str).str.len() > 7,
-                                                                 dates.astype(str) + "-01"))
-    periods = quarters.dt.to_period("Q")
-    if periods.dropna().empty:
+def delivered_rows(manifest: pd.DataFrame) -> pd.DataFrame:
+    """Rows each partner delivered per quarter of extraction, from the partner's first delivery to
+    the last quarter anyone delivered, zeros included: a zero is a quarter the partner sent
+    nothing readable (a partner that stops delivering shows up; one that joined late does not)."""
+    readable = manifest.loc[manifest["source"].isin(PARTNER_SOURCES)
+                            & manifest["outcome"].isin(["inläst", "ersatt"])]
+    if readable.empty:
         return pd.DataFrame(columns=["partner", "quarter", "rows"])
-    span = pd.period_range(periods.min(), periods.max(), freq="Q")
-    rows = periods.value_counts().reindex(span, fill_value=0)
-    return pd.DataFrame({"partner": partner, "quarter": span.astype(str), "rows": rows.to_numpy()})
+    quarters = pd.to_datetime(readable["extraction_date"]).dt.to_period("Q")
+    span = pd.period_range(quarters.min(), quarters.max(), freq="Q")
+    table = (readable.assign(quarter=quarters).pivot_table(index="quarter", columns="source",
+                                                           values="rows_read", aggfunc="sum")
+             .reindex(index=span, columns=list(PARTNER_SOURCES)).fillna(0).astype(int))
+    started = table.where(table.gt(0).cummax())
+    long = started.stack().dropna().astype(int).rename("rows").reset_index()
+    long.columns = ["quarter", "partner", "rows"]
+    return long.assign(quarter=long["quarter"].astype(str))[["partner", "quarter", "rows"]]
 
 
 def share_changes(spells: pd.DataFrame) -> pd.DataFrame:

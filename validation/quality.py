@@ -7,6 +7,7 @@ Dagster asset check on the asset that loads the table.
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -117,7 +118,33 @@ def run_suites(frames: Mapping[str, pd.DataFrame], docs_dir: Path) -> dict[str, 
         result_format={"result_format": "SUMMARY"})) for definition in definitions}
     # one site build for all suites: building per suite rewrites the whole site each time
     context.build_data_docs(site_names=["finsam"])
+    write_offline_index(docs_dir, results)
     return results
+
+
+OFFLINE_INDEX = "oversikt.html"
+
+
+def write_offline_index(docs_dir: Path, results: Mapping[str, SuiteResult]) -> Path:
+    """GX's own index builds its lists with scripts from the internet; this page lists the newest
+    result of every suite with plain links, so the Data Docs open on an offline machine too."""
+    rows = []
+    for name, result in sorted(results.items()):
+        pages = sorted((docs_dir / "validations" / name).rglob("*.html"))
+        link = pages[-1].relative_to(docs_dir).as_posix() if pages else ""
+        state = "godkänd" if result.success else f"{len(result.failed)} förväntningar uppfylls inte"
+        rows.append(f'<tr><td><a href="{html.escape(link)}">{html.escape(name)}</a></td>'
+                    f"<td>{result.evaluated}</td><td>{html.escape(state)}</td></tr>")
+    page = ("<!DOCTYPE html><html lang='sv'><head><meta charset='utf-8'>"
+            "<title>Kvalitetskontroller av lagret</title>"
+            "<style>body{font-family:system-ui,sans-serif;margin:2rem}"
+            "td,th{border:1px solid #ccc;padding:.3rem .6rem}table{border-collapse:collapse}</style>"
+            "</head><body><h1>Kvalitetskontroller av lagret (Great Expectations)</h1>"
+            "<table><tr><th>Svit</th><th>Förväntningar</th><th>Resultat</th></tr>"
+            + "".join(rows) + "</table></body></html>\n")
+    path = docs_dir / OFFLINE_INDEX
+    path.write_text(page, encoding="utf-8")
+    return path
 
 
 def _summarise(name: str, validation) -> SuiteResult:

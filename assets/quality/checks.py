@@ -4,7 +4,7 @@ import dagster as dg
 
 from assets.quality.frames import quality_frames
 from orchestration.resources import OutputFolder, Warehouse
-from validation.quality import run_suites
+from validation.quality import OFFLINE_INDEX, run_suites
 
 # suite -> (asset, blocking): key and link suites protect the SUS submission, so they block
 SUITE_ASSETS = {
@@ -49,4 +49,4 @@ def warehouse_expectations(context: dg.AssetCheckExecutionContext, warehouse: Wa
             metadata={"förväntningar": result.evaluated,
                       "misslyckade": len(result.failed),
                       "avvikelser": dg.MetadataValue.json(result.failed),
-                      "data_docs": dg.MetadataValue.path(str(docs / "index.html"))})
+                      "data_docs": dg.MetadataValue.path(str(docs / OFFLINE_INDEX))})

@@ -59,6 +59,8 @@ def test_run_loads_the_samples_and_is_recorded_in_dagster(env, sample_landing, c
     gx_spell = checks["gx_spell"].event_log_entry.dagster_event.event_specific_data
     assert gx_spell.passed and gx_spell.metadata["förväntningar"].value >= 5
     assert (env.path / "out" / "steward" / "gx" / "index.html").exists()
+    offline = (env.path / "out" / "steward" / "gx" / "oversikt.html").read_text(encoding="utf-8")
+    assert 'href="validations/spell/' in offline and "http" not in offline
     assert (env.path / "out" / "steward" / "failures.html").exists()
 
     assert main(env.args(sample_landing, "--from", "2024Q4")) == 0

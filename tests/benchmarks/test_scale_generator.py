@@ -14,7 +14,12 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from benchmarks.scale_generator import PARTNER_SOURCES, SOURCES, generate_national, next_day
+from benchmarks.scale_generator import (
+    PARTNER_SOURCES,
+    SOURCES,
+    generate_national,
+    next_day,
+)
 from finsam import identity
 from finsam.consent import consented
 from finsam.errors import DeliveryRejected
@@ -32,14 +37,17 @@ def _digests(root: Path) -> dict[str, str]:
             for path in sorted(root.rglob("*")) if path.is_file()}
 
 
-def _read_all(root: Path) -> list[tuple]:
-    """(förbund, delivery, raw, conformed) for every delivery under ``root``; no file rejected."""
+def _read_all(root: Path, *, day: date | None = None) -> list[tuple]:
+    """(förbund, delivery, raw, conformed) for every delivery under ``root`` (or only those
+    extracted on ``day``); no file may be rejected or unrecognised."""
     read = []
     for landing in sorted(path for path in root.iterdir() if path.is_dir()):
         for spec in ALL:
             deliveries, unrecognised = scan_source(landing, spec)
             assert not unrecognised, unrecognised
             for delivery in deliveries:
+                if day is not None and delivery.extraction_date != day:
+                    continue
                 module = reader(spec.name)
                 try:
                     raw = module.read(delivery)
@@ -84,10 +92,11 @@ def test_manifest_counts_match_the_files(national):
         if delivery.source == "insats":
             newest[(forbund, delivery.scope)] = (delivery, conformed)
     assert manifest.spells == sum(conformed.rows_read for _, conformed in newest.values())
-    persons = sum(len(set(pd.concat([c.frame["pnr"], c.extra["held_warnings"]["pnr"]]).dropna()
-                          .drop_duplicates()))
-                  for forbund in manifest.forbund
-                  for c in [_merged([c for (f, _), (_, c) in newest.items() if f == forbund])])
+    persons = 0
+    for forbund in manifest.forbund:
+        frames = [frame for (f, _), (_, c) in newest.items() if f == forbund
+                  for frame in (c.frame, c.extra["held_warnings"])]
+        persons += pd.concat(frames)["pnr"].dropna().nunique()
     # Protected identities are anonymous to the reader, and a few rows are spoiled on purpose.
     assert 0.9 * manifest.persons <= persons <= manifest.persons
     newest_consents = {}
@@ -95,14 +104,6 @@ def test_manifest_counts_match_the_files(national):
         if delivery.source == "samtycke":
             newest_consents[forbund] = conformed.rows_read
     assert manifest.consents == sum(newest_consents.values())
-
-
-def _merged(conformed: list) -> object:
-    class Merged:
-        frame = pd.concat([c.frame for c in conformed], ignore_index=True)
-        extra = {"held_warnings": pd.concat([c.extra["held_warnings"] for c in conformed],
-                                            ignore_index=True)}
-    return Merged
 
 
 def test_volumes_follow_the_scale(national, tmp_path):
@@ -212,7 +213,7 @@ def test_next_day_adds_newer_deliveries(tmp_path):
     folders = {name.split("/")[1] for name in new}
     assert {"insats", "samtycke", "fk", "af", "soc", "hsf", "ekonomi"} <= folders
     assert manifest.spells >= 1 and manifest.partner_rows >= 4
-    read = [item for item in _read_all(root) if item[1].extraction_date == day]
+    read = _read_all(root, day=day)
     assert sorted(str(d.path.relative_to(root)) for _, d, _, _ in read) == new
     rows = Counter()
     for _, delivery, _, conformed in read:

@@ -1,0 +1,1 @@
+"""Benchmarks: national-scale landing zones for measuring the pipeline."""

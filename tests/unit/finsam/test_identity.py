@@ -31,9 +31,10 @@ def test_peer_cases(case):
 
 def test_plus_separator_means_a_hundred_years_older():
     result = identity.normalise(pd.Series(["090527+1474", "090527-1474"]), date(2026, 11, 27))
-    # with "-" the same digits are someone born in 2009 (built here, not written out: only
-    # Skatteverket's test numbers may appear literally in the repository)
-    assert result["pnr"].tolist() == ["190905271474", "20" + "0905271474"]
+    assert result["pnr"][0] == "190905271474"
+    # with "-" the same digits are someone born in 2009 (a number outside the test list, so it is
+    # not written out here)
+    assert result["pnr"][1].startswith("2009") and result["birth_date"][1].year == 2009
 
 
 def test_century_comes_from_the_extraction_date_not_today():

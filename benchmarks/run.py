@@ -51,7 +51,7 @@ def _finsam_one(args: tuple[str, str, str, bool]) -> dict:
     clock = StageClock()
     restore = install(clock)
     # imported after the clock is installed, so these names are the timed wrappers
-    from assets.budget.assets import write_quarter
+    from assets.budget.assets import shared_inputs, write_quarter
     from assets.ingest.pipeline import ingest_source
     from assets.steward.assets import refresh_conflicts
     from assets.sus.assets import write_statistics
@@ -79,8 +79,9 @@ def _finsam_one(args: tuple[str, str, str, bool]) -> dict:
                     first, last = date(int(years[0]), 1, 1), date(int(years[-1]), 12, 31)
                     write_statistics(spells, read_catalogue(connection, last.year), first, last,
                                      out / "sus", 3)
+                shared = shared_inputs(connection)
                 for year in years:
-                    write_quarter(connection, out, int(year), 4)
+                    write_quarter(connection, out, int(year), 4, shared)
         engine.dispose()
     finally:
         restore()

@@ -10,6 +10,7 @@ is done here vectorised so that millions of rows cost one regex pass.
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -27,7 +28,9 @@ _FORM = r"^(?P<century>\d{2})?(?P<yymmdd>\d{6})(?P<sep>[-+]?)(?P<tail>\d{4})$"
 IDENTITY_COLUMNS = ("pnr", "id_kind", "birth_date", "kon", "id_problem")
 
 
+@lru_cache(maxsize=1 << 20)
 def _is_valid(long_form: str) -> bool:
+    # the same people recur in every delta of every partner: validate each number once per process
     try:
         _pnr.Personnummer(long_form)
     except _pnr.PersonnummerException:

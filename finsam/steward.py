@@ -114,13 +114,17 @@ _SHOWN = ("ID", "Rad", "Kolumn", "Allvarlighet", "Förväntat", "Hittat", "Antal
           "Senast sedd", "Anteckning")
 
 
-def _group_table(group: pd.DataFrame) -> str:
-    head = "".join(f"<th>{html.escape(name)}</th>" for name in _SHOWN)
-    rows = pd.Series("<tr>", index=group.index, dtype="string")
+def _row_html(frame: pd.DataFrame) -> pd.Series:
+    """Every row as a table row, escaped once for the whole frame (not per group)."""
+    rows = pd.Series("<tr>", index=frame.index, dtype="string")
     for name in _SHOWN:
-        rows = rows + "<td>" + _escaped(group[name]) + "</td>"
-    body = "\n".join(rows + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        rows = rows + "<td>" + _escaped(frame[name]) + "</td>"
+    return rows + "</tr>"
+
+
+def _group_table(rows: pd.Series) -> str:
+    head = "".join(f"<th>{html.escape(name)}</th>" for name in _SHOWN)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{chr(10).join(rows)}</tbody></table>"
 
 
 def render_html(frame: pd.DataFrame) -> str:
@@ -134,6 +138,7 @@ def render_html(frame: pd.DataFrame) -> str:
              'placeholder="fil, regel, kolumn, värde ..."></label></p>']
     if not summary.empty:
         parts.append("<h2>Översikt</h2>" + summary.to_html(classes="summary", border=0))
+    frame = frame.assign(_html=_row_html(frame))
     for source, by_source in frame.groupby("Källa", sort=True):
         label = SOURCE_LABELS.get(source, source)
         parts.append(f'<section><h2>{html.escape(label)} ({int(by_source["Antal"].sum())})</h2>')
@@ -141,7 +146,7 @@ def render_html(frame: pd.DataFrame) -> str:
             title = f"{_cell(file_name)} – {_cell(rule)} – {_cell(group['Typ'].iloc[0])}"
             parts.append(f'<details class="group"><summary>{title} '
                          f'<span class="count">{int(group["Antal"].sum())}</span></summary>'
-                         f"{_group_table(group)}</details>")
+                         f"{_group_table(group['_html'])}</details>")
         parts.append("</section>")
     parts.append(_SCRIPT)
     return "\n".join(parts) + "\n</body></html>\n"

@@ -119,7 +119,17 @@ def parse_code_sets(values: pd.Series, code_list: str) -> tuple[pd.Series, pd.Se
     """Comma-separated codes, normalised to upper case, sorted and de-duplicated (``"AKS,FSB"``).
 
     bad = any element not in the list, or an exclusive code (e.g. ING, OKA) combined with another.
+    A register holds few distinct combinations, so they are worked out once each and mapped back.
     """
+    distinct = pd.Series(values.dropna().unique(), dtype="string")
+    parsed, bad = _parse_distinct_code_sets(distinct, code_list)
+    lookup_parsed = dict(zip(distinct, parsed))
+    lookup_bad = dict(zip(distinct, bad))
+    result = values.map(lookup_parsed).astype("string")
+    return result, values.map(lookup_bad).fillna(False).astype(bool)
+
+
+def _parse_distinct_code_sets(values: pd.Series, code_list: str) -> tuple[pd.Series, pd.Series]:
     frame = reference.code_list(code_list)
     valid = {code.upper() for code in frame["code"]}
     exclusive = ({code.upper() for code in frame.loc[frame["exclusive"] == "true", "code"]}

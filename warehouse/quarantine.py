@@ -33,9 +33,13 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def loose_keys(raw: pd.DataFrame, spec: SourceSpec, extraction_date) -> pd.DataFrame:
+def loose_keys(raw: pd.DataFrame, spec: SourceSpec, extraction_date,
+               pnr: pd.Series | None = None) -> pd.DataFrame:
     """Per raw row: its natural key as text with the identity cut to the birth-date part, once whole
-    (column ``""``) and once without each key column (so a corrected value still matches)."""
+    (column ``""``) and once without each key column (so a corrected value still matches).
+
+    ``pnr`` (aligned with ``raw``), when the caller already normalised the numbers, saves doing it
+    again; rows without one fall back to the digits as written."""
     columns = ["personnummer" if name == "pnr" else name for name in spec.natural_key]
     if any(name not in raw for name in columns):
         return pd.DataFrame(index=raw.index)
@@ -43,9 +47,9 @@ def loose_keys(raw: pd.DataFrame, spec: SourceSpec, extraction_date) -> pd.DataF
     for name in columns:
         values = raw[name].astype("string").str.upper().fillna("")
         if name == "personnummer":
-            ids = normalise(raw[name], extraction_date)
+            known = normalise(raw[name], extraction_date)["pnr"] if pnr is None else pnr
             digits = values.str.replace(r"\D", "", regex=True)
-            values = ids["pnr"].fillna(digits).str[:8].fillna("")
+            values = known.fillna(digits).str[:8].fillna("")
         parts[name] = values
     frame = pd.DataFrame(parts, index=raw.index)
     out = {"": _joined(frame, columns)}
@@ -136,6 +140,13 @@ def close_superseded(connection: Connection, source: str, scope: str, current_de
     condition = and_(HELD.c.source == source, HELD.c.scope == scope, HELD.c.status == OPEN,
                      HELD.c.delivery_id != current_delivery_id)
     return _close(connection, condition, f"ersatt av nyare leverans {file_name}")
+
+
+def has_open_keys(connection: Connection, source: str) -> bool:
+    """Whether any held row of the source could be closed by a corrected delivery."""
+    return connection.execute(select(HELD.c.id).where(
+        HELD.c.source == source, HELD.c.status == OPEN, HELD.c.match_key.isnot(None)).limit(1)
+    ).first() is not None
 
 
 def close_corrected(connection: Connection, source: str, loaded_keys: pd.Series, file_name: str,

@@ -44,21 +44,27 @@ def _held_ledger_rows(connection: Connection) -> int:
         table.c.rule == "okänt projekt"), connection))
 
 
-def inputs(connection: Connection, year: int) -> dict:
+def shared_inputs(connection: Connection) -> dict:
+    """What every quarter's follow-up reads: the ledger and the spells (read once per run)."""
+    return {"ledger": _read(connection, models.LedgerEntry),
+            "spells": _read(connection, models.Spell),
+            "held_ledger_rows": _held_ledger_rows(connection)}
+
+
+def inputs(connection: Connection, year: int, shared: dict | None = None) -> dict:
     return {
         "lines": _read(connection, models.BudgetLine, year=year),
         "annual": _read(connection, models.BudgetAnnual, year=year),
         "catalogue": _read(connection, models.BudgetInsats, year=year),
         "financing": _read(connection, models.BudgetFinancing, year=year),
-        "ledger": _read(connection, models.LedgerEntry),
-        "spells": _read(connection, models.Spell),
         "held_budget_rows": _held_budget_rows(connection, year),
-        "held_ledger_rows": _held_ledger_rows(connection),
+        **(shared or shared_inputs(connection)),
     }
 
 
-def write_quarter(connection: Connection, out, year: int, quarter: int) -> dict:
-    data = inputs(connection, year)
+def write_quarter(connection: Connection, out, year: int, quarter: int,
+                  shared: dict | None = None) -> dict:
+    data = inputs(connection, year, shared)
     result = followup.quarterly_followup(year, quarter, **data)
     last_month = 3 * quarter
     tertial = followup.tertial_followup(year, (last_month - 1) // 4 + 1, **data)
@@ -88,9 +94,10 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
         """Budget mot utfall per kvartal och insats, med helårsprognos, till styrelsen."""
         written = {}
         with retry_when_busy(context.retry_number), warehouse.engine().connect() as connection:
+            shared = shared_inputs(connection)
             for year, quarter in quarters_of(context):
                 label = quarter_label(dt.date(year, 3 * quarter - 2, 1))
-                written[label] = write_quarter(connection, out.root, year, quarter)
+                written[label] = write_quarter(connection, out.root, year, quarter, shared)
         latest = written[max(written)]
         return dg.MaterializeResult(metadata={
             "kvartal": dg.MetadataValue.json(sorted(written)),

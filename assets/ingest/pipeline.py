@@ -240,9 +240,11 @@ def _load_deltas(connection: Connection, source: str, batch: list[_Read], keys: 
         frames = [_only_consented(source, item, frame, consents)
                   for item, frame in zip(readable, frames)]
     _merge(connection, source, pd.concat(frames, ignore_index=True))
+    waiting = quarantine.has_open_keys(connection, source)
     for item, frame in zip(readable, frames):
         item.rows_loaded = len(frame)
-        item.loaded_keys = _loaded_match_keys(item, frame)
+        if waiting:
+            item.loaded_keys = _loaded_match_keys(item, frame)
         _partner_notices(connection, source, item)
 
 
@@ -278,11 +280,17 @@ def _only_consented(source: str, item: _Read, frame: pd.DataFrame, consents: pd.
 
 
 def _loaded_match_keys(item: _Read, frame: pd.DataFrame) -> pd.Series:
-    keys = quarantine.loose_keys(item.raw, BY_NAME[item.delivery.source], item.delivery.extraction_date)
-    if keys.empty:
-        return pd.Series(dtype="string")
-    loaded = keys.loc[item.raw["row_number"].isin(frame["row_number"]).to_numpy()]
-    return loaded.stack().astype("string")
+    """Match keys of the rows this delivery loaded, to close rows held from earlier deliveries.
+    The numbers were normalised when the file was conformed; that result is reused."""
+    loaded = item.raw.loc[item.raw["row_number"].isin(frame["row_number"]).to_numpy()]
+    pnr = None
+    if "pnr" in item.conformed.frame:
+        by_row = item.conformed.frame.set_index("row_number")["pnr"]
+        pnr = pd.Series(loaded["row_number"].map(by_row).to_numpy(), index=loaded.index,
+                        dtype="string")
+    keys = quarantine.loose_keys(loaded, BY_NAME[item.delivery.source],
+                                 item.delivery.extraction_date, pnr=pnr)
+    return keys.stack().astype("string") if not keys.empty else pd.Series(dtype="string")
 
 
 def _close_corrected(connection: Connection, source: str, batch: list[_Read]) -> int:
@@ -516,9 +524,11 @@ def _finish(connection: Connection, item: _Read) -> FileOutcome:
     spec = BY_NAME[item.delivery.source]
     if isinstance(item.raw, dict):
         issues = issues.assign(match_key=quarantine.budget_keys(issues, item.raw))
-    elif item.raw is not None:
-        keys = quarantine.loose_keys(item.raw, spec, item.delivery.extraction_date)
-        issues = issues.assign(match_key=quarantine.match_keys_for(issues, item.raw, keys, spec))
+    elif item.raw is not None and not issues.empty:
+        # only the rows with issues need a key; normalising the whole file again would not
+        held_raw = item.raw.loc[item.raw["row_number"].isin(issues["row_number"]).to_numpy()]
+        keys = quarantine.loose_keys(held_raw, spec, item.delivery.extraction_date)
+        issues = issues.assign(match_key=quarantine.match_keys_for(issues, held_raw, keys, spec))
     status = quarantine.OPEN if item.outcome == LOADED else quarantine.CLOSED
     quarantine.hold(connection, issues, delivery_id=item.delivery_id,
                     scope=_scope(item.delivery) if spec.kind == SNAPSHOT else None, status=status)

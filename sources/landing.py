@@ -44,15 +44,6 @@ def scan_source(landing: Path, spec: SourceSpec, *, before: date | None = None
     return deliveries, unrecognised
 
 
-def unknown_folders(landing: Path) -> list[Unrecognised]:
-    """Folders in the landing zone that belong to no source."""
-    known = {spec.folder for spec in ALL}
-    if not landing.is_dir():
-        return []
-    return [Unrecognised(path.name, path.name, "okänd mapp i leveranszonen")
-            for path in sorted(landing.iterdir()) if path.is_dir() and path.name not in known]
-
-
 def _extraction_dates(landing: Path) -> list[date]:
     return [delivery.extraction_date for spec in ALL for delivery in scan_source(landing, spec)[0]]
 

@@ -89,11 +89,11 @@ def write_statistics(spells: pd.DataFrame, catalogue: pd.DataFrame, start: dt.da
     targets = {code: share for code, share in targets.items() if pd.notna(share)}
     span = (start, end)
     return {
-        "intern": publish.write_internal_workbook(stats, folder / "sus_statistik_intern.xlsx",
+        "intern": publish.write_internal_workbook(stats, folder / publish.INTERNAL_FILE,
                                                   period=span, names=names),
-        "publicerad": publish.write_published_workbook(stats, folder / "sus_statistik.xlsx",
+        "publicerad": publish.write_published_workbook(stats, folder / publish.PUBLISHED_FILE,
                                                        min_cell, period=span, names=names),
-        "html": publish.write_html(stats, folder / "sus_statistik.html", min_cell=min_cell,
+        "html": publish.write_html(stats, folder / publish.HTML_FILE, min_cell=min_cell,
                                    quarterly=statistics.quarterly_counts(spells, start, end),
                                    targets=targets, names=names, period=span),
     }

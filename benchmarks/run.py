@@ -45,8 +45,11 @@ def _keys(workdir: Path):
     return Keys(Pseudonymiser(read_key_file(pseudonym_key, "P")), Vault(read_key_file(vault_key, "V")))
 
 
-def _finsam_one(args: tuple[str, str, str, bool]) -> dict:
-    """finsam over one förbund's landing zone; returns rows, stage times and outcome counts."""
+def _finsam_one(args: tuple) -> dict:
+    """finsam over one förbund's landing zone; returns rows, stage times and outcome counts.
+
+    ``outputs``: False (ingestion only), True (every year's reports, as a backfill writes them) or
+    a date (the nightly: the reports of that day's quarter only)."""
     landing, url, workdir, outputs = args
     clock = StageClock()
     restore = install(clock)
@@ -74,14 +77,21 @@ def _finsam_one(args: tuple[str, str, str, bool]) -> dict:
                 write_reports(connection, out)
             with engine.connect() as connection:
                 spells = read_spells(connection)
-                years = sorted(pd.to_datetime(spells["inskrivningsdatum"]).dt.year.unique())
-                if years:
-                    first, last = date(int(years[0]), 1, 1), date(int(years[-1]), 12, 31)
-                    write_statistics(spells, read_catalogue(connection, last.year), first, last,
+                if isinstance(outputs, date):
+                    quarter = pd.Period(outputs, freq="Q")
+                    write_statistics(spells, read_catalogue(connection, outputs.year),
+                                     quarter.start_time.date(), quarter.end_time.date(),
                                      out / "sus", 3)
-                shared = shared_inputs(connection)
-                for year in years:
-                    write_quarter(connection, out, int(year), 4, shared)
+                    write_quarter(connection, out, quarter.year, quarter.quarter)
+                else:
+                    years = sorted(pd.to_datetime(spells["inskrivningsdatum"]).dt.year.unique())
+                    if years:
+                        first, last = date(int(years[0]), 1, 1), date(int(years[-1]), 12, 31)
+                        write_statistics(spells, read_catalogue(connection, last.year), first,
+                                         last, out / "sus", 3)
+                    shared = shared_inputs(connection)
+                    for year in years:
+                        write_quarter(connection, out, int(year), 4, shared)
         engine.dispose()
     finally:
         restore()
@@ -217,22 +227,42 @@ def measure_reference(root: Path, workdir: Path, backend: str, postgres: str | N
             "cpu": sum(r["cpu"] for r in results)}
 
 
-def nightly(root: Path, workdir: Path, backend: str, postgres: str | None, scale: float, seed: int,
-            full: dict) -> dict:
-    """One more day for a tenth of the förbund, processed into the warehouses the full run built."""
+def nightly(root: Path, places: dict[str, tuple[str, str]], scale: float, seed: int) -> dict:
+    """One more day for a tenth of the förbund, processed into the warehouses the full run built.
+
+    ``places``: förbund -> (warehouse URL, working folder of the full run, which holds its keys)."""
     latest = max(date.fromisoformat(f"{p.name[:4]}-{p.name[4:6]}-{p.name[6:8]}")
                  for p in root.rglob("*") if p.is_file() and p.name[:8].isdigit())
     day = latest + timedelta(days=1)
     manifest = next_day(root, scale=scale, seed=seed, day=day)
-    urls = dict(zip([folder.name for folder in _forbund(root)], full["urls"]))
-    runs = workdir / backend / "full"
     started = time.perf_counter()
     rows = 0
     for name in manifest.forbund:
-        result = _finsam_one((str(root / name), urls[name], str(runs / name), True))
-        rows += result["rows"]
+        url, work = places[name]
+        rows += _finsam_one((str(root / name), url, work, day))["rows"]
     return {"wall": time.perf_counter() - started, "rows": rows, "forbund": len(manifest.forbund),
             "day": day.isoformat()}
+
+
+def nightly_growth(workdir: Path, fractions: tuple[float, ...] = (0.01, 0.1, 1.0), *,
+                   seed: int = 1) -> list[dict]:
+    """The nightly run of one average förbund as its warehouse grows: ten years at ``fraction`` of
+    the national volume per förbund, loaded in full, then one more day."""
+    rows = []
+    for fraction in fractions:
+        folder = workdir / f"growth_{fraction}"
+        if folder.exists():
+            shutil.rmtree(folder)
+        scale = fraction / 75
+        root = folder / "landing"
+        generate_national(root, scale=scale, seed=seed, forbund=1, years=10)
+        url = f"sqlite:///{folder / 'warehouse.db'}"
+        full = _finsam_one((str(root / "sf01"), url, str(folder / "work"), False))
+        night = nightly(root, {"sf01": (url, str(folder / "work"))}, scale, seed)
+        rows.append({"fraction": fraction, "full_rows": full["rows"], "full_wall": full["wall"],
+                     "warehouse_mb": Path(url.removeprefix("sqlite:///")).stat().st_size / 1e6,
+                     "night_rows": night["rows"], "night_wall": night["wall"]})
+    return rows
 
 
 def _markdown(report: dict) -> str:
@@ -275,9 +305,11 @@ def run(scale: float, workdir: Path, *, forbund: int = 75, years: int = 10, seed
         full = measure(root, workdir, backend, postgres, workers, "full")
         reference = measure_reference(root, workdir, backend, postgres, workers)
         report["backends"][backend] = {"full": full, "reference": reference}
-    for backend in report["backends"]:
-        report["backends"][backend]["nightly"] = nightly(
-            root, workdir, backend, postgres, scale, seed, report["backends"][backend]["full"])
+    names = [folder.name for folder in _forbund(root)]
+    for backend, result in report["backends"].items():
+        places = {name: (url, str(workdir / backend / "full" / name))
+                  for name, url in zip(names, result["full"]["urls"])}
+        result["nightly"] = nightly(root, places, scale, seed)
     for result in report["backends"].values():
         result["full"].pop("urls")
     (workdir / "results.json").write_text(json.dumps(report, indent=2, default=str),
@@ -295,7 +327,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--postgres", default=os.environ.get("FINSAM_BENCH_POSTGRES_URL"),
                         help="server URL for the PostgreSQL measurement (optional)")
+    parser.add_argument("--growth", action="store_true",
+                        help="only the nightly run of one average förbund at 1 %%, 10 %%, 100 %%")
     args = parser.parse_args()
+    if args.growth:
+        for row in nightly_growth(args.workdir, seed=args.seed):
+            print(f"| {row['fraction']:.0%} | {row['full_rows']:,} | {row['warehouse_mb']:.0f} MB "
+                  f"| {row['night_rows']:,} | {row['night_wall']:.1f} s |")
+        return
     report = run(args.scale, args.workdir, forbund=args.forbund, years=args.years, seed=args.seed,
                  postgres=args.postgres, workers=args.workers)
     print(_markdown(report))

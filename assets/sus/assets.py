@@ -7,7 +7,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from assets.sus import publish, statistics, submission
+from assets.sus import publish, statistics, submission, suppression
 from assets.sus.warehouse_frames import read_catalogue, read_spells, read_sus_consents
 from orchestration.partitions import quarter_label
 from orchestration.resources import OutputFolder, SecretKeys, Warehouse
@@ -88,12 +88,16 @@ def write_statistics(spells: pd.DataFrame, catalogue: pd.DataFrame, start: dt.da
     targets = dict(zip(catalogue["insats"], catalogue["mal_andel"].astype(float)))
     targets = {code: share for code, share in targets.items() if pd.notna(share)}
     span = (start, end)
+    # the protection is the expensive part of publishing: worked out once for workbook and page
+    protected = suppression.protect_statistics(stats, min_cell=min_cell)
     return {
         "intern": publish.write_internal_workbook(stats, folder / publish.INTERNAL_FILE,
                                                   period=span, names=names),
         "publicerad": publish.write_published_workbook(stats, folder / publish.PUBLISHED_FILE,
-                                                       min_cell, period=span, names=names),
+                                                       min_cell, period=span, names=names,
+                                                       protected=protected),
         "html": publish.write_html(stats, folder / publish.HTML_FILE, min_cell=min_cell,
                                    quarterly=statistics.quarterly_counts(spells, start, end),
-                                   targets=targets, names=names, period=span),
+                                   targets=targets, names=names, period=span,
+                                   protected=protected),
     }

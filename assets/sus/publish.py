@@ -140,10 +140,14 @@ def about_lines(min_cell: int, period: Period | None) -> list[str]:
 
 def write_published_workbook(stats: Stats, path: Path | str, min_cell: int = DEFAULT_MIN_CELL, *,
                              period: Period | None = None,
-                             names: Mapping[str, str] | None = None) -> Path:
-    """The workbook for publication: protected tables and a sheet explaining the rules."""
+                             names: Mapping[str, str] | None = None,
+                             protected: Stats | None = None) -> Path:
+    """The workbook for publication: protected tables and a sheet explaining the rules.
+
+    ``protected``: ``protect_statistics(stats, min_cell=...)`` when the caller has it already."""
     note = f"{HIDDEN} = dolt för att skydda enskilda personer, se bladet {ABOUT_SHEET}."
-    book = _workbook(protect_statistics(stats, min_cell=min_cell), period, names or {}, note)
+    protected = protected or protect_statistics(stats, min_cell=min_cell)
+    book = _workbook(protected, period, names or {}, note)
     about = book.create_sheet(ABOUT_SHEET)
     for line in about_lines(min_cell, period):
         about.append([line])
@@ -322,13 +326,14 @@ def _intro(when: str, min_cell: int, sheets: list[str], names: Mapping[str, str]
 
 def write_html(stats: Stats, path: Path | str, *, min_cell: int = DEFAULT_MIN_CELL,
                quarterly: pd.DataFrame, targets: Mapping[str, float], names: Mapping[str, str],
-               period: Period | None = None) -> Path:
+               period: Period | None = None, protected: Stats | None = None) -> Path:
     """A self-contained Swedish page for the board: charts as embedded PNG, protected tables.
 
     ``quarterly`` as from ``statistics.quarterly_counts`` for the same spells and period;
-    ``targets``: insats -> target share of goal attainment (0..1); ``names``: insats -> name.
+    ``targets``: insats -> target share of goal attainment (0..1); ``names``: insats -> name;
+    ``protected``: the protected tables when the caller has them already.
     """
-    protected = protect_statistics(stats, min_cell=min_cell)
+    protected = protected or protect_statistics(stats, min_cell=min_cell)
     quarters = protect_quarterly(quarterly, protected, min_cell=min_cell)
     when = period_text(period) or _quarter_span(quarterly)
     intro = _intro(when, min_cell, list(protected), names)

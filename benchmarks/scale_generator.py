@@ -52,6 +52,17 @@ import openpyxl
 import pandas as pd
 from openpyxl.writer.excel import ExcelWriter
 
+from finsam.demo.generator import (
+    AF_COLUMNS,
+    BUDGET_COLUMNS,
+    CATALOGUE_COLUMNS,
+    EKONOMI_COLUMNS,
+    FK_COLUMNS,
+    HSF_COLUMNS,
+    INSATS_COLUMNS,
+    SAMTYCKE_COLUMNS,
+    SOC_COLUMNS,
+)
 from finsam.reference import test_personnummer
 
 __all__ = ["PARTNER_SOURCES", "SOURCES", "ScaleManifest", "generate_national", "next_day"]
@@ -185,24 +196,7 @@ _LAN = {
 }
 _LAN_KEYS = tuple(_LAN)
 
-INSATS_COLUMNS = ("Insats", "Personnummer", "Namn", "Anonym", "Kön", "Skyddad identitet",
-                  "Aktualiserande part", "Inskrivningsdatum", "Utskrivningsdatum", "Avslutsanledning",
-                  "Försörjning vid inskrivning", "Försörjning vid utskrivning",
-                  "Tid i offentlig försörjning", "Utbildningsnivå", "Kommun")
 _INSATS_DATES = ("Inskrivningsdatum", "Utskrivningsdatum")
-SAMTYCKE_COLUMNS = ("Personnummer", "Insats", "Samtycke från", "Giltigt till", "Återkallat", "Parter",
-                    "SUS")
-FK_COLUMNS = ("PERSONNR", "NAMN", "FORMAN", "OMFATTNING", "FOM", "TOM", "KONTOR")
-AF_COLUMNS = ("Personnummer", "Inskriven från", "Inskriven till", "Sökandekategori", "Ersättning",
-              "Ersättning från", "Ersättning till", "Handläggare")
-SOC_COLUMNS = ("pnr", "manad", "belopp", "hushallstyp", "adress")
-HSF_COLUMNS = ("PATIENT_ID", "KONTAKTDATUM", "KONTAKTTYP", "SJUKSKRIVEN_FOM", "SJUKSKRIVEN_TOM",
-               "SJUKSKRIVNINGSGRAD", "DIAGNOSKOD")
-EKONOMI_COLUMNS = ("Ver.nr", "Rad", "Bokföringsdatum", "Konto", "Projekt", "Belopp", "Text")
-BUDGET_COLUMNS = ("Insats", "Kostnadsslag", "Kvartal 1", "Kvartal 2", "Kvartal 3", "Kvartal 4",
-                  "Ackumulering", "Årsbudget")
-CATALOGUE_COLUMNS = ("Insats", "Namn", "Startdatum", "Slutdatum", "Inriktning", "Mål deltagare per år",
-                     "Mål andel")
 # source -> file name after the date
 _DELTA_NAME = {"fk": "forman.csv", "af": "uttag.xlsx", "soc": "fbs.csv", "hsf": "rehab.txt",
                "ekonomi": "huvudbok.csv"}

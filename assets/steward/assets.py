@@ -7,7 +7,7 @@ import pandas as pd
 from sqlalchemy import Connection, delete, select
 
 from assets.ingest.assets import SOURCE_ASSETS
-from assets.steward.conflicts import find_conflicts
+from assets.steward.conflicts import find_conflicts, partner_evidence
 from finsam.steward import write_reports
 from orchestration.resources import OutputFolder, Warehouse
 from orchestration.retry import retry_when_busy
@@ -20,25 +20,12 @@ def _frame(connection: Connection, model, *columns: str) -> pd.DataFrame:
 
 
 def _evidence(connection: Connection) -> tuple[pd.DataFrame, pd.Series]:
-    """Försörjning per person and period as the partners report it, and partners per person."""
-    fk = _frame(connection, models.FkBenefit, "pseudonym", "forsorjning", "fom", "tom")
-    af = _frame(connection, models.AfSupport, "pseudonym", "forsorjning", "ersattning_fran",
-                "ersattning_till")
-    soc = _frame(connection, models.SocPayment, "pseudonym", "manad")
-    hsf = _frame(connection, models.HsfContact, "pseudonym")
-    month = pd.to_datetime(soc["manad"] + "-01")
-    evidence = pd.concat([
-        pd.DataFrame({"pseudonym": fk["pseudonym"], "partner": "FK", "forsorjning": fk["forsorjning"],
-                      "start": pd.to_datetime(fk["fom"]), "end": pd.to_datetime(fk["tom"])}),
-        pd.DataFrame({"pseudonym": af["pseudonym"], "partner": "AF", "forsorjning": af["forsorjning"],
-                      "start": pd.to_datetime(af["ersattning_fran"]),
-                      "end": pd.to_datetime(af["ersattning_till"])}),
-        pd.DataFrame({"pseudonym": soc["pseudonym"], "partner": "SOC", "forsorjning": "FSB",
-                      "start": month, "end": month + pd.offsets.MonthEnd(0)}),
-    ], ignore_index=True)
-    people = pd.concat([evidence[["pseudonym", "partner"]],
-                        hsf.assign(partner="HSF")[["pseudonym", "partner"]]])
-    return evidence, people.drop_duplicates().groupby("pseudonym")["partner"].size()
+    return partner_evidence(
+        _frame(connection, models.FkBenefit, "pseudonym", "forsorjning", "fom", "tom"),
+        _frame(connection, models.AfSupport, "pseudonym", "forsorjning", "ersattning_fran",
+               "ersattning_till"),
+        _frame(connection, models.SocPayment, "pseudonym", "manad"),
+        _frame(connection, models.HsfContact, "pseudonym"))
 
 
 def refresh_conflicts(connection: Connection) -> int:

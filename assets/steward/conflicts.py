@@ -62,6 +62,24 @@ def fewer_than_two_partners(spells: pd.DataFrame, partners_per_person: pd.Series
     })
 
 
+def partner_evidence(fk: pd.DataFrame, af: pd.DataFrame, soc: pd.DataFrame,
+                     hsf: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """Försörjning per person and period as the partners report it, and partners per person."""
+    month = pd.to_datetime(soc["manad"] + "-01")
+    evidence = pd.concat([
+        pd.DataFrame({"pseudonym": fk["pseudonym"], "partner": "FK", "forsorjning": fk["forsorjning"],
+                      "start": pd.to_datetime(fk["fom"]), "end": pd.to_datetime(fk["tom"])}),
+        pd.DataFrame({"pseudonym": af["pseudonym"], "partner": "AF", "forsorjning": af["forsorjning"],
+                      "start": pd.to_datetime(af["ersattning_fran"]),
+                      "end": pd.to_datetime(af["ersattning_till"])}),
+        pd.DataFrame({"pseudonym": soc["pseudonym"], "partner": "SOC", "forsorjning": "FSB",
+                      "start": month, "end": month + pd.offsets.MonthEnd(0)}),
+    ], ignore_index=True)
+    people = pd.concat([evidence[["pseudonym", "partner"]],
+                        hsf.assign(partner="HSF")[["pseudonym", "partner"]]])
+    return evidence, people.drop_duplicates().groupby("pseudonym")["partner"].size()
+
+
 def find_conflicts(spells: pd.DataFrame, evidence: pd.DataFrame,
                    partners_per_person: pd.Series) -> pd.DataFrame:
     frames = [income_on_enrolment(spells, evidence),

@@ -13,7 +13,7 @@ import pytest
 
 from assets.ingest.transforms import with_record_key
 from assets.ingest.withdrawal import erased_people
-from assets.steward.conflicts import find_conflicts
+from assets.steward.conflicts import find_conflicts, partner_evidence
 from finsam.consent import consented
 from finsam.demo.generator import INJECTED_FILE_NAME, READER_VISIBLE_KINDS, generate
 from finsam.errors import DeliveryRejected
@@ -306,17 +306,4 @@ def _stored_partner_rows(landing: Path, source: str, consents: pd.DataFrame,
 
 def _evidence(stored: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.Series]:
     """As the steward's review builds it from the warehouse tables."""
-    fk, af, soc, hsf = (stored[source] for source in ("fk", "af", "soc", "hsf"))
-    month = pd.to_datetime(soc["manad"] + "-01")
-    evidence = pd.concat([
-        pd.DataFrame({"pseudonym": fk["pseudonym"], "partner": "FK", "forsorjning": fk["forsorjning"],
-                      "start": pd.to_datetime(fk["fom"]), "end": pd.to_datetime(fk["tom"])}),
-        pd.DataFrame({"pseudonym": af["pseudonym"], "partner": "AF", "forsorjning": af["forsorjning"],
-                      "start": pd.to_datetime(af["ersattning_fran"]),
-                      "end": pd.to_datetime(af["ersattning_till"])}),
-        pd.DataFrame({"pseudonym": soc["pseudonym"], "partner": "SOC", "forsorjning": "FSB",
-                      "start": month, "end": month + pd.offsets.MonthEnd(0)}),
-    ], ignore_index=True)
-    people = pd.concat([evidence[["pseudonym", "partner"]],
-                        hsf.assign(partner="HSF")[["pseudonym", "partner"]]])
-    return evidence, people.drop_duplicates().groupby("pseudonym")["partner"].size()
+    return partner_evidence(*(stored[source] for source in ("fk", "af", "soc", "hsf")))

@@ -11,7 +11,7 @@ import pandas as pd
 
 from finsam import identity, reference
 from sources import parsing, specs
-from sources.base import Conformed, Delivery, split_by_issues
+from sources.base import Conformed, Deliveries, Delivery, split_by_issues
 from validation.rules import with_text
 from validation.sources import af as rules
 
@@ -40,7 +40,7 @@ def _without_trailer(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def prepare(raw: pd.DataFrame, delivery: Delivery) -> pd.DataFrame:
+def prepare(raw: pd.DataFrame, delivery: Delivery | Deliveries) -> pd.DataFrame:
     """Raw text (``<name>_text``) beside the parsed values the rules and the warehouse need."""
     ids = identity.normalise(raw["personnummer"], delivery.extraction_date)
     ersattning, _ = parsing.parse_codes(raw["ersattning"], "af_stod")
@@ -53,7 +53,7 @@ def prepare(raw: pd.DataFrame, delivery: Delivery) -> pd.DataFrame:
     )
 
 
-def conform(raw: pd.DataFrame, delivery: Delivery) -> Conformed:
+def conform(raw: pd.DataFrame, delivery: Delivery | Deliveries) -> Conformed:
     prepared = prepare(raw, delivery)
     issues = rules.schema().issues(prepared, file=delivery.file_name)
     return split_by_issues(prepared[list(_OUTPUT)], issues)

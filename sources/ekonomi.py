@@ -15,7 +15,7 @@ import pandas as pd
 
 from finsam import reference
 from sources import parsing, specs
-from sources.base import Conformed, Delivery, split_by_issues
+from sources.base import Conformed, Deliveries, Delivery, split_by_issues
 from validation.rules import with_text
 from validation.sources import ekonomi as rules
 
@@ -35,7 +35,7 @@ def read(delivery: Delivery) -> pd.DataFrame:
     return parsing.read_delimited(delivery.path, SPEC, encoding="cp1252", sep=";")
 
 
-def prepare(raw: pd.DataFrame, delivery: Delivery) -> pd.DataFrame:
+def prepare(raw: pd.DataFrame, delivery: Delivery | Deliveries) -> pd.DataFrame:
     """Raw text (``<name>_text``) beside the parsed values the rules and the warehouse need."""
     konto = _parse_int(raw["konto"], r"\d{4}")
     belopp, _ = parsing.parse_amounts(raw["belopp"])
@@ -52,7 +52,7 @@ def prepare(raw: pd.DataFrame, delivery: Delivery) -> pd.DataFrame:
     )
 
 
-def conform(raw: pd.DataFrame, delivery: Delivery) -> Conformed:
+def conform(raw: pd.DataFrame, delivery: Delivery | Deliveries) -> Conformed:
     prepared = prepare(raw, delivery)
     issues = rules.schema().issues(prepared, file=delivery.file_name)
     conformed = split_by_issues(prepared[list(_OUTPUT)], issues)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from finsam import identity, reference
 from sources import parsing, specs
-from sources.base import Conformed, Delivery, split_by_issues
+from sources.base import Conformed, Deliveries, Delivery, split_by_issues
 from validation.rules import with_text
 from validation.sources import fk as rules
 
@@ -25,7 +25,7 @@ def read(delivery: Delivery) -> pd.DataFrame:
     return parsing.read_delimited(delivery.path, SPEC, encoding="cp1252", sep=";")
 
 
-def prepare(raw: pd.DataFrame, delivery: Delivery) -> pd.DataFrame:
+def prepare(raw: pd.DataFrame, delivery: Delivery | Deliveries) -> pd.DataFrame:
     """Raw text (``<name>_text``) beside the parsed values the rules and the warehouse need."""
     ids = identity.normalise(raw["personnummer"], delivery.extraction_date)
     forman, _ = parsing.parse_codes(raw["forman"], "fk_forman")
@@ -42,7 +42,7 @@ def prepare(raw: pd.DataFrame, delivery: Delivery) -> pd.DataFrame:
     )
 
 
-def conform(raw: pd.DataFrame, delivery: Delivery) -> Conformed:
+def conform(raw: pd.DataFrame, delivery: Delivery | Deliveries) -> Conformed:
     prepared = prepare(raw, delivery)
     issues = rules.schema().issues(prepared, file=delivery.file_name)
     return split_by_issues(prepared[list(_OUTPUT)], issues)

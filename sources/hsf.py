@@ -13,7 +13,7 @@ import pandas as pd
 
 from finsam import identity
 from sources import parsing, specs
-from sources.base import Conformed, Delivery, split_by_issues
+from sources.base import Conformed, Deliveries, Delivery, split_by_issues
 from validation.rules import with_text
 from validation.sources import hsf as rules
 
@@ -28,7 +28,7 @@ def read(delivery: Delivery) -> pd.DataFrame:
                                   quoting=csv.QUOTE_NONE)
 
 
-def prepare(raw: pd.DataFrame, delivery: Delivery) -> pd.DataFrame:
+def prepare(raw: pd.DataFrame, delivery: Delivery | Deliveries) -> pd.DataFrame:
     """Raw text (``<name>_text``) beside the parsed values the rules and the warehouse need."""
     ids = identity.normalise(raw["personnummer"], delivery.extraction_date, allow_reservnummer=True)
     kontakttyp, _ = parsing.parse_codes(raw["kontakttyp"], "hsf_kontakttyp")
@@ -43,7 +43,7 @@ def prepare(raw: pd.DataFrame, delivery: Delivery) -> pd.DataFrame:
     )
 
 
-def conform(raw: pd.DataFrame, delivery: Delivery) -> Conformed:
+def conform(raw: pd.DataFrame, delivery: Delivery | Deliveries) -> Conformed:
     prepared = prepare(raw, delivery)
     schema = rules.schema(prepared["id_problem"].dropna().unique().tolist())
     issues = schema.issues(prepared, file=delivery.file_name)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from finsam import identity
 from sources import parsing, specs
-from sources.base import Conformed, Delivery, split_by_issues
+from sources.base import Conformed, Deliveries, Delivery, split_by_issues
 from validation.rules import with_text
 from validation.sources import soc as rules
 
@@ -24,7 +24,7 @@ def read(delivery: Delivery) -> pd.DataFrame:
     return parsing.read_delimited(delivery.path, SPEC, encoding="utf-8-sig", sep=",")
 
 
-def prepare(raw: pd.DataFrame, delivery: Delivery) -> pd.DataFrame:
+def prepare(raw: pd.DataFrame, delivery: Delivery | Deliveries) -> pd.DataFrame:
     """Raw text (``<name>_text``) beside the parsed values the rules and the warehouse need."""
     ids = identity.normalise(raw["personnummer"], delivery.extraction_date)
     belopp, _ = parsing.parse_amounts(raw["belopp"])
@@ -35,7 +35,7 @@ def prepare(raw: pd.DataFrame, delivery: Delivery) -> pd.DataFrame:
     )
 
 
-def conform(raw: pd.DataFrame, delivery: Delivery) -> Conformed:
+def conform(raw: pd.DataFrame, delivery: Delivery | Deliveries) -> Conformed:
     prepared = prepare(raw, delivery)
     schema = rules.schema(prepared["id_problem"].dropna().unique().tolist())
     issues = schema.issues(prepared, file=delivery.file_name)

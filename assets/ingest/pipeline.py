@@ -19,7 +19,7 @@ from assets.ingest.withdrawal import apply_withdrawals, erased_people, read_cons
 from finsam.consent import PARTNER_OF_SOURCE, consented
 from finsam.errors import DeliveryRejected
 from finsam.privacy import Pseudonymiser, Vault
-from sources.base import HELD_WARNINGS, SNAPSHOT, Conformed, Delivery
+from sources.base import DELTA, HELD_WARNINGS, SNAPSHOT, Conformed, Delivery, conform_many
 from sources.landing import Unrecognised, scan_source
 from sources.registry import reader
 from sources.specs import BY_NAME
@@ -168,11 +168,29 @@ def _read_new(source: str, deliveries: list[Delivery], seen: dict) -> list[_Read
             hashes[delivery.sha256] = delivery.file_name
             try:
                 item.raw = module.read(delivery)
-                item.conformed = module.conform(item.raw, delivery)
             except DeliveryRejected as exc:
                 item.rejection, item.outcome = exc, REJECTED
         batch.append(item)
+    _conform(module, [item for item in batch if item.raw is not None])
     return batch
+
+
+def _conform(module, items: list[_Read]) -> None:
+    """Delta files are conformed together (their rules are row by row), snapshots one by one."""
+    if module.SPEC.kind == DELTA and len(items) > 1:
+        try:
+            conformed = conform_many(module.conform, [(item.raw, item.delivery) for item in items])
+        except DeliveryRejected:
+            pass  # one of them is unreadable as a whole: find out which, file by file
+        else:
+            for item, result in zip(items, conformed):
+                item.conformed = result
+            return
+    for item in items:
+        try:
+            item.conformed = module.conform(item.raw, item.delivery)
+        except DeliveryRejected as exc:
+            item.rejection, item.outcome = exc, REJECTED
 
 
 def _seen(connection: Connection, source: str) -> dict:
@@ -220,32 +238,53 @@ def _record_delivery(connection: Connection, item: _Read) -> int:
 
 
 def _prepared(source: str, frame: pd.DataFrame, item: _Read, keys: Keys) -> pd.DataFrame:
-    frame, item.reservnummer = transforms.split_reservnummer(frame)
+    reserve = transforms.reservnummer_rows(frame)
+    frame, item.reservnummer = frame.loc[~reserve], int(reserve.sum())
     if source == "insats":
         frame = transforms.with_age_at_enrolment(frame)
-    frame = transforms.pseudonymise(frame, keys.pseudonymiser)
-    frame = transforms.with_lineage(frame, item.delivery, item.delivery_id)
-    return transforms.with_record_key(frame, source)
+    return _keyed(source, transforms.with_lineage(frame, item.delivery, item.delivery_id), keys)
 
 
 # --- delta sources -------------------------------------------------------------------------------
 
 def _load_deltas(connection: Connection, source: str, batch: list[_Read], keys: Keys) -> None:
+    """All new files of the source as one frame (``_ITEM`` says whose row it is): pseudonymising,
+    the consent rule and the merge cost per row, not per file."""
     readable = [item for item in batch if item.conformed is not None]
     if not readable:
         return
-    frames = [_prepared(source, item.conformed.frame, item, keys) for item in readable]
+    frame = pd.concat([transforms.with_lineage(item.conformed.frame, item.delivery,
+                                               item.delivery_id).assign(**{_ITEM: position})
+                       for position, item in enumerate(readable)], ignore_index=True)
+    reserve = transforms.reservnummer_rows(frame)
+    _count(readable, frame.loc[reserve], "reservnummer")
+    frame = _keyed(source, frame.loc[~reserve], keys)
     if source in PARTNER_OF_SOURCE:
-        consents = read_consents(connection)
-        frames = [_only_consented(source, item, frame, consents)
-                  for item, frame in zip(readable, frames)]
-    _merge(connection, source, pd.concat(frames, ignore_index=True))
+        frame = _only_consented(source, readable, frame, read_consents(connection))
+    _merge(connection, source, frame.drop(columns=_ITEM))
     waiting = quarantine.has_open_keys(connection, source)
-    for item, frame in zip(readable, frames):
-        item.rows_loaded = len(frame)
-        if waiting:
-            item.loaded_keys = _loaded_match_keys(item, frame)
+    loaded = _count(readable, frame, "rows_loaded")
+    for position, item in enumerate(readable):
+        if waiting and loaded[position]:
+            item.loaded_keys = _loaded_match_keys(item, frame.loc[frame[_ITEM] == position])
         _partner_notices(connection, source, item)
+
+
+_ITEM = "_item"
+
+
+def _count(items: list[_Read], rows: pd.DataFrame, attribute: str) -> list[int]:
+    """Set ``attribute`` of each item to how many of ``rows`` are its own."""
+    counts = rows[_ITEM].value_counts()
+    values = [int(counts.get(position, 0)) for position in range(len(items))]
+    for item, value in zip(items, values):
+        setattr(item, attribute, value)
+    return values
+
+
+def _keyed(source: str, frame: pd.DataFrame, keys: Keys) -> pd.DataFrame:
+    frame = transforms.pseudonymise(frame, keys.pseudonymiser)
+    return transforms.with_record_key(frame, source)
 
 
 def _merge(connection: Connection, source: str, frame: pd.DataFrame) -> None:
@@ -268,14 +307,14 @@ def _partner_notices(connection: Connection, source: str, item: _Read) -> None:
                 f"{item.erased} rader om personer som återkallat sitt samtycke: inte lagrade")
 
 
-def _only_consented(source: str, item: _Read, frame: pd.DataFrame, consents: pd.DataFrame
+def _only_consented(source: str, items: list[_Read], frame: pd.DataFrame, consents: pd.DataFrame
                     ) -> pd.DataFrame:
     """Records without consent in force are never stored person-level: only counted per file.
     People who withdrew every consent are erased, so none of their records are stored again."""
     erased = frame["pseudonym"].isin(erased_people(consents))
     allowed = consented(frame, source, consents)
-    item.erased = int(erased.sum())
-    item.without_consent = int((~allowed & ~erased).sum())
+    _count(items, frame.loc[erased], "erased")
+    _count(items, frame.loc[~allowed & ~erased], "without_consent")
     return frame.loc[allowed & ~erased]
 
 

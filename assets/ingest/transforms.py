@@ -42,12 +42,11 @@ def vault_entries(frame: pd.DataFrame, pseudonymiser: Pseudonymiser, vault: Vaul
     return people[["pseudonym", "ciphertext"]].reset_index(drop=True)
 
 
-def split_reservnummer(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """Rows with a regional reservnummer cannot be linked to anyone: drop them, return how many."""
+def reservnummer_rows(frame: pd.DataFrame) -> pd.Series:
+    """Rows with a regional reservnummer: they cannot be linked to anyone and are not stored."""
     if "id_kind" not in frame:
-        return frame, 0
-    reserve = frame["id_kind"] == RESERVNUMMER
-    return frame.loc[~reserve], int(reserve.sum())
+        return pd.Series(False, index=frame.index)
+    return (frame["id_kind"] == RESERVNUMMER).fillna(False).astype(bool)
 
 
 def with_lineage(frame: pd.DataFrame, delivery: Delivery, delivery_id: int) -> pd.DataFrame:

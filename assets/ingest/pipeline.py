@@ -19,7 +19,14 @@ from assets.ingest.withdrawal import apply_withdrawals, erased_people, read_cons
 from finsam.consent import PARTNER_OF_SOURCE, consented
 from finsam.errors import DeliveryRejected
 from finsam.privacy import Pseudonymiser, Vault
-from sources.base import DELTA, HELD_WARNINGS, SNAPSHOT, Conformed, Delivery, conform_many
+from sources.base import (
+    DELTA,
+    HELD_WARNINGS,
+    SNAPSHOT,
+    Conformed,
+    Delivery,
+    conform_many,
+)
 from sources.landing import Unrecognised, scan_source
 from sources.registry import reader
 from sources.specs import BY_NAME

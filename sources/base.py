@@ -34,6 +34,9 @@ DELTA = "delta"
 
 # Conformed.extra key: rows whose only issues are warnings, held until the steward accepts them.
 HELD_WARNINGS = "held_warnings"
+# Conformed.extra key: row_number and normalised number of every row with an issue, so the held
+# row's match key does not normalise the numbers a second time.
+ISSUE_IDENTITY = "issue_identity"
 
 
 @dataclass(frozen=True)
@@ -158,8 +161,11 @@ def split_by_issues(typed: pd.DataFrame, issues: pd.DataFrame) -> Conformed:
     flagged = typed["row_number"].isin(issues["row_number"].dropna())
     failed = typed["row_number"].isin(errors.dropna())
     held = typed.loc[flagged & ~failed].reset_index(drop=True)
+    extra = {HELD_WARNINGS: held}
+    if "pnr" in typed:
+        extra[ISSUE_IDENTITY] = typed.loc[flagged, ["row_number", "pnr"]].reset_index(drop=True)
     return Conformed(frame=typed.loc[~flagged].reset_index(drop=True), issues=issues,
-                     rows_read=len(typed), extra={HELD_WARNINGS: held})
+                     rows_read=len(typed), extra=extra)
 
 
 
@@ -182,14 +188,12 @@ def conform_many(conform: Callable[[pd.DataFrame, Deliveries], Conformed],
                                 lengths), index=raw.index)
     whole = conform(raw, Deliveries(parts[0][1].source, dates, f"{len(parts)} leveranser"))
     frames = _by_part(whole.frame, len(parts))
-    held = _by_part(whole.extra.get(HELD_WARNINGS, whole.frame.iloc[:0]), len(parts))
+    extras = {key: _by_part(frame, len(parts)) for key, frame in whole.extra.items()}
     issues = _by_part(whole.issues, len(parts))
-    out = []
-    for number, (raw_part, delivery) in enumerate(parts):
-        out.append(Conformed(frame=frames[number], rows_read=len(raw_part),
-                             issues=issues[number].assign(file=delivery.file_name).astype({"file": "string"}),
-                             extra={HELD_WARNINGS: held[number]}))
-    return out
+    return [Conformed(frame=frames[number], rows_read=len(raw_part),
+                      issues=issues[number].assign(file=delivery.file_name).astype({"file": "string"}),
+                      extra={key: split[number] for key, split in extras.items()})
+            for number, (raw_part, delivery) in enumerate(parts)]
 
 
 def _by_part(frame: pd.DataFrame, count: int) -> list[pd.DataFrame]:

@@ -97,14 +97,13 @@ def budget_keys(issues: pd.DataFrame, sheets: dict[str, pd.DataFrame]) -> pd.Ser
     return keys.mask(on_sheet, found)
 
 
-def hold(connection: Connection, issues: pd.DataFrame, *, delivery_id: int, scope: str | None,
-         status: str = OPEN) -> None:
+def hold(connection: Connection, issues: pd.DataFrame) -> None:
+    """Hold issues that carry their own ``delivery_id``, ``scope`` and ``status``."""
     if issues.empty:
         return
     now = _now()
     held = issues.rename(columns={"file": "file_name"}).assign(
-        delivery_id=delivery_id, scope=scope, status=status, loaded=False, first_seen=now,
-        last_seen=now)
+        loaded=False, first_seen=now, last_seen=now)
     # a partner's free text can be arbitrarily long; the steward needs its start, not all of it
     for name, width in (("found", 512), ("expected", 512), ("rule", 128), ("column", 64)):
         held[name] = held[name].astype("string").str.slice(0, width)

@@ -22,6 +22,7 @@ from finsam.privacy import Pseudonymiser, Vault
 from sources.base import (
     DELTA,
     HELD_WARNINGS,
+    ISSUE_IDENTITY,
     SNAPSHOT,
     Conformed,
     Delivery,
@@ -153,8 +154,7 @@ def ingest_source(source: str, landing: Path, engine: Engine, keys: Keys, *,
         else:
             _load_deltas(connection, source, batch, keys)
         report.accepted_loaded = _load_ready(connection, source, revisits, keys)
-        for item in batch:
-            report.files.append(_finish(connection, item))
+        report.files += _finish(connection, batch)
         report.closed = _close_corrected(connection, source, batch)
         if source in WITHDRAWAL_SENSITIVE:
             apply_withdrawals(connection)
@@ -561,29 +561,51 @@ def _load_ready(connection: Connection, source: str, revisits: list[_Revisit], k
 
 # --- bookkeeping ---------------------------------------------------------------------------------
 
-def _finish(connection: Connection, item: _Read) -> FileOutcome:
-    outcome = FileOutcome(item.delivery.file_name, item.outcome,
-                          message=str(item.rejection) if item.rejection else None)
-    if item.conformed is None:
-        return outcome
+def _finish(connection: Connection, batch: list[_Read]) -> list[FileOutcome]:
+    """Each file's outcome in the manifest; the issues of all files held in one insert."""
+    outcomes, held = [], []
+    for item in batch:
+        outcome = FileOutcome(item.delivery.file_name, item.outcome,
+                              message=str(item.rejection) if item.rejection else None)
+        outcomes.append(outcome)
+        if item.conformed is None:
+            continue
+        issues = _keyed_issues(item)
+        spec = BY_NAME[item.delivery.source]
+        held.append(issues.assign(
+            delivery_id=item.delivery_id,
+            scope=_scope(item.delivery) if spec.kind == SNAPSHOT else None,
+            status=quarantine.OPEN if item.outcome == LOADED else quarantine.CLOSED))
+        outcome.rows_read = item.conformed.rows_read
+        outcome.rows_loaded = item.rows_loaded
+        outcome.rows_held = len(failing_rows(issues))
+        connection.execute(update(models.Delivery).where(models.Delivery.id == item.delivery_id)
+                           .values(rows_loaded=outcome.rows_loaded, rows_held=outcome.rows_held,
+                                   outcome=item.outcome))
+    held = [frame for frame in held if not frame.empty]
+    if held:
+        quarantine.hold(connection, pd.concat(held, ignore_index=True))
+    return outcomes
+
+
+def _keyed_issues(item: _Read) -> pd.DataFrame:
+    """The file's issues, each with the match key that lets a corrected redelivery close it."""
     issues = combine(item.conformed.issues)
     spec = BY_NAME[item.delivery.source]
     if isinstance(item.raw, dict):
-        issues = issues.assign(match_key=quarantine.budget_keys(issues, item.raw))
-    elif item.raw is not None and not issues.empty:
-        # only the rows with issues need a key; normalising the whole file again would not
-        held_raw = item.raw.loc[item.raw["row_number"].isin(issues["row_number"]).to_numpy()]
-        keys = quarantine.loose_keys(held_raw, spec, item.delivery.extraction_date)
-        issues = issues.assign(match_key=quarantine.match_keys_for(issues, held_raw, keys, spec))
-    status = quarantine.OPEN if item.outcome == LOADED else quarantine.CLOSED
-    quarantine.hold(connection, issues, delivery_id=item.delivery_id,
-                    scope=_scope(item.delivery) if spec.kind == SNAPSHOT else None, status=status)
-    outcome.rows_read = item.conformed.rows_read
-    outcome.rows_loaded = item.rows_loaded
-    outcome.rows_held = len(failing_rows(issues))
-    connection.execute(update(models.Delivery).where(models.Delivery.id == item.delivery_id).values(
-        rows_loaded=outcome.rows_loaded, rows_held=outcome.rows_held, outcome=item.outcome))
-    return outcome
+        return issues.assign(match_key=quarantine.budget_keys(issues, item.raw))
+    if item.raw is None or issues.empty:
+        return issues
+    # only the rows with issues need a key, with the numbers the reader already normalised
+    held_raw = item.raw.loc[item.raw["row_number"].isin(issues["row_number"]).to_numpy()]
+    pnr = None
+    identity = item.conformed.extra.get(ISSUE_IDENTITY)
+    if identity is not None:
+        by_row = identity.set_index("row_number")["pnr"]
+        pnr = pd.Series(held_raw["row_number"].map(by_row).to_numpy(), index=held_raw.index,
+                        dtype="string")
+    keys = quarantine.loose_keys(held_raw, spec, item.delivery.extraction_date, pnr=pnr)
+    return issues.assign(match_key=quarantine.match_keys_for(issues, held_raw, keys, spec))
 
 
 def _notice(connection: Connection, kind: str, source: str, file_name: str, count: int,

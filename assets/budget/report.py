@@ -1,26 +1,22 @@
 """The budget follow-up for the board: ``budgetuppfoljning.xlsx`` and a self-contained HTML page.
 
 Both show the same tables as :mod:`assets.budget.followup` computes them; this module only lays
-them out. The HTML page has no external resources (charts are embedded PNGs) so it can be mailed
+them out. The HTML page has no external resources (charts are inline SVG) so it can be mailed
 to board members or opened offline.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.worksheet import Worksheet
 
+from assets import charts
 from assets.budget.followup import FORBUNDET, KVARTAL, TOTAL, FollowUp, Period, Sheet
 
 WORKBOOK_NAME = "budgetuppfoljning.xlsx"
@@ -31,6 +27,8 @@ PARTICIPANTS = "Deltagare hittills i år (unika personer)"
 COST_PER_PARTICIPANT = "Kostnad per deltagare (utfall ackumulerat / deltagare)"
 RESULT_HEADING = "Intäkter och resultat"
 NOTES_HEADING = "Noter"
+BUDGET_COLOR = "#9db9d9"
+OUTCOME_COLOR = "#1f4e79"
 
 # Excel shows the thousands separator of the reader's locale: a space in Swedish Excel.
 KRONOR_FORMAT = "#,##0"
@@ -211,7 +209,7 @@ def _html_section(sheet: Sheet, period: Period, history: pd.DataFrame) -> str:
                      f"<b>{_html_kronor(sheet.cost_per_participant)}</b>.</p>")
     if sheet.result is not None:
         parts.append(f"<h3>{RESULT_HEADING}</h3>" + _html_result(sheet.result))
-    parts.append(_html_chart(history, heading))
+    parts.append(_html_chart(history, _heading(sheet), f"avsnitt-{sheet.code}-diagram"))
     if sheet.notes:
         items = "".join(f"<li>{html.escape(note)}</li>" for note in sheet.notes)
         parts.append(f"<h3>{NOTES_HEADING}</h3><ol class=\"notes\">{items}</ol>")
@@ -241,37 +239,23 @@ def _html_result(result: pd.DataFrame) -> str:
     return f'<table class="result"><tbody>{"".join(rows)}</tbody></table>'
 
 
-def _html_chart(history: pd.DataFrame, heading: str) -> str:
+def _html_chart(history: pd.DataFrame, heading: str, chart_id: str) -> str:
     if history.empty:
         return "<p>Inget underlag för diagram.</p>"
-    png = base64.b64encode(_chart_png(history)).decode("ascii")
     caption = "Budget och utfall per kvartal, ackumulerat från årets början"
-    return (f'<figure><img src="data:image/png;base64,{png}" alt="{caption}: {heading}">'
-            f"<figcaption>{caption}.</figcaption></figure>")
+    return charts.figure(_chart_svg(history, chart_id, f"{caption}: {heading}"), f"{caption}.")
 
 
-def _chart_png(history: pd.DataFrame) -> bytes:
-    """Grouped bars of accumulated budget and outcome per quarter, drawn with Agg (no display)."""
-    figure = Figure(figsize=(7, 3.2), dpi=80)
-    FigureCanvasAgg(figure)
-    axes = figure.subplots()
-    x = np.arange(len(history))
-    width = 0.38
-    axes.bar(x - width / 2, history["budget_ackumulerat"], width, label="Budget ackumulerat",
-             color="#9db9d9")
-    axes.bar(x + width / 2, history["utfall_ackumulerat"], width, label="Utfall ackumulerat",
-             color="#1f4e79")
-    axes.set_xticks(x, labels=("Kvartal " + history["kvartal"].str[-1]).to_list())
-    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: kronor(value)))
-    axes.set_ylabel("kronor")
-    axes.spines[["top", "right"]].set_visible(False)
-    axes.legend(frameon=False)
-    # fixed margins: tight_layout measures every text and costs as much as drawing the chart
-    figure.subplots_adjust(left=0.16, right=0.98, bottom=0.12, top=0.95)
-    buffer = io.BytesIO()
-    # No software stamp in the file, so the same figures give the same bytes.
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
+def _chart_svg(history: pd.DataFrame, chart_id: str, description: str) -> str:
+    """Grouped bars of accumulated budget and outcome per quarter; credits can make the
+    outcome negative, and then its bar goes below the zero line."""
+    quarters = ("Kvartal " + history["kvartal"].str[-1]).to_list()
+    series = [charts.Series("Budget ackumulerat", history["budget_ackumulerat"].tolist(),
+                            BUDGET_COLOR),
+              charts.Series("Utfall ackumulerat", history["utfall_ackumulerat"].tolist(),
+                            OUTCOME_COLOR)]
+    return charts.bar_chart(quarters, series, chart_id=chart_id, description=description,
+                            title="Budget och utfall ackumulerat, kronor", tick_format=kronor)
 
 
 _HTML_HEAD = """<!DOCTYPE html>
@@ -287,5 +271,6 @@ thead th {{ background: #dde5f0; }}
 td.num {{ text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }}
 tr.total th, tr.total td {{ font-weight: bold; border-top: 2px solid #555; }}
 ul.help, ol.notes {{ font-size: .9rem; }}
-img {{ max-width: 100%; }}
+figure.diagram {{ margin: 1rem 0; }}
+svg.diagram {{ width: 100%; max-width: 48rem; height: auto; display: block; }}
 </style></head><body>"""

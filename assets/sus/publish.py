@@ -7,23 +7,19 @@ hidden in the workbook is hidden on the page too. Charts draw only protected num
 
 from __future__ import annotations
 
-import base64
 import html
-import io
+import itertools
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator, PercentFormatter
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 
+from assets import charts
 from assets.sus.statistics import (
     ALL_INSATSER,
     COUNTING_RULES,
@@ -189,48 +185,16 @@ def goal_chart_data(protected: Stats, targets: Mapping[str, float],
 
 # --- charts ----------------------------------------------------------------------------------
 
-def _png(figure: Figure) -> str:
-    buffer = io.BytesIO()
-    FigureCanvasAgg(figure).print_png(buffer)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _label_bars(axis: Axes, positions: np.ndarray, texts: list[str], horizontal: bool) -> None:
-    """Write a text at the foot of each bar position (e.g. ".." where the count is hidden)."""
-    for position, text in zip(positions, texts):
-        if not text:
-            continue
-        xy, offset = ((0, position), (3, 0)) if horizontal else ((position, 0), (0, 2))
-        axis.annotate(text, xy, xytext=offset, textcoords="offset points", fontsize=10,
-                      ha="left" if horizontal else "center",
-                      va="center" if horizontal else "bottom")
-
-
-def _grouped_bars(data: pd.DataFrame, title: str, horizontal: bool = False) -> str:
-    figure = Figure(figsize=(8, 3.2 if not horizontal else 0.35 * len(data) + 1.2),
-                    layout="constrained")
-    axis = figure.add_subplot()
-    positions = np.arange(len(data))
-    width = 0.8 / max(len(data.columns), 1)
-    for offset, column in enumerate(data.columns):
-        place = positions + (offset - (len(data.columns) - 1) / 2) * width
-        bars = axis.barh if horizontal else axis.bar
-        bars(place, data[column].fillna(0), width, label=str(column))
-        _label_bars(axis, place, [HIDDEN if hidden else "" for hidden in data[column].isna()],
-                    horizontal)
-    labels = [str(label) for label in data.index]
-    if horizontal:
-        axis.set_yticks(positions, labels)
-        axis.invert_yaxis()
-        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-    else:
-        # many quarters side by side only stay readable when their labels are slanted
-        axis.set_xticks(positions, labels, rotation=45 if len(labels) > 6 else 0,
-                        ha="right" if len(labels) > 6 else "center")
-        axis.yaxis.set_major_locator(MaxNLocator(integer=True))
-    axis.set_title(title)
-    axis.legend(frameon=False)
-    return _png(figure)
+def _grouped_bars(data: pd.DataFrame, title: str, chart_id: str, description: str,
+                  horizontal: bool = False) -> str:
+    """One bar per column and row; a hidden count (NaN) has no bar but ".." at its foot."""
+    hidden = data.isna().to_numpy()
+    series = [charts.Series(str(column), data[column].tolist(), color,
+                            [HIDDEN if gone else "" for gone in hidden[:, number]])
+              for number, (column, color) in enumerate(zip(data.columns,
+                                                             itertools.cycle(charts.PALETTE)))]
+    return charts.bar_chart(list(data.index), series, chart_id=chart_id, description=description,
+                            title=title, horizontal=horizontal)
 
 
 def _share_label(share: float, hidden: bool) -> str:
@@ -239,21 +203,16 @@ def _share_label(share: float, hidden: bool) -> str:
     return "inga utskrivna" if np.isnan(share) else f"{round(share * 100)} %"
 
 
-def _goal_chart(data: pd.DataFrame) -> str:
-    figure = Figure(figsize=(8, 0.45 * len(data) + 1.4), layout="constrained")
-    axis = figure.add_subplot()
-    positions = np.arange(len(data))
-    axis.barh(positions, data["andel"].fillna(0), 0.6, label="Andel till arbete, studier, rehab.")
-    axis.scatter(data["mal"], positions, marker="|", s=400, color="black", label="Mål")
-    _label_bars(axis, positions, [_share_label(share, hidden) for share, hidden
-                                  in zip(data["andel"], data["dold"])], horizontal=True)
-    axis.set_yticks(positions, [str(label) for label in data.index])
-    axis.invert_yaxis()
-    axis.set_xlim(0, 1)
-    axis.xaxis.set_major_formatter(PercentFormatter(1.0))
-    axis.set_title("Måluppfyllelse per insats mot insatsens mål")
-    axis.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
-    return _png(figure)
+def _goal_chart(data: pd.DataFrame, chart_id: str = "diagram-maluppfyllelse",
+                description: str = "Diagram: måluppfyllelse per insats mot målet") -> str:
+    shares = charts.Series("Andel till arbete, studier, rehab.", data["andel"].tolist(),
+                           charts.PALETTE[0], [_share_label(share, hidden) for share, hidden
+                                               in zip(data["andel"], data["dold"])])
+    return charts.bar_chart(list(data.index), [shares], chart_id=chart_id,
+                            description=description,
+                            title="Måluppfyllelse per insats mot insatsens mål", horizontal=True,
+                            tick_format=charts.percent, integer=False, domain=(0.0, 1.0),
+                            marker=charts.Marker("Mål", data["mal"].tolist()))
 
 
 # --- the page --------------------------------------------------------------------------------
@@ -276,10 +235,6 @@ def _anchor(sheet: str) -> str:
     return "avsnitt-" + "-".join(sheet.lower().split())
 
 
-def _image(src: str, alt: str) -> str:
-    return f'<img src="{src}" alt="{html.escape(alt)}">'
-
-
 def _section(sheet: str, tables: Mapping[str, pd.DataFrame], quarterly: pd.DataFrame,
              names: Mapping[str, str]) -> str:
     title = names.get(sheet, sheet)
@@ -288,11 +243,14 @@ def _section(sheet: str, tables: Mapping[str, pd.DataFrame], quarterly: pd.DataF
     if not per_quarter.empty:
         per_quarter = per_quarter.rename(columns=str.capitalize,
                                          index=lambda quarter: quarter.replace("Q", " kv "))
-        parts.append(_image(_grouped_bars(per_quarter, "Nyinskrivna och utskrivna per kvartal"),
-                            f"Diagram: nyinskrivna och utskrivna per kvartal, {title}"))
-    parts.append(_image(_grouped_bars(forsorjning_chart_data(tables[FORSORJNING]),
-                                      "Försörjning vid inskrivning", horizontal=True),
-                        f"Diagram: försörjning vid inskrivning, {title}"))
+        parts.append(charts.figure(_grouped_bars(
+            per_quarter, "Nyinskrivna och utskrivna per kvartal",
+            f"diagram-{_anchor(sheet)}-kvartal",
+            f"Diagram: nyinskrivna och utskrivna per kvartal, {title}")))
+    parts.append(charts.figure(_grouped_bars(
+        forsorjning_chart_data(tables[FORSORJNING]), "Försörjning vid inskrivning",
+        f"diagram-{_anchor(sheet)}-forsorjning", f"Diagram: försörjning vid inskrivning, {title}",
+        horizontal=True)))
     parts += [_table_html(name, table) for name, table in tables.items()]
     parts.append("</section>")
     return "\n".join(parts)
@@ -306,7 +264,8 @@ table.tabell { border-collapse: collapse; margin-bottom: 1rem; }
 table.tabell th, table.tabell td { padding: 0.2rem 0.6rem; border-bottom: 1px solid #e4e4e4; }
 table.tabell td { text-align: right; }
 table.tabell tbody th { text-align: left; font-weight: normal; }
-img { max-width: 100%; display: block; margin: 1rem 0; }
+figure.diagram { margin: 1rem 0; }
+svg.diagram { width: 100%; height: auto; display: block; }
 .not { font-size: 0.9rem; color: #555; }
 """
 
@@ -327,7 +286,7 @@ def _intro(when: str, min_cell: int, sheets: list[str], names: Mapping[str, str]
 def write_html(stats: Stats, path: Path | str, *, min_cell: int = DEFAULT_MIN_CELL,
                quarterly: pd.DataFrame, targets: Mapping[str, float], names: Mapping[str, str],
                period: Period | None = None, protected: Stats | None = None) -> Path:
-    """A self-contained Swedish page for the board: charts as embedded PNG, protected tables.
+    """A self-contained Swedish page for the board: charts as inline SVG, protected tables.
 
     ``quarterly`` as from ``statistics.quarterly_counts`` for the same spells and period;
     ``targets``: insats -> target share of goal attainment (0..1); ``names``: insats -> name;
@@ -342,7 +301,7 @@ def write_html(stats: Stats, path: Path | str, *, min_cell: int = DEFAULT_MIN_CE
         intro += ["<h2>Måluppfyllelse per insats</h2>",
                   "<p>Stapeln visar hur stor andel av de utskrivna som gick till arbete, studier "
                   "eller fortsatt rehabilitering; strecket visar insatsens mål.</p>",
-                  _image(_goal_chart(goals), "Diagram: måluppfyllelse per insats mot målet")]
+                  charts.figure(_goal_chart(goals))]
     sections = [_section(sheet, tables, quarters, names) for sheet, tables in protected.items()]
     page = ("<!DOCTYPE html>\n<html lang=\"sv\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<title>SUS-statistik {html.escape(when)}</title>\n<style>{_STYLE}</style>\n</head>\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import openpyxl
@@ -81,7 +82,9 @@ def test_html_page(q2, inputs, tmp_path: Path):
     path = write_html(q2, tmp_path, history=history)
     assert path == tmp_path / HTML_NAME
     page = path.read_text(encoding="utf-8")
-    assert page.count('src="data:image/png;base64,') == 4        # one chart per section
+    assert page.count('<svg class="diagram"') == 4                # one chart per section
+    assert page.count("<figcaption>") == 4 and "<img" not in page and "<script" not in page
+    assert '<title id="avsnitt-JOBBSAM3-diagram">' in page
     for heading in ("<h1>Budgetuppföljning kvartal 2 2024</h1>",
                     "<h2>JOBBSAM3 – Jobbsamverkan 3</h2>",
                     "<h2>Förbundet totalt</h2>", "<th>Budget kvartal</th>", "<th>Prognos helår</th>",
@@ -91,6 +94,24 @@ def test_html_page(q2, inputs, tmp_path: Path):
     assert '<td class="num">43,9 %</td>' in page
     assert "Resor och bil" in page and "granskning" in page
     assert "http://" not in page and "https://" not in page       # nothing fetched from a network
+
+
+def test_chart_draws_a_negative_outcome_below_zero(q2, inputs, tmp_path: Path):
+    history = accumulated_history(2024, 2, lines=inputs["lines"], ledger=inputs["ledger"])
+    history.loc[history["insats"] == "ADM", "utfall_ackumulerat"] = [-12_000.0, 3_000.0]
+    page = write_html(q2, tmp_path, history=history).read_text(encoding="utf-8")
+    section = page[page.index('<section id="avsnitt-ADM">'):]
+    chart = section[section.index("<svg"):section.index("</svg>") + len("</svg>")]
+    root = ET.fromstring(chart)
+    assert root.find("title").text.startswith("Budget och utfall per kvartal")
+    zero = next(float(line.get("y1")) for line in root.iter("line")
+                if line.get("stroke") == "#333333")
+    credit = next(rect for rect in root.findall("rect")
+                  if rect.find("title").text == "Kvartal 1, Utfall ackumulerat: -12 000")
+    assert credit.get("fill") == "#1f4e79" and float(credit.get("y")) == pytest.approx(zero)
+    ticks = ["".join(text.itertext()) for text in root.iter("text")]
+    assert kronor(-10_000) in ticks or kronor(-20_000) in ticks   # the axis reaches below zero
+    assert "Kvartal 2" in ticks and "Budget ackumulerat" in ticks
 
 
 def test_number_formats():

@@ -84,9 +84,13 @@ def test_page_is_self_contained_swedish_with_charts_and_protected_tables(
     page = path.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and '<html lang="sv">' in page
     assert "1 januari 2024 – 30 juni 2024" in page
-    # the goal chart, and per sheet a quarterly and a försörjning chart
-    assert page.count('src="data:image/png;base64,') == 1 + 2 * 3
+    # the goal chart, and per sheet a quarterly and a försörjning chart, drawn in the page
+    assert page.count('<svg class="diagram"') == page.count('role="img"') == 1 + 2 * 3
+    assert "<img" not in page and "<script" not in page
     assert not re.search(r'(src|href)="https?:', page)
+    # every chart names itself by a title of its own
+    names = re.findall(r'aria-labelledby="([^"]+)"', page)
+    assert len(set(names)) == len(names) and all(f'<title id="{name}">' in page for name in names)
     for heading in ("Alla insatser", "Arbetsvägen", "Unga vuxna", st.MAL, st.FORSORJNING):
         assert heading in page
     assert sp.rule_text(3).replace('"', "&quot;") in page
@@ -109,6 +113,19 @@ def test_charts_use_only_published_numbers(stats, spells: pd.DataFrame, period) 
         assert_same_published(chart, protected[sheet][st.FORSORJNING][chart.columns])
     # B's only new spell is hidden: no bar for it
     assert np.isnan(pb.quarterly_chart_data(quarterly, "B").at["2024Q2", "nyinskrivna"])
+
+
+def test_a_hidden_count_is_drawn_as_hidden(stats, spells: pd.DataFrame, period,
+                                           tmp_path: Path) -> None:
+    path = pb.write_html(stats, tmp_path / pb.HTML_FILE, quarterly=st.quarterly_counts(
+        spells, *period), targets={}, names={})
+    page = path.read_text(encoding="utf-8")
+    section = page[page.index('<section id="avsnitt-b">'):]
+    chart = section[:section.index("</svg>")]
+    # B's only new spell (2024Q2) is hidden: no bar with its number, ".." at its foot
+    assert "2024 kv 2, Nyinskrivna:" not in chart and f">{H}</text>" in chart
+    assert page == pb.write_html(stats, tmp_path / "again.html", quarterly=st.quarterly_counts(
+        spells, *period), targets={}, names={}).read_text(encoding="utf-8")
 
 
 def assert_same_published(chart: pd.DataFrame, shown: pd.DataFrame) -> None:

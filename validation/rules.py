@@ -55,7 +55,9 @@ class RuleSchema:
         return [f"{number:03d} {rule.column}: {rule.rule}" for number, rule in enumerate(self.rules)]
 
     def schema(self) -> pa.DataFrameSchema:
-        checks = [pa.Check(_passes(rule), name=check_id, error=check_id)
+        # ignore_na would scan the whole frame for empty rows once per rule; _passes already
+        # decides NA itself
+        checks = [pa.Check(_passes(rule), name=check_id, error=check_id, ignore_na=False)
                   for check_id, rule in zip(self._ids(), self.rules)]
         columns = {name: pa.Column(nullable=True, required=True) for name in self.required_columns}
         return pa.DataFrameSchema(columns=columns, checks=checks, strict=False, name=self.source)

@@ -48,10 +48,24 @@ def normalise(values: pd.Series, extraction_date: date | pd.Series, *,
     ``birth_date`` (day - 60 for samordningsnummer), ``kon`` (K/M) and
     ``id_problem`` (a Swedish reason for an invalid value, never the value itself).
     """
+    # The same people recur in every row and file: the work is done once per distinct
+    # (value, extraction year) and spread back, since each string step costs per element.
+    years = _reference_years(extraction_date, values.index)
+    value_codes, distinct_values = pd.factorize(values.astype("string"), use_na_sentinel=False)
+    year_codes, distinct_years = pd.factorize(years)
+    pair_codes, inverse = np.unique(value_codes.astype("int64") * len(distinct_years) + year_codes,
+                                    return_inverse=True)
+    distinct = _normalise_distinct(
+        pd.Series(pd.array(distinct_values, dtype="string")[pair_codes // len(distinct_years)]),
+        np.asarray(distinct_years)[pair_codes % len(distinct_years)], allow_reservnummer)
+    return distinct.take(inverse.ravel()).set_axis(values.index)
+
+
+def _normalise_distinct(values: pd.Series, year_ref: np.ndarray,
+                        allow_reservnummer: bool) -> pd.DataFrame:
     text = values.astype("string").str.strip()
     text = text.mask(text == "")
     parts = text.str.extract(_FORM)
-    year_ref = _reference_years(extraction_date, values.index)
 
     yy = pd.to_numeric(parts["yymmdd"].str[:2], errors="coerce")
     plus = (parts["sep"] == "+").fillna(False).to_numpy(dtype=bool)

@@ -34,7 +34,8 @@ def make_engine(url: str) -> Engine:
         raise WarehouseError("lagrets adress är ingen SQLAlchemy-URL (t.ex. sqlite:///finsam.db)") from None
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(parsed)
+    # parameters can be pseudonyms or a partner's text: never in an error message or log line
+    engine = create_engine(parsed, hide_parameters=True)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

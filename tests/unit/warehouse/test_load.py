@@ -1,0 +1,91 @@
+"""The SQLite bulk path stores exactly what SQLAlchemy's own insert stores."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+)
+from sqlalchemy.exc import IntegrityError
+
+from warehouse import load
+from warehouse.db import make_engine
+
+STAMP = dt.datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=dt.timezone.utc)
+
+
+def _table(metadata: MetaData, name: str) -> Table:
+    return Table(name, metadata,
+                 Column("id", Integer, primary_key=True),
+                 Column("n", Integer), Column("big", BigInteger), Column("flag", Boolean),
+                 Column("day", Date), Column("at", DateTime(timezone=True)),
+                 Column("share", Float), Column("money", Numeric(14, 2)),
+                 Column("code", String(16)), Column("note", Text),
+                 Column("created", DateTime(timezone=True), nullable=False,
+                        default=lambda: STAMP))
+
+
+def _frame() -> pd.DataFrame:
+    return pd.DataFrame({
+        "n": pd.array([1, None, 3], dtype="Int64"),
+        "big": np.array([2**40, 0, -5], dtype="int64"),
+        "flag": [True, False, True],
+        "day": pd.to_datetime(["2024-01-31", None, "1999-12-01"]),
+        "at": pd.to_datetime(["2024-01-31 10:11:12.5", "2024-02-01 00:00:00", None],
+                             format="ISO8601").tz_localize("UTC"),
+        "share": [0.25, np.nan, 1.0],
+        "money": [1234.5, -0.01, np.nan],
+        "code": pd.array(["ÅÄÖ", None, ""], dtype="string"),
+        "note": ["fri text; med, tecken", None, "x"],
+        "ignored": ["not a column", "of the", "table"],
+    })
+
+
+def _rows(connection, table: Table) -> list[tuple]:
+    return [tuple(row)[1:] for row in connection.execute(select(table).order_by(table.c.id))]
+
+
+def test_bulk_path_equals_sqlalchemy_insert(tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    metadata = MetaData()
+    fast, plain = _table(metadata, "fast"), _table(metadata, "plain")
+    metadata.create_all(engine)
+    frame = _frame()
+    with engine.begin() as connection:
+        assert load.insert_frame(connection, fast, frame) == 3
+        connection.execute(insert(plain), load.to_records(frame, plain))
+        stored_fast, stored_plain = _rows(connection, fast), _rows(connection, plain)
+    assert stored_fast == stored_plain
+    assert stored_fast[0][3:5] == (dt.date(2024, 1, 31), dt.datetime(2024, 1, 31, 10, 11, 12, 500000))
+    assert stored_fast[2][4] is None
+    assert {row[-1] for row in stored_fast} == {STAMP.replace(tzinfo=None)}
+    assert stored_fast[1][:3] == (None, 0, False)
+
+
+def test_errors_never_show_the_values(tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    metadata = MetaData()
+    table = Table("t", metadata, Column("id", Integer, primary_key=True),
+                  Column("code", String(16), unique=True))
+    metadata.create_all(engine)
+    value = "198001022386"
+    with pytest.raises(IntegrityError) as raised, engine.begin() as connection:
+        load.insert_frame(connection, table, pd.DataFrame({"code": [value, value]}))
+    assert value not in str(raised.value)

@@ -1,20 +1,24 @@
 """Bulk loading: frames into tables, newest-wins merges for delta sources, scope replacement.
 
 Everything here runs inside the caller's transaction, so a run that fails leaves the warehouse as it
-was. Rows go in with executemany (SQLAlchemy's insertmanyvalues on PostgreSQL), never one by one.
+was. Rows go in through each driver's bulk path (tuples to SQLite's executemany, COPY on
+PostgreSQL), a frame at a time, never one by one.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import (
+    Boolean,
     Column,
     Connection,
     Date,
     DateTime,
+    Integer,
     MetaData,
     Table,
     and_,
@@ -23,6 +27,7 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy.exc import DBAPIError
 
 KEY_SEPARATOR = "|"
 
@@ -60,9 +65,62 @@ def insert_frame(connection: Connection, table: Table, frame: pd.DataFrame) -> i
         return 0
     if connection.dialect.name == "sqlite":
         _insert_sqlite(connection, table, frame)
+    elif connection.dialect.driver == "psycopg2":
+        _copy_postgresql(connection, table, frame)
     else:
         connection.execute(insert(table), to_records(frame, table))
     return len(frame)
+
+
+# PostgreSQL's COPY text format: tab-separated, \N for NULL, backslash escapes in values.
+_COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
+_COPY_NULL = "\\N"
+
+
+def _copy_postgresql(connection: Connection, table: Table, frame: pd.DataFrame) -> None:
+    """Rows through COPY FROM STDIN on the transaction's own connection: PostgreSQL's bulk path,
+    several times faster than multi-row INSERTs; columns are turned into text a whole column at a
+    time."""
+    frame = _with_defaults(frame, table)
+    columns = [column for column in table.columns if column.name in frame.columns]
+    texts = [_copy_text(frame[column.name], column) for column in columns]
+    lines = texts[0].str.cat(texts[1:], sep="\t") if len(texts) > 1 else texts[0]
+    payload = io.StringIO("\n".join(lines.tolist()) + "\n")
+    preparer = connection.dialect.identifier_preparer
+    names = ", ".join(preparer.quote(column.name) for column in columns)
+    statement = f"COPY {preparer.format_table(table)} ({names}) FROM STDIN"
+    dbapi = connection.connection.dbapi_connection
+    cursor = dbapi.cursor()
+    try:
+        cursor.copy_expert(statement, payload)
+    except connection.dialect.loaded_dbapi.Error as exc:
+        # the same exception types as SQLAlchemy's own statements raise, so retries and callers
+        # see no difference
+        raise DBAPIError.instance(statement, None, exc, connection.dialect.loaded_dbapi.Error,
+                                  hide_parameters=True, dialect=connection.dialect) from exc
+    finally:
+        cursor.close()
+
+
+def _copy_text(values: pd.Series, column: Column) -> pd.Series:
+    missing = values.isna()
+    if pd.api.types.is_datetime64_any_dtype(values):
+        if isinstance(column.type, DateTime):
+            aware = getattr(values.dtype, "tz", None) is not None
+            text = values.dt.strftime("%Y-%m-%d %H:%M:%S.%f" + ("%z" if aware else ""))
+        else:
+            text = values.dt.strftime("%Y-%m-%d")
+    elif pd.api.types.is_bool_dtype(values) or isinstance(column.type, Boolean):
+        text = values.map({True: "t", False: "f"}, na_action="ignore")
+    elif isinstance(column.type, Integer) and pd.api.types.is_float_dtype(values):
+        text = values.astype("Int64").astype("string")
+    elif pd.api.types.is_numeric_dtype(values):
+        text = values.astype("string")
+    else:
+        text = values.astype("string")
+        for character, escaped in _COPY_ESCAPES:
+            text = text.str.replace(character, escaped, regex=False)
+    return text.astype("string").mask(missing, _COPY_NULL).reset_index(drop=True)
 
 
 # SQLite stores dates and timestamps as text in SQLAlchemy's own formats; these are they.

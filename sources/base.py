@@ -169,9 +169,9 @@ def split_by_issues(typed: pd.DataFrame, issues: pd.DataFrame) -> Conformed:
 
 
 
-# Row numbers of the n-th delivery in a batch are offset by n * _ROW_STRIDE while they are
+# Row numbers of the n-th delivery in a batch are offset by n * ROW_STRIDE while they are
 # conformed together, so every row and issue stays tied to its file; no file has a billion rows.
-_ROW_STRIDE = 1_000_000_000
+ROW_STRIDE = 1_000_000_000
 
 
 def conform_many(conform: Callable[[pd.DataFrame, Deliveries], Conformed],
@@ -181,7 +181,7 @@ def conform_many(conform: Callable[[pd.DataFrame, Deliveries], Conformed],
     if not parts:
         return []
     lengths = np.array([len(raw) for raw, _ in parts])
-    offsets = np.repeat(np.arange(len(parts), dtype="int64") * _ROW_STRIDE, lengths)
+    offsets = np.repeat(np.arange(len(parts), dtype="int64") * ROW_STRIDE, lengths)
     raw = pd.concat([frame for frame, _ in parts], ignore_index=True)
     raw["row_number"] = raw["row_number"].astype("int64") + offsets
     dates = pd.Series(np.repeat(pd.to_datetime([d.extraction_date for _, d in parts]).to_numpy(),
@@ -198,8 +198,8 @@ def conform_many(conform: Callable[[pd.DataFrame, Deliveries], Conformed],
 
 def _by_part(frame: pd.DataFrame, count: int) -> list[pd.DataFrame]:
     row_number = frame["row_number"].astype("int64")
-    part = (row_number // _ROW_STRIDE).to_numpy()
-    restored = frame.assign(row_number=(row_number % _ROW_STRIDE).astype(frame["row_number"].dtype))
+    part = (row_number // ROW_STRIDE).to_numpy()
+    restored = frame.assign(row_number=(row_number % ROW_STRIDE).astype(frame["row_number"].dtype))
     groups = {key: group.reset_index(drop=True) for key, group in restored.groupby(part, sort=False)}
     empty = restored.iloc[:0]
     return [groups.get(number, empty) for number in range(count)]

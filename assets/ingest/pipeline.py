@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, insert, select, update
 
@@ -23,6 +24,7 @@ from sources.base import (
     DELTA,
     HELD_WARNINGS,
     ISSUE_IDENTITY,
+    ROW_STRIDE,
     SNAPSHOT,
     Conformed,
     Delivery,
@@ -562,50 +564,70 @@ def _load_ready(connection: Connection, source: str, revisits: list[_Revisit], k
 # --- bookkeeping ---------------------------------------------------------------------------------
 
 def _finish(connection: Connection, batch: list[_Read]) -> list[FileOutcome]:
-    """Each file's outcome in the manifest; the issues of all files held in one insert."""
-    outcomes, held = [], []
+    """Each file's outcome in the manifest; the issues of all files keyed and held at once."""
+    outcomes = []
+    readable = [item for item in batch if item.conformed is not None]
+    issues = _keyed_issues(readable)
     for item in batch:
         outcome = FileOutcome(item.delivery.file_name, item.outcome,
                               message=str(item.rejection) if item.rejection else None)
         outcomes.append(outcome)
         if item.conformed is None:
             continue
-        issues = _keyed_issues(item)
-        spec = BY_NAME[item.delivery.source]
-        held.append(issues.assign(
-            delivery_id=item.delivery_id,
-            scope=_scope(item.delivery) if spec.kind == SNAPSHOT else None,
-            status=quarantine.OPEN if item.outcome == LOADED else quarantine.CLOSED))
         outcome.rows_read = item.conformed.rows_read
         outcome.rows_loaded = item.rows_loaded
-        outcome.rows_held = len(failing_rows(issues))
+        outcome.rows_held = len(failing_rows(issues[id(item)]))
         connection.execute(update(models.Delivery).where(models.Delivery.id == item.delivery_id)
                            .values(rows_loaded=outcome.rows_loaded, rows_held=outcome.rows_held,
                                    outcome=item.outcome))
-    held = [frame for frame in held if not frame.empty]
+    held = [frame.assign(
+        delivery_id=item.delivery_id,
+        scope=_scope(item.delivery) if BY_NAME[item.delivery.source].kind == SNAPSHOT else None,
+        status=quarantine.OPEN if item.outcome == LOADED else quarantine.CLOSED)
+        for item in readable if not (frame := issues[id(item)]).empty]
     if held:
         quarantine.hold(connection, pd.concat(held, ignore_index=True))
     return outcomes
 
 
-def _keyed_issues(item: _Read) -> pd.DataFrame:
-    """The file's issues, each with the match key that lets a corrected redelivery close it."""
-    issues = combine(item.conformed.issues)
-    spec = BY_NAME[item.delivery.source]
-    if isinstance(item.raw, dict):
-        return issues.assign(match_key=quarantine.budget_keys(issues, item.raw))
-    if item.raw is None or issues.empty:
-        return issues
-    # only the rows with issues need a key, with the numbers the reader already normalised
-    held_raw = item.raw.loc[item.raw["row_number"].isin(issues["row_number"]).to_numpy()]
-    pnr = None
+def _keyed_issues(items: list[_Read]) -> dict[int, pd.DataFrame]:
+    """Each file's issues (by ``id`` of its item), each with the match key that lets a corrected
+    redelivery close it. The files of a source are keyed together, row numbers offset per file."""
+    out = {id(item): combine(item.conformed.issues) for item in items}
+    rows = []
+    for item in items:
+        issues = out[id(item)]
+        if isinstance(item.raw, dict):
+            out[id(item)] = issues.assign(match_key=quarantine.budget_keys(issues, item.raw))
+        elif item.raw is not None and not issues.empty:
+            rows.append(item)
+    if not rows:
+        return out
+    offsets = [number * ROW_STRIDE for number in range(len(rows))]
+    issues = pd.concat([out[id(item)].assign(row_number=out[id(item)]["row_number"] + offset)
+                        for item, offset in zip(rows, offsets)], ignore_index=True)
+    held_raw = pd.concat([_held_raw(item, out[id(item)], offset)
+                          for item, offset in zip(rows, offsets)], ignore_index=True)
+    spec = BY_NAME[rows[0].delivery.source]
+    pnr = held_raw.pop("_pnr") if "_pnr" in held_raw else None
+    keys = quarantine.loose_keys(held_raw, spec, held_raw.pop("_extraction_date"), pnr=pnr)
+    match_keys = quarantine.match_keys_for(issues, held_raw, keys, spec)
+    bounds = np.cumsum([len(out[id(item)]) for item in rows])[:-1]
+    for item, keyed in zip(rows, np.split(match_keys.to_numpy(), bounds)):
+        out[id(item)] = out[id(item)].assign(match_key=pd.array(keyed, dtype="string"))
+    return out
+
+
+def _held_raw(item: _Read, issues: pd.DataFrame, offset: int) -> pd.DataFrame:
+    """The raw rows with issues, their row numbers offset, with the numbers the reader already
+    normalised (``_pnr``) and the delivery's extraction date."""
+    held = item.raw.loc[item.raw["row_number"].isin(issues["row_number"]).to_numpy()]
+    extra = {"_extraction_date": pd.Timestamp(item.delivery.extraction_date)}
     identity = item.conformed.extra.get(ISSUE_IDENTITY)
     if identity is not None:
         by_row = identity.set_index("row_number")["pnr"]
-        pnr = pd.Series(held_raw["row_number"].map(by_row).to_numpy(), index=held_raw.index,
-                        dtype="string")
-    keys = quarantine.loose_keys(held_raw, spec, item.delivery.extraction_date, pnr=pnr)
-    return issues.assign(match_key=quarantine.match_keys_for(issues, held_raw, keys, spec))
+        extra["_pnr"] = pd.array(held["row_number"].map(by_row).to_numpy(), dtype="string")
+    return held.assign(row_number=held["row_number"] + offset, **extra)
 
 
 def _notice(connection: Connection, kind: str, source: str, file_name: str, count: int,

@@ -20,6 +20,7 @@ import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import date
 from pathlib import Path
 
@@ -124,12 +125,28 @@ def select_columns(raw: pd.DataFrame, spec: SourceSpec, file_name: str) -> pd.Da
     return selected[[column.name for column in spec.columns]]
 
 
+def by_distinct(values: pd.Series, parse: Callable[[pd.Series], Any]) -> Any:
+    """``parse`` (Series -> Series, or a tuple of them) applied once per distinct value and spread
+    back to every row: a delivery's columns repeat few values (codes, dates, amounts, the same
+    people) and every string step costs per element."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    result = parse(pd.Series(pd.array(uniques, dtype=values.dtype)))
+
+    def spread(parsed: pd.Series) -> pd.Series:
+        return pd.Series(parsed.array.take(codes), index=values.index, name=values.name)
+    return tuple(spread(part) for part in result) if isinstance(result, tuple) else spread(result)
+
+
+def _stripped(values: pd.Series) -> pd.Series:
+    stripped = values.str.strip()
+    return stripped.mask(stripped == "")
+
+
 def clean_text(frame: pd.DataFrame) -> pd.DataFrame:
     """Every column as pandas string, stripped, empty strings as NA."""
     out = frame.astype("string")
     for name in out.columns:
-        out[name] = out[name].str.strip()
-        out[name] = out[name].mask(out[name] == "")
+        out[name] = by_distinct(out[name], _stripped)
     return out
 
 

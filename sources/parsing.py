@@ -15,7 +15,7 @@ import pandas as pd
 
 from finsam import reference
 from finsam.errors import DeliveryRejected, EncodingRejected
-from sources.base import SourceSpec, clean_text, select_columns
+from sources.base import SourceSpec, by_distinct, clean_text, select_columns
 
 
 def read_delimited(path: Path, spec: SourceSpec, *, encoding: str, sep: str,
@@ -85,6 +85,10 @@ def read_sheet(path: Path, spec: SourceSpec, *, sheet: str, header_row: int = 1)
 
 def parse_dates(values: pd.Series, fmt: str = "%Y-%m-%d") -> tuple[pd.Series, pd.Series]:
     """Dates in ``fmt`` (ISO dates from Excel cells pass too); bad = non-empty but unparseable."""
+    return by_distinct(values, lambda distinct: _parse_dates(distinct, fmt))
+
+
+def _parse_dates(values: pd.Series, fmt: str) -> tuple[pd.Series, pd.Series]:
     parsed = pd.to_datetime(values, format=fmt, errors="coerce")
     if fmt != "%Y-%m-%d":
         iso = pd.to_datetime(values, format="%Y-%m-%d", errors="coerce")
@@ -98,6 +102,10 @@ def parse_amounts(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
     A value in parentheses is ambiguous (credit or note?) and is bad, never guessed.
     """
+    return by_distinct(values, _parse_amounts)
+
+
+def _parse_amounts(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     text = values.astype("string").str.replace(r"[\s\u00a0\u202f]", "", regex=True)
     text = text.str.replace(",", ".", regex=False).str.replace("\u2212", "-", regex=False)
     numbers = pd.to_numeric(text.where(~text.str.contains(r"[()]", regex=True).fillna(False)),
@@ -108,6 +116,10 @@ def parse_amounts(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def parse_codes(values: pd.Series, code_list: str) -> tuple[pd.Series, pd.Series]:
     """One code per value, matched case-insensitively; bad = not in the code list."""
+    return by_distinct(values, lambda distinct: _parse_codes(distinct, code_list))
+
+
+def _parse_codes(values: pd.Series, code_list: str) -> tuple[pd.Series, pd.Series]:
     normalised = values.astype("string").str.strip().str.upper()
     valid = {code.upper(): code for code in reference.codes(code_list)}
     mapped = normalised.map(valid).astype("string")
@@ -121,12 +133,8 @@ def parse_code_sets(values: pd.Series, code_list: str) -> tuple[pd.Series, pd.Se
     bad = any element not in the list, or an exclusive code (e.g. ING, OKA) combined with another.
     A register holds few distinct combinations, so they are worked out once each and mapped back.
     """
-    distinct = pd.Series(values.dropna().unique(), dtype="string")
-    parsed, bad = _parse_distinct_code_sets(distinct, code_list)
-    lookup_parsed = dict(zip(distinct, parsed))
-    lookup_bad = dict(zip(distinct, bad))
-    result = values.map(lookup_parsed).astype("string")
-    return result, values.map(lookup_bad).fillna(False).astype(bool)
+    return by_distinct(values.astype("string"),
+                       lambda distinct: _parse_distinct_code_sets(distinct, code_list))
 
 
 def _parse_distinct_code_sets(values: pd.Series, code_list: str) -> tuple[pd.Series, pd.Series]:
@@ -151,6 +159,10 @@ def _parse_distinct_code_sets(values: pd.Series, code_list: str) -> tuple[pd.Ser
 
 def parse_yes_no(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """``Ja``/``Nej`` (any case) to booleans; bad = anything else that is not empty."""
+    return by_distinct(values, _parse_yes_no)
+
+
+def _parse_yes_no(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     normalised = values.astype("string").str.strip().str.casefold()
     parsed = normalised.map({"ja": True, "nej": False}).astype("boolean")
     bad = values.notna() & parsed.isna()

@@ -224,6 +224,9 @@ def _followup(period: Period, *, lines: pd.DataFrame, annual: pd.DataFrame,
     # The callers pass one year's budget, but a frame that holds more must not mix years.
     lines = lines.loc[lines["year"] == year]
     catalogue = catalogue.loc[catalogue["year"] == year]
+    # Every figure and note is about 1 January to the period's end: cut the ledger of all years
+    # down to that once, rather than in each of the sheets.
+    ledger = _year_to_date(ledger, period)
     inputs = _Inputs(
         period=period, lines=lines, ledger=ledger,
         financing=financing.loc[financing["year"] == year],

@@ -124,6 +124,23 @@ class _Read:
     prepared: pd.DataFrame | None = None
 
 
+class _Consents:
+    """The consent register as the transaction sees it, read at most once: only the samtycke
+    source changes it, and that source does not read it before its own load."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._frame: pd.DataFrame | None = None
+
+    def frame(self) -> pd.DataFrame:
+        if self._frame is None:
+            self._frame = read_consents(self._connection)
+        return self._frame
+
+    def erased(self) -> pd.Index:
+        return erased_people(self.frame())
+
+
 @dataclass(frozen=True)
 class Keys:
     pseudonymiser: Pseudonymiser
@@ -151,15 +168,17 @@ def ingest_source(source: str, landing: Path, engine: Engine, keys: Keys, *,
             for item in batch:
                 _hold_unknown_codes(source, item, catalogue)
             report.resolved = _recheck_catalogue(connection, source, revisits, catalogue)
+        consents = _Consents(connection)
         if spec.kind == SNAPSHOT:
-            _load_snapshots(connection, source, batch, keys)
+            _load_snapshots(connection, source, batch, keys, consents)
         else:
-            _load_deltas(connection, source, batch, keys)
-        report.accepted_loaded = _load_ready(connection, source, revisits, keys)
+            _load_deltas(connection, source, batch, keys, consents)
+        report.accepted_loaded = _load_ready(connection, source, revisits, keys, consents)
         report.files += _finish(connection, batch)
         report.closed = _close_corrected(connection, source, batch)
         if source in WITHDRAWAL_SENSITIVE:
-            apply_withdrawals(connection)
+            # a new consent register is read afresh; every other source left it as it was
+            apply_withdrawals(connection, None if source == "samtycke" else consents.frame())
     return report
 
 
@@ -256,7 +275,8 @@ def _prepared(source: str, frame: pd.DataFrame, item: _Read, keys: Keys) -> pd.D
 
 # --- delta sources -------------------------------------------------------------------------------
 
-def _load_deltas(connection: Connection, source: str, batch: list[_Read], keys: Keys) -> None:
+def _load_deltas(connection: Connection, source: str, batch: list[_Read], keys: Keys,
+                 consents: _Consents) -> None:
     """All new files of the source as one frame (``_ITEM`` says whose row it is): pseudonymising,
     the consent rule and the merge cost per row, not per file."""
     readable = [item for item in batch if item.conformed is not None]
@@ -269,7 +289,7 @@ def _load_deltas(connection: Connection, source: str, batch: list[_Read], keys: 
     _count(readable, frame.loc[reserve], "reservnummer")
     frame = _keyed(source, frame.loc[~reserve], keys)
     if source in PARTNER_OF_SOURCE:
-        frame = _only_consented(source, readable, frame, read_consents(connection))
+        frame = _only_consented(source, readable, frame, consents.frame())
     _merge(connection, source, frame.drop(columns=_ITEM))
     waiting = quarantine.has_open_keys(connection, source)
     loaded = _count(readable, frame, "rows_loaded")
@@ -350,17 +370,18 @@ def _close_corrected(connection: Connection, source: str, batch: list[_Read]) ->
 
 # --- snapshot sources ----------------------------------------------------------------------------
 
-def _load_snapshots(connection: Connection, source: str, batch: list[_Read], keys: Keys) -> None:
+def _load_snapshots(connection: Connection, source: str, batch: list[_Read], keys: Keys,
+                    consents: _Consents) -> None:
     readable = [item for item in batch if item.conformed is not None]
     by_scope: dict[str, list[_Read]] = {}
     for item in readable:
         by_scope.setdefault(_scope(item.delivery), []).append(item)
     for scope, items in by_scope.items():
-        _load_scope(connection, source, scope, items, keys)
+        _load_scope(connection, source, scope, items, keys, consents)
 
 
 def _load_scope(connection: Connection, source: str, scope: str, items: list[_Read],
-                keys: Keys) -> None:
+                keys: Keys, consents: _Consents) -> None:
     """Newest delivery wins the scope; each newer delivery is compared with the one before it to
     report records that vanished."""
     state = _state(connection, source, scope)
@@ -383,7 +404,7 @@ def _load_scope(connection: Connection, source: str, scope: str, items: list[_Re
                         f"{gone} poster som fanns i {previous_file} saknas i {item.delivery.file_name}")
         previous_keys, previous_file = current_keys, item.delivery.file_name
     if newest.outcome == LOADED:
-        _replace_scope(connection, source, scope, newest, keys)
+        _replace_scope(connection, source, scope, newest, keys, consents)
         _set_state(connection, source, scope, newest, exists=state is not None)
         quarantine.close_superseded(connection, source, scope, newest.delivery_id,
                                     newest.delivery.file_name)
@@ -412,7 +433,8 @@ def _stored_keys(connection: Connection, source: str, scope: str) -> pd.Series |
     return pd.Series(connection.execute(query).scalars().all(), dtype="string")
 
 
-def _replace_scope(connection: Connection, source: str, scope: str, item: _Read, keys: Keys) -> None:
+def _replace_scope(connection: Connection, source: str, scope: str, item: _Read, keys: Keys,
+                   consents: _Consents) -> None:
     if source == "budget":
         _replace_budget(connection, int(scope), item)
         return
@@ -422,7 +444,7 @@ def _replace_scope(connection: Connection, source: str, scope: str, item: _Read,
         # De-identified spells of people who withdrew stay as they are; the register's copies of
         # those people are not linked again.
         condition = (table.c.insats == scope) & table.c.deidentified_person.is_(None)
-        erased = erased_people(read_consents(connection))
+        erased = consents.erased()
         prepared = prepared.loc[~prepared["pseudonym"].isin(erased)]
     else:
         condition = table.c.id.isnot(None)
@@ -536,7 +558,8 @@ def _recheck_catalogue(connection: Connection, source: str, revisits: list[_Revi
     return resolved
 
 
-def _load_ready(connection: Connection, source: str, revisits: list[_Revisit], keys: Keys) -> int:
+def _load_ready(connection: Connection, source: str, revisits: list[_Revisit], keys: Keys,
+                consents: _Consents) -> int:
     ready = quarantine.ready_rows(connection, source)
     loaded = 0
     for entry in revisits:
@@ -555,7 +578,7 @@ def _load_ready(connection: Connection, source: str, revisits: list[_Revisit], k
             check_before_load(table.name, frame)
             load.insert_frame(connection, table, frame)
             if source == "insats":
-                _store_vault(connection, rows, keys, erased_people(read_consents(connection)))
+                _store_vault(connection, rows, keys, consents.erased())
         quarantine.mark_loaded(connection, entry.item.delivery_id, frame["row_number"].tolist())
         loaded += len(frame)
     return loaded

@@ -76,9 +76,11 @@ def read_consents(connection: Connection) -> pd.DataFrame:
     return frame
 
 
-def apply_withdrawals(connection: Connection) -> dict[str, int]:
-    """Apply what the consent register says now; returns rows changed per table (for the audit)."""
-    consents = read_consents(connection)
+def apply_withdrawals(connection: Connection, consents: pd.DataFrame | None = None
+                      ) -> dict[str, int]:
+    """Apply what the consent register says now (``consents``, when the caller has just read
+    it); returns rows changed per table (for the audit)."""
+    consents = read_consents(connection) if consents is None else consents
     days = withdrawal_days(consents)
     if days.empty:
         return {}

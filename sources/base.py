@@ -20,9 +20,9 @@ import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -185,7 +185,6 @@ def split_by_issues(typed: pd.DataFrame, issues: pd.DataFrame) -> Conformed:
                      rows_read=len(typed), extra=extra)
 
 
-
 # Row numbers of the n-th delivery in a batch are offset by n * ROW_STRIDE while they are
 # conformed together, so every row and issue stays tied to its file; no file has a billion rows.
 ROW_STRIDE = 1_000_000_000
@@ -208,7 +207,8 @@ def conform_many(conform: Callable[[pd.DataFrame, Deliveries], Conformed],
     extras = {key: _by_part(frame, len(parts)) for key, frame in whole.extra.items()}
     issues = _by_part(whole.issues, len(parts))
     return [Conformed(frame=frames[number], rows_read=len(raw_part),
-                      issues=issues[number].assign(file=delivery.file_name).astype({"file": "string"}),
+                      issues=issues[number].assign(file=delivery.file_name)
+                      .astype({"file": "string"}),
                       extra={key: split[number] for key, split in extras.items()})
             for number, (raw_part, delivery) in enumerate(parts)]
 
@@ -216,7 +216,9 @@ def conform_many(conform: Callable[[pd.DataFrame, Deliveries], Conformed],
 def _by_part(frame: pd.DataFrame, count: int) -> list[pd.DataFrame]:
     row_number = frame["row_number"].astype("int64")
     part = (row_number // ROW_STRIDE).to_numpy()
-    restored = frame.assign(row_number=(row_number % ROW_STRIDE).astype(frame["row_number"].dtype))
-    groups = {key: group.reset_index(drop=True) for key, group in restored.groupby(part, sort=False)}
+    restored = frame.assign(
+        row_number=(row_number % ROW_STRIDE).astype(frame["row_number"].dtype))
+    groups = {key: group.reset_index(drop=True)
+              for key, group in restored.groupby(part, sort=False)}
     empty = restored.iloc[:0]
     return [groups.get(number, empty) for number in range(count)]

@@ -62,17 +62,18 @@ def read_sheet(path: Path, spec: SourceSpec, *, sheet: str, header_row: int = 1)
     """
     try:
         workbook = CalamineWorkbook.from_path(str(path))
+        names = workbook.sheet_names
+        matches = [name for name in names if name.strip().casefold() == sheet.casefold()]
+        # keep the empty area so that list position + 1 is the sheet's row number
+        rows = (workbook.get_sheet_by_name(matches[0]).to_python(skip_empty_area=False)
+                if matches else [])
     except Exception as exc:  # calamine raises several types for a broken file
-        raise DeliveryRejected(spec.name, path.name, f"ingen läsbar Excel-arbetsbok ({type(exc).__name__})")
-    matches = [name for name in workbook.sheet_names if name.strip().casefold() == sheet.casefold()]
+        raise DeliveryRejected(spec.name, path.name,
+                               f"ingen läsbar Excel-arbetsbok ({type(exc).__name__})") from None
     if not matches:
         raise DeliveryRejected(spec.name, path.name,
-                               f"fliken {sheet!r} saknas (flikar: {', '.join(workbook.sheet_names)})")
-    try:
-        # keep the empty area so that list position + 1 is the sheet's row number
-        rows = workbook.get_sheet_by_name(matches[0]).to_python(skip_empty_area=False)[header_row - 1:]
-    except Exception as exc:  # a sheet calamine cannot decode is as unreadable as a broken file
-        raise DeliveryRejected(spec.name, path.name, f"ingen läsbar Excel-arbetsbok ({type(exc).__name__})")
+                               f"fliken {sheet!r} saknas (flikar: {', '.join(names)})")
+    rows = rows[header_row - 1:]
     if not rows:
         raise DeliveryRejected(spec.name, path.name, f"fliken {sheet!r} har ingen rubrikrad på rad {header_row}")
     header = ["" if cell is None else str(cell) for cell in rows[0]]

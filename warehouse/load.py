@@ -146,7 +146,9 @@ def _with_defaults(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
     defaults = {}
     for column in table.columns:
         default = column.default
-        if column.name in frame.columns or default is None or not default.is_scalar and not default.is_callable:
+        if column.name in frame.columns or default is None:
+            continue
+        if not (default.is_scalar or default.is_callable):
             continue
         defaults[column.name] = default.arg(None) if default.is_callable else default.arg
     return frame.assign(**defaults) if defaults else frame

@@ -95,7 +95,11 @@ def install(clock: StageClock) -> Callable[[], None]:
 
 
 def _rebind_imported(original: Callable, wrapped: Callable) -> list:
-    """Modules that did ``from x import f`` hold their own reference; point it at the wrapper."""
+    """Modules that did ``from x import f`` hold their own reference; point it at the wrapper.
+
+    A module first imported while an earlier clock was installed holds that clock's wrapper (a
+    worker process measures one förbund after another): it is rebound too, else its calls would
+    be charged to a finished measurement."""
     import sys
 
     rebound = []
@@ -104,7 +108,13 @@ def _rebind_imported(original: Callable, wrapped: Callable) -> list:
                 ("assets", "sources", "finsam", "validation", "warehouse", "orchestration")):
             continue
         for name, value in list(vars(module).items()):
-            if value is original:
+            if value is original or (value is not wrapped and _unwrapped(value) is original):
                 setattr(module, name, wrapped)
                 rebound.append((module, name, original))
     return rebound
+
+
+def _unwrapped(value: object) -> object:
+    while hasattr(value, "__wrapped__"):
+        value = value.__wrapped__
+    return value

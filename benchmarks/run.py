@@ -227,14 +227,18 @@ def measure_reference(root: Path, workdir: Path, backend: str, postgres: str | N
             "cpu": sum(r["cpu"] for r in results)}
 
 
-def nightly(root: Path, places: dict[str, tuple[str, str]], scale: float, seed: int) -> dict:
-    """One more day for a tenth of the förbund, processed into the warehouses the full run built.
-
-    ``places``: förbund -> (warehouse URL, working folder of the full run, which holds its keys)."""
+def one_more_day(root: Path, scale: float, seed: int):
+    """One more day's deliveries for a tenth of the förbund: (day, manifest)."""
     latest = max(date.fromisoformat(f"{p.name[:4]}-{p.name[4:6]}-{p.name[6:8]}")
                  for p in root.rglob("*") if p.is_file() and p.name[:8].isdigit())
     day = latest + timedelta(days=1)
-    manifest = next_day(root, scale=scale, seed=seed, day=day)
+    return day, next_day(root, scale=scale, seed=seed, day=day)
+
+
+def nightly(root: Path, places: dict[str, tuple[str, str]], day: date, manifest) -> dict:
+    """The day's deliveries processed into the warehouses the full run built.
+
+    ``places``: förbund -> (warehouse URL, working folder of the full run, which holds its keys)."""
     started = time.perf_counter()
     rows = 0
     for name in manifest.forbund:
@@ -258,7 +262,8 @@ def nightly_growth(workdir: Path, fractions: tuple[float, ...] = (0.01, 0.1, 1.0
         generate_national(root, scale=scale, seed=seed, forbund=1, years=10)
         url = f"sqlite:///{folder / 'warehouse.db'}"
         full = _finsam_one((str(root / "sf01"), url, str(folder / "work"), False))
-        night = nightly(root, {"sf01": (url, str(folder / "work"))}, scale, seed)
+        night = nightly(root, {"sf01": (url, str(folder / "work"))},
+                        *one_more_day(root, scale, seed))
         rows.append({"fraction": fraction, "full_rows": full["rows"], "full_wall": full["wall"],
                      "warehouse_mb": Path(url.removeprefix("sqlite:///")).stat().st_size / 1e6,
                      "night_rows": night["rows"], "night_wall": night["wall"]})
@@ -306,10 +311,12 @@ def run(scale: float, workdir: Path, *, forbund: int = 75, years: int = 10, seed
         reference = measure_reference(root, workdir, backend, postgres, workers)
         report["backends"][backend] = {"full": full, "reference": reference}
     names = [folder.name for folder in _forbund(root)]
+    # the same day for every backend: each warehouse sees exactly one more day
+    day, manifest = one_more_day(root, scale, seed)
     for backend, result in report["backends"].items():
         places = {name: (url, str(workdir / backend / "full" / name))
                   for name, url in zip(names, result["full"]["urls"])}
-        result["nightly"] = nightly(root, places, scale, seed)
+        result["nightly"] = nightly(root, places, day, manifest)
     for result in report["backends"].values():
         result["full"].pop("urls")
     (workdir / "results.json").write_text(json.dumps(report, indent=2, default=str),

@@ -57,11 +57,13 @@ from finsam.demo.generator import (
     BUDGET_COLUMNS,
     CATALOGUE_COLUMNS,
     EKONOMI_COLUMNS,
+    FIRST_NAMES,
     FK_COLUMNS,
     HSF_COLUMNS,
     INSATS_COLUMNS,
     SAMTYCKE_COLUMNS,
     SOC_COLUMNS,
+    SURNAMES,
 )
 from finsam.reference import test_personnummer
 
@@ -115,15 +117,6 @@ _KATEGORI = np.array(("11", "21", "68", "70", "97"), dtype=object)
 _KONTAKTTYP = np.array(("REHABKOORD", "LAKARBESOK", "SAMORDNINGSMOTE", "ARBETSTERAPI"), dtype=object)
 _GRAD = np.array(("25", "50", "75", "100"), dtype=object)
 
-_FIRST_NAMES = {
-    "K": ("Anna", "Maria", "Karin", "Sara", "Fatima", "Åsa", "Linnéa", "Elin", "Amina", "Birgitta",
-          "Ingrid", "Malin", "Sofia", "Jenny", "Zahra"),
-    "M": ("Erik", "Lars", "Johan", "Mohammed", "Björn", "Örjan", "Anders", "Per", "Ali", "Mikael",
-          "Jonas", "Ahmed", "Stefan", "Oskar", "Peter"),
-}
-_SURNAMES = ("Andersson", "Johansson", "Karlsson", "Nilsson", "Eriksson", "Larsson", "Olsson",
-             "Persson", "Svensson", "Gustafsson", "Pettersson", "Jönsson", "Hassan", "Ali",
-             "Lindström", "Åberg", "Öberg", "Sjögren", "Mahmoud", "Berglund")
 _OFFICERS = np.array(("H. Lindqvist", "M. Sandberg", "R. Ekström", "S. Nyberg", "T. Holm",
                       "A. Virtanen", "K. Öhman"), dtype=object)
 _STREETS = np.array(("Storgatan", "Drottninggatan", "Ågatan", "Kungsgatan", "Östra Promenaden",
@@ -592,9 +585,9 @@ def _pool() -> _Pool:
     tail = np.array([n[8:] for n in numbers], dtype=object)
     kon = np.where(np.array([int(n[10]) for n in numbers]) % 2 == 1, "M", "K").astype(object)
     index = np.arange(len(numbers))
-    women, men = np.array(_FIRST_NAMES["K"], dtype=object), np.array(_FIRST_NAMES["M"], dtype=object)
+    women, men = np.array(FIRST_NAMES["K"], dtype=object), np.array(FIRST_NAMES["M"], dtype=object)
     first = np.where(kon == "M", men[index % len(men)], women[index % len(women)])
-    names = first + " " + np.array(_SURNAMES, dtype=object)[(index // 7) % len(_SURNAMES)]
+    names = first + " " + np.array(SURNAMES, dtype=object)[(index // 7) % len(SURNAMES)]
     short_date = np.array([n[2:8] for n in numbers], dtype=object)
     return _Pool(numbers=numbers, birth=birth, birth_year=_ymd(birth)[0], kon=kon,
                  dash=date_part + "-" + tail, short=short_date + "-" + tail,

@@ -82,7 +82,6 @@ class Deliveries:
     """Several deliveries of one source conformed together: what a reader's ``prepare`` may ask of
     a delivery, per row."""
 
-    source: str
     extraction_date: pd.Series
     file_name: str
 
@@ -202,7 +201,7 @@ def conform_many(conform: Callable[[pd.DataFrame, Deliveries], Conformed],
     raw["row_number"] = raw["row_number"].astype("int64") + offsets
     dates = pd.Series(np.repeat(pd.to_datetime([d.extraction_date for _, d in parts]).to_numpy(),
                                 lengths), index=raw.index)
-    whole = conform(raw, Deliveries(parts[0][1].source, dates, f"{len(parts)} leveranser"))
+    whole = conform(raw, Deliveries(dates, f"{len(parts)} leveranser"))
     frames = _by_part(whole.frame, len(parts))
     extras = {key: _by_part(frame, len(parts)) for key, frame in whole.extra.items()}
     issues = _by_part(whole.issues, len(parts))

@@ -53,8 +53,7 @@ def to_records(frame: pd.DataFrame, table: Table) -> list[dict]:
     for column in table.columns:
         if column.name not in out:
             continue
-        if (pd.api.types.is_datetime64_any_dtype(out[column.name])
-                and isinstance(column.type, Date) and not isinstance(column.type, DateTime)):
+        if pd.api.types.is_datetime64_any_dtype(out[column.name]) and isinstance(column.type, Date):
             out[column.name] = out[column.name].dt.date
     out = out.astype(object).where(out.notna(), None)
     return out.to_dict("records")
@@ -89,8 +88,7 @@ def _copy_postgresql(connection: Connection, table: Table, frame: pd.DataFrame) 
     preparer = connection.dialect.identifier_preparer
     names = ", ".join(preparer.quote(column.name) for column in columns)
     statement = f"COPY {preparer.format_table(table)} ({names}) FROM STDIN"
-    dbapi = connection.connection.dbapi_connection
-    cursor = dbapi.cursor()
+    cursor = connection.connection.dbapi_connection.cursor()
     try:
         cursor.copy_expert(statement, payload)
     except connection.dialect.loaded_dbapi.Error as exc:
@@ -156,7 +154,8 @@ def _with_defaults(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
 
 def _sqlite_column(values: pd.Series, column: Column, dialect) -> list:
     missing = values.isna().to_numpy()
-    kind = column.type.dialect_impl(dialect).__visit_name__.upper()
+    impl = column.type.dialect_impl(dialect)
+    kind = impl.__visit_name__.upper()
     if pd.api.types.is_datetime64_any_dtype(values) and kind in _SQLITE_TEXT:
         converted = values.dt.strftime(_SQLITE_TEXT[kind]).to_numpy(dtype=object, copy=True)
     elif pd.api.types.is_bool_dtype(values) or kind == "BOOLEAN":
@@ -164,7 +163,7 @@ def _sqlite_column(values: pd.Series, column: Column, dialect) -> list:
         converted[~missing] = converted[~missing].astype(bool).astype(int)
     else:
         converted = values.to_numpy(dtype=object, copy=True)
-        process = column.type.dialect_impl(dialect).bind_processor(dialect)
+        process = impl.bind_processor(dialect)
         if process is not None and not pd.api.types.is_numeric_dtype(values):
             converted = np.array([value if gone else process(value)
                                   for value, gone in zip(converted, missing)], dtype=object)

@@ -350,12 +350,7 @@ def _only_consented(source: str, items: list[_Read], frame: pd.DataFrame, consen
 def _loaded_match_keys(item: _Read, frame: pd.DataFrame) -> pd.Series:
     """Match keys of the rows this delivery loaded, to close rows held from earlier deliveries.
     The numbers were normalised when the file was conformed; that result is reused."""
-    loaded = item.raw.loc[item.raw["row_number"].isin(frame["row_number"]).to_numpy()]
-    pnr = None
-    if "pnr" in item.conformed.frame:
-        by_row = item.conformed.frame.set_index("row_number")["pnr"]
-        pnr = pd.Series(loaded["row_number"].map(by_row).to_numpy(), index=loaded.index,
-                        dtype="string")
+    loaded, pnr = _raw_rows(item, frame["row_number"], item.conformed.frame)
     keys = quarantine.loose_keys(loaded, BY_NAME[item.delivery.source],
                                  item.delivery.extraction_date, pnr=pnr)
     return keys.stack().astype("string") if not keys.empty else pd.Series(dtype="string")
@@ -644,13 +639,23 @@ def _keyed_issues(items: list[_Read]) -> dict[int, pd.DataFrame]:
 def _held_raw(item: _Read, issues: pd.DataFrame, offset: int) -> pd.DataFrame:
     """The raw rows with issues, their row numbers offset, with the numbers the reader already
     normalised (``_pnr``) and the delivery's extraction date."""
-    held = item.raw.loc[item.raw["row_number"].isin(issues["row_number"]).to_numpy()]
+    held, pnr = _raw_rows(item, issues["row_number"], item.conformed.extra.get(ISSUE_IDENTITY))
     extra = {"_extraction_date": pd.Timestamp(item.delivery.extraction_date)}
-    identity = item.conformed.extra.get(ISSUE_IDENTITY)
-    if identity is not None:
-        by_row = identity.set_index("row_number")["pnr"]
-        extra["_pnr"] = pd.array(held["row_number"].map(by_row).to_numpy(), dtype="string")
+    if pnr is not None:
+        extra["_pnr"] = pnr
     return held.assign(row_number=held["row_number"] + offset, **extra)
+
+
+def _raw_rows(item: _Read, row_numbers: pd.Series, numbers: pd.DataFrame | None
+              ) -> tuple[pd.DataFrame, pd.Series | None]:
+    """The raw rows with these row numbers, and beside them the identity numbers the reader
+    normalised (``numbers``: row_number and pnr), so no number is normalised a second time."""
+    rows = item.raw.loc[item.raw["row_number"].isin(row_numbers).to_numpy()]
+    if numbers is None or "pnr" not in numbers:
+        return rows, None
+    by_row = numbers.set_index("row_number")["pnr"]
+    return rows, pd.Series(rows["row_number"].map(by_row).to_numpy(), index=rows.index,
+                           dtype="string")
 
 
 def _notice(connection: Connection, kind: str, source: str, file_name: str, count: int,

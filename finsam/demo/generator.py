@@ -93,13 +93,14 @@ _EXCLUSIVE_FORSORJNING = ("ING", "OKA")
 # Deliberate reconciliation conflicts: how many spells of each kind, and the register column.
 _CONFLICTS = {"conflict_income": (3, "Försörjning vid inskrivning"), "conflict_partners": (3, None)}
 
-_FIRST_NAMES = {
+# Names for the columns a reader must drop; the scale generator uses the same ones.
+FIRST_NAMES = {
     "K": ("Anna", "Maria", "Karin", "Sara", "Fatima", "Åsa", "Linnéa", "Elin", "Amina", "Birgitta",
           "Ingrid", "Malin", "Sofia", "Jenny", "Zahra"),
     "M": ("Erik", "Lars", "Johan", "Mohammed", "Björn", "Örjan", "Anders", "Per", "Ali", "Mikael",
           "Jonas", "Ahmed", "Stefan", "Oskar", "Peter"),
 }
-_SURNAMES = ("Andersson", "Johansson", "Karlsson", "Nilsson", "Eriksson", "Larsson", "Olsson",
+SURNAMES = ("Andersson", "Johansson", "Karlsson", "Nilsson", "Eriksson", "Larsson", "Olsson",
              "Persson", "Svensson", "Gustafsson", "Pettersson", "Jönsson", "Hassan", "Ali",
              "Lindström", "Åberg", "Öberg", "Sjögren", "Mahmoud", "Berglund")
 _OFFICERS = ("H. Lindqvist", "M. Sandberg", "R. Ekström", "S. Nyberg", "T. Holm")
@@ -320,7 +321,7 @@ class _Builder:
         return first + timedelta(days=int(self.rng.integers(0, max((last - first).days, 0) + 1)))
 
     def name(self, kon: str) -> str:
-        return f"{self.pick(_FIRST_NAMES[kon])} {self.pick(_SURNAMES)}"
+        return f"{self.pick(FIRST_NAMES[kon])} {self.pick(SURNAMES)}"
 
     # -- the whole build -------------------------------------------------------------------------
     def build(self) -> None:
@@ -1169,7 +1170,8 @@ def _write_samtycke(f: _File, path: Path) -> None:
     path.write_bytes(_delimited(f, sep=";", newline="\n").encode("utf-8"))
 
 
-def _write_fk(f: _File, path: Path) -> None:
+def _write_windows_csv(f: _File, path: Path) -> None:
+    """FK's benefit file and the ledger: Windows-1252, ``;``, CRLF."""
     path.write_bytes(_delimited(f, sep=";", newline="\r\n").encode("cp1252"))
 
 
@@ -1200,10 +1202,6 @@ def _write_hsf(f: _File, path: Path) -> None:
     path.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
 
 
-def _write_ekonomi(f: _File, path: Path) -> None:
-    path.write_bytes(_delimited(f, sep=";", newline="\r\n").encode("cp1252"))
-
-
 def _write_budget(f: _File, path: Path) -> None:
     workbook = openpyxl.Workbook()
     catalogue = workbook.active
@@ -1215,6 +1213,6 @@ def _write_budget(f: _File, path: Path) -> None:
 
 
 _WRITERS: dict[str, Callable[[_File, Path], None]] = {
-    "insats": _write_insats, "samtycke": _write_samtycke, "fk": _write_fk, "af": _write_af,
-    "soc": _write_soc, "hsf": _write_hsf, "ekonomi": _write_ekonomi, "budget": _write_budget,
+    "insats": _write_insats, "samtycke": _write_samtycke, "fk": _write_windows_csv, "af": _write_af,
+    "soc": _write_soc, "hsf": _write_hsf, "ekonomi": _write_windows_csv, "budget": _write_budget,
 }

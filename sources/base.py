@@ -83,6 +83,7 @@ class Deliveries:
     a delivery, per row."""
 
     extraction_date: pd.Series
+    scope: pd.Series
     file_name: str
 
 
@@ -142,11 +143,16 @@ def _stripped(values: pd.Series) -> pd.Series:
 
 
 def clean_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every column as pandas string, stripped, empty strings as NA."""
-    out = frame.astype("string")
-    for name in out.columns:
-        out[name] = by_distinct(out[name], _stripped)
-    return out
+    """Every column as pandas string, stripped, empty strings as NA.
+
+    The whole frame is factorised at once (column after column, so each column is a slice of the
+    result): only its distinct values are converted and stripped."""
+    rows = len(frame)
+    values = frame.to_numpy(dtype=object).ravel(order="F")
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    cleaned = _stripped(pd.Series(pd.array(uniques, dtype="string"))).array.take(codes)
+    return pd.DataFrame({name: cleaned[number * rows:(number + 1) * rows]
+                         for number, name in enumerate(frame.columns)}, index=frame.index)
 
 
 def file_sha256(path: Path) -> str:
@@ -191,8 +197,9 @@ ROW_STRIDE = 1_000_000_000
 
 def conform_many(conform: Callable[[pd.DataFrame, Deliveries], Conformed],
                  parts: Sequence[tuple[pd.DataFrame, Delivery]]) -> list[Conformed]:
-    """Conform several deliveries of one row-wise (delta) source in one pass; one Conformed per
-    delivery, exactly as conforming each on its own would give."""
+    """Conform several deliveries of one source in one pass; one Conformed per delivery, exactly as
+    conforming each on its own would give. A rule that compares rows must keep to the rows of one
+    delivery (``delivery_part``)."""
     if not parts:
         return []
     lengths = np.array([len(raw) for raw, _ in parts])
@@ -201,15 +208,22 @@ def conform_many(conform: Callable[[pd.DataFrame, Deliveries], Conformed],
     raw["row_number"] = raw["row_number"].astype("int64") + offsets
     dates = pd.Series(np.repeat(pd.to_datetime([d.extraction_date for _, d in parts]).to_numpy(),
                                 lengths), index=raw.index)
-    whole = conform(raw, Deliveries(dates, f"{len(parts)} leveranser"))
+    scopes = pd.Series(np.repeat(np.array([d.scope for _, d in parts], dtype=object), lengths),
+                       index=raw.index, dtype="string")
+    whole = conform(raw, Deliveries(dates, scopes, f"{len(parts)} leveranser"))
     frames = _by_part(whole.frame, len(parts))
     extras = {key: _by_part(frame, len(parts)) for key, frame in whole.extra.items()}
     issues = _by_part(whole.issues, len(parts))
     return [Conformed(frame=frames[number], rows_read=len(raw_part),
                       issues=issues[number].assign(file=delivery.file_name)
-                      .astype({"file": "string"}),
+                      .astype({"file": whole.issues["file"].dtype}),
                       extra={key: split[number] for key, split in extras.items()})
             for number, (raw_part, delivery) in enumerate(parts)]
+
+
+def delivery_part(row_number: pd.Series) -> pd.Series:
+    """Which delivery of a batch each row is from (0 for a delivery conformed on its own)."""
+    return row_number.astype("int64") // ROW_STRIDE
 
 
 def _by_part(frame: pd.DataFrame, count: int) -> list[pd.DataFrame]:

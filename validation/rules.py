@@ -30,7 +30,8 @@ Fails = Callable[[pd.DataFrame], pd.Series]
 class Rule:
     column: str
     rule: str
-    expected: str
+    # text, or per row where it depends on the delivery (several are validated together)
+    expected: str | Fails
     fails: Fails
     severity: str = ERROR
     found: Fails | None = None
@@ -95,7 +96,8 @@ class RuleSchema:
             "column": self.contract_names.get(rule.column, rule.column),
             "rule": rule.rule,
             "severity": rule.severity,
-            "expected": rule.expected,
+            "expected": (rule.expected(hit).to_numpy(dtype=object) if callable(rule.expected)
+                         else rule.expected),
             "found": _found(rule, hit).fillna("(tomt)").astype("string"),
         })
 

@@ -21,7 +21,6 @@ from finsam.consent import PARTNER_OF_SOURCE, consented
 from finsam.errors import DeliveryRejected
 from finsam.privacy import Pseudonymiser, Vault
 from sources.base import (
-    DELTA,
     HELD_WARNINGS,
     ISSUE_IDENTITY,
     ROW_STRIDE,
@@ -203,9 +202,14 @@ def _read_new(source: str, deliveries: list[Delivery], seen: dict) -> list[_Read
     return batch
 
 
+# The budget workbook is several sheets whose rules compare rows across them; every other reader's
+# rules keep to a row or to the rows of one delivery, so its new files are conformed together.
+_ONE_BY_ONE = {"budget"}
+
+
 def _conform(module, items: list[_Read]) -> None:
-    """Delta files are conformed together (their rules are row by row), snapshots one by one."""
-    if module.SPEC.kind == DELTA and len(items) > 1:
+    """The new files of a source conformed as one frame, the budget workbooks one by one."""
+    if module.SPEC.name not in _ONE_BY_ONE and len(items) > 1:
         try:
             conformed = conform_many(module.conform, [(item.raw, item.delivery) for item in items])
         except DeliveryRejected:

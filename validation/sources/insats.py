@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from sources import parsing
-from sources.base import Delivery
+from sources.base import Deliveries, Delivery, delivery_part
 from sources.specs import INSATS
 from validation.issues import WARNING
 from validation.rules import Rule, RuleSchema
@@ -28,14 +28,14 @@ _YES_NO = "Ja eller Nej"
 _FEL = "FEL"
 
 
-def schema(delivery: Delivery) -> RuleSchema:
+def schema(delivery: Delivery | Deliveries) -> RuleSchema:
     return RuleSchema(INSATS.name, {c.name: c.contract_name for c in INSATS.columns}, [
         required("anonym", _YES_NO),
         unreadable("anonym", "ogiltigt värde", _YES_NO),
         unreadable("skyddad_identitet", "ogiltigt värde", _YES_NO),
         *identity_rules(required=lambda f: ~f["anonymous"]),
         *_kon_rules(),
-        *_date_rules(pd.Timestamp(delivery.extraction_date)),
+        *_date_rules(delivery.extraction_date),
         *_code_rules(),
         unreadable("kommun", "ogiltig kommunkod", "kommunkod med fyra siffror, t.ex. 0980"),
         *_insats_rules(delivery.scope),
@@ -67,20 +67,31 @@ def _kon_rules() -> list[Rule]:
     ]
 
 
-def _date_rules(extraction: pd.Timestamp) -> list[Rule]:
-    latest = f"senast uttagsdatumet {extraction:%Y-%m-%d}"
+def _at(value: object, frame: pd.DataFrame) -> object:
+    """One delivery's value as it is; several deliveries' per-row values for these rows."""
+    return value.reindex(frame.index) if isinstance(value, pd.Series) else value
+
+
+def _date_rules(extraction: object) -> list[Rule]:
+    latest = (pd.to_datetime(extraction) if isinstance(extraction, pd.Series)
+              else pd.Timestamp(extraction))
+
+    def expected(f: pd.DataFrame) -> pd.Series:
+        dates = pd.Series(_at(latest, f), index=f.index)
+        return "senast uttagsdatumet " + dates.dt.strftime("%Y-%m-%d")
+
     return [
         required("inskrivningsdatum", DATE),
         unreadable("inskrivningsdatum", "ogiltigt datum", DATE),
         Rule("inskrivningsdatum", "före 2000-01-01", "2000-01-01 eller senare",
              lambda f: f["inskrivningsdatum"] < _EARLIEST),
-        Rule("inskrivningsdatum", "efter uttagsdatum", latest,
-             lambda f: f["inskrivningsdatum"] > extraction),
+        Rule("inskrivningsdatum", "efter uttagsdatum", expected,
+             lambda f: f["inskrivningsdatum"] > _at(latest, f)),
         unreadable("utskrivningsdatum", "ogiltigt datum", DATE),
         before("utskrivningsdatum", "inskrivningsdatum", "före inskrivningsdatum",
                "samma dag som Inskrivningsdatum eller senare"),
-        Rule("utskrivningsdatum", "efter uttagsdatum", latest,
-             lambda f: f["utskrivningsdatum"] > extraction),
+        Rule("utskrivningsdatum", "efter uttagsdatum", expected,
+             lambda f: f["utskrivningsdatum"] > _at(latest, f)),
     ]
 
 
@@ -100,9 +111,16 @@ def _required_unless_anonymous(column: str) -> Rule:
                 lambda f: ~f["anonymous"] & f[column + "_text"].isna())
 
 
-def _insats_rules(scope: str | None) -> list[Rule]:
+def _insats_rules(scope: object) -> list[Rule]:
+    """The insats code against the one in the file name (a file without one is not compared)."""
     rules = [required("insats", "insatsens kod")]
-    if scope:
+    if isinstance(scope, pd.Series):
+        folded = scope.astype("string").str.casefold()
+        rules.append(Rule("insats", "annan insats än i filnamnet",
+                          lambda f: _at(scope, f).astype("string") + " (insatsen i filnamnet)",
+                          lambda f: (f["insats_text"].notna()
+                                     & (f["insats_text"].str.casefold() != _at(folded, f)))))
+    elif scope:
         rules.append(Rule("insats", "annan insats än i filnamnet",
                           f"{scope} (insatsen i filnamnet)",
                           lambda f: (f["insats_text"].notna()
@@ -137,6 +155,8 @@ def _overlapping(frame: pd.DataFrame) -> pd.Series:
     Spells ended as FEL (registered in error) are left out: a corrected registration overlaps them.
     """
     spells = pd.DataFrame({
+        # deliveries validated together are compared within their own file only
+        "part": delivery_part(frame["row_number"]),
         "insats": frame["insats"],
         "pnr": frame["pnr"],
         "start": frame["inskrivningsdatum"],
@@ -147,7 +167,7 @@ def _overlapping(frame: pd.DataFrame) -> pd.Series:
     usable = (spells[["insats", "pnr", "start"]].notna().all(axis=1)
               & (spells["open"] | spells["end"].notna()) & ~spells["fel"])
     spells = spells.loc[usable].rename_axis("row").reset_index()
-    pairs = spells.merge(spells, on=["insats", "pnr"], suffixes=("", "_other"))
+    pairs = spells.merge(spells, on=["part", "insats", "pnr"], suffixes=("", "_other"))
     pairs = pairs.loc[pairs["row"] != pairs["row_other"]]
     # Inclusive days: an open spell runs on, so it meets every later start.
     meets_other = pairs["open_other"] | (pairs["start"] <= pairs["end_other"])

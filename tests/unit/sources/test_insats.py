@@ -7,7 +7,7 @@ import pytest
 
 from finsam.errors import DeliveryRejected, EncodingRejected, MissingColumn
 from sources import insats
-from sources.base import HELD_WARNINGS, Conformed
+from sources.base import HELD_WARNINGS, Conformed, conform_many
 from validation.issues import ERROR, WARNING
 
 HEADERS = ["Insats", "Personnummer", "Namn", "Anonym", "Kön", "Skyddad identitet",
@@ -300,6 +300,23 @@ def test_overlapping_spells_fail_both_rows(first, second, conform_rows, issue_ke
     assert issue_keys(result.issues) == {(2, "Inskrivningsdatum", rule, ERROR),
                                          (3, "Inskrivningsdatum", rule, ERROR)}
     assert result.frame["row_number"].tolist() == [4]
+
+
+def test_snapshots_conformed_together_compare_spells_within_their_own_file(
+        write_text, make_delivery, issue_keys):
+    # The same spell in two snapshots is one spell twice, never an overlap; each file's own
+    # overlapping pair is reported in that file only.
+    one = [spell("2024-01-15", "2024-09-30")]
+    two = [spell("2024-01-15", "2024-09-30"), spell("2024-03-01", "2024-04-30")]
+    deliveries = []
+    for name, rows in (("20241130_DEMO1.csv", one), ("20241231_DEMO1.csv", two)):
+        lines = [";".join(HEADERS)] + [";".join(row.get(h, "") for h in HEADERS) for row in rows]
+        deliveries.append(make_delivery("insats", write_text(name, lines), scope="DEMO1"))
+    first, second = conform_many(insats.conform, [(insats.read(d), d) for d in deliveries])
+    rule = "överlappande inskrivningar"
+    assert first.issues.empty and first.frame["row_number"].tolist() == [2]
+    assert issue_keys(second.issues) == {(2, "Inskrivningsdatum", rule, ERROR),
+                                         (3, "Inskrivningsdatum", rule, ERROR)}
 
 
 def test_consecutive_spells_and_fel_spells_do_not_overlap(conform_rows):

@@ -466,13 +466,11 @@ def _replace_budget(connection: Connection, year: int, item: _Read) -> None:
 
 
 def _store_vault(connection: Connection, frame: pd.DataFrame, keys: Keys, erased: pd.Index) -> None:
-    entries = transforms.vault_entries(frame, keys.pseudonymiser, keys.vault)
-    entries = entries.loc[~entries["pseudonym"].isin(erased)]
-    if entries.empty:
-        return
-    existing = set(connection.execute(select(models.IdentityVault.pseudonym)).scalars())
-    load.insert_frame(connection, models.IdentityVault.__table__,
-                      entries.loc[~entries["pseudonym"].isin(existing)])
+    existing = connection.execute(select(models.IdentityVault.pseudonym)).scalars().all()
+    entries = transforms.vault_entries(frame, keys.pseudonymiser, keys.vault,
+                                       skip=erased.union(pd.Index(existing, dtype="string")))
+    if not entries.empty:
+        load.insert_frame(connection, models.IdentityVault.__table__, entries)
 
 
 def _set_state(connection: Connection, source: str, scope: str, item: _Read, *, exists: bool) -> None:

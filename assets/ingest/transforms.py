@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import pandas as pd
 
 from assets.ingest.withdrawal import DEIDENTIFIED_KEY_PREFIX
@@ -34,10 +36,13 @@ def pseudonymise(frame: pd.DataFrame, pseudonymiser: Pseudonymiser) -> pd.DataFr
     return out.drop(columns=[name for name in TRANSIENT if name in out])
 
 
-def vault_entries(frame: pd.DataFrame, pseudonymiser: Pseudonymiser, vault: Vault) -> pd.DataFrame:
-    """pseudonym + encrypted number for every distinct person in ``frame`` with a number."""
+def vault_entries(frame: pd.DataFrame, pseudonymiser: Pseudonymiser, vault: Vault, *,
+                  skip: Collection[str] = ()) -> pd.DataFrame:
+    """pseudonym + encrypted number for every distinct person in ``frame`` with a number, except
+    the pseudonyms in ``skip`` (already in the vault, or erased); only these are encrypted."""
     people = frame.loc[frame["pnr"].notna(), ["pnr"]].drop_duplicates()
     people["pseudonym"] = pseudonymiser.pseudonyms(people["pnr"])
+    people = people.loc[~people["pseudonym"].isin(skip)]
     people["ciphertext"] = vault.encrypt(people["pnr"])
     return people[["pseudonym", "ciphertext"]].reset_index(drop=True)
 

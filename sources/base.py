@@ -214,9 +214,10 @@ def conform_many(conform: Callable[[pd.DataFrame, Deliveries], Conformed],
     frames = _by_part(whole.frame, len(parts))
     extras = {key: _by_part(frame, len(parts)) for key, frame in whole.extra.items()}
     issues = _by_part(whole.issues, len(parts))
+    file_type = whole.issues["file"].dtype
     return [Conformed(frame=frames[number], rows_read=len(raw_part),
-                      issues=issues[number].assign(file=delivery.file_name)
-                      .astype({"file": whole.issues["file"].dtype}),
+                      issues=issues[number].assign(file=pd.Series(
+                          delivery.file_name, index=issues[number].index, dtype=file_type)),
                       extra={key: split[number] for key, split in extras.items()})
             for number, (raw_part, delivery) in enumerate(parts)]
 

@@ -20,10 +20,26 @@ IDENTITY_LIKE = r"^(?:\d{8}|\d{6})[-+]?\d{4}$|^\d{2}(?:\d{2})?[0-1]\d[0-3]\d[-+]
 
 def _no_identity_values(frame: pd.DataFrame) -> bool:
     text = frame.select_dtypes(include=["object", "string"])
-    # every distinct value once: pseudonyms, codes and keys repeat across rows and columns
-    distinct = pd.unique(text.to_numpy(dtype=object).ravel())
-    return not pd.Series(distinct, dtype="object").astype("string").str.fullmatch(
-        IDENTITY_LIKE).fillna(False).any()
+    # Only a value of 10-13 characters can match IDENTITY_LIKE: the regex runs on those alone,
+    # once per distinct value (keys and pseudonyms are far longer, codes far shorter).
+    candidates = [values[values.str.len().between(10, 13).fillna(False).astype(bool)]
+                  for values in (text[name].astype("string") for name in text.columns)]
+    if not candidates:
+        return True
+    distinct = pd.concat(candidates).drop_duplicates()
+    return not distinct.str.fullmatch(IDENTITY_LIKE).fillna(False).any()
+
+
+def _pseudonym_shaped(values: pd.Series) -> pd.Series:
+    # Check.str_matches runs the regex on every row; a person recurs in many rows
+    distinct = values.dropna().unique()
+    shaped = distinct[pd.Series(distinct, dtype="string").str.fullmatch(PSEUDONYM)
+                      .fillna(False).to_numpy(dtype=bool)]
+    return values.isin(shaped)
+
+
+# The same test and name as pandera's Check.str_matches(PSEUDONYM), run once per distinct value.
+_PSEUDONYM_CHECK = pa.Check(_pseudonym_shaped, name="str_matches")
 
 
 def _no_identity_columns(frame: pd.DataFrame) -> bool:
@@ -49,7 +65,7 @@ def _keyed(columns: dict[str, pa.Column], *, pseudonym_nullable: bool = False) -
         "record_key": pa.Column(nullable=False, unique=True),
         **_lineage(),
     }
-    base["pseudonym"] = pa.Column(nullable=pseudonym_nullable, checks=pa.Check.str_matches(PSEUDONYM))
+    base["pseudonym"] = pa.Column(nullable=pseudonym_nullable, checks=_PSEUDONYM_CHECK)
     return pa.DataFrameSchema({**base, **columns}, checks=_GUARDS, strict=False)
 
 

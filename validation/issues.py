@@ -7,6 +7,8 @@ complete identity number (see :func:`finsam.identity.mask`) or a value of a drop
 
 from __future__ import annotations
 
+from functools import cache
+
 import pandas as pd
 
 ERROR = "fel"
@@ -16,6 +18,12 @@ ISSUE_COLUMNS = ("source", "file", "row_number", "column", "rule", "severity", "
 
 
 def empty_issues() -> pd.DataFrame:
+    # a copy of one template: every delivery without problems asks for one
+    return _empty_template().copy()
+
+
+@cache
+def _empty_template() -> pd.DataFrame:
     frame = pd.DataFrame({name: pd.Series(dtype="string") for name in ISSUE_COLUMNS})
     frame["row_number"] = frame["row_number"].astype("Int64")
     return frame

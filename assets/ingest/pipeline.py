@@ -375,26 +375,53 @@ def _load_snapshots(connection: Connection, source: str, batch: list[_Read], key
     by_scope: dict[str, list[_Read]] = {}
     for item in readable:
         by_scope.setdefault(_scope(item.delivery), []).append(item)
+    states = {scope: _state(connection, source, scope) for scope in by_scope}
+    if source != "budget":
+        _prepare_together(source, [item for scope, items in by_scope.items() for item in items
+                                   if not _older(item, states[scope])], keys)
     for scope, items in by_scope.items():
-        _load_scope(connection, source, scope, items, keys, consents)
+        _load_scope(connection, source, scope, items, states[scope], keys, consents)
+
+
+def _older(item: _Read, state: dict | None) -> bool:
+    """Extracted before what the warehouse already holds for the scope: kept, never loaded."""
+    return state is not None and item.delivery.extraction_date < state["extraction_date"]
+
+
+def _prepare_together(source: str, items: list[_Read], keys: Keys) -> None:
+    """``prepared`` of every item: reservnummer left out, pseudonymised as one frame (the same
+    people are in every snapshot), keyed per delivery (anonymous spells are told apart by their
+    order within their own register)."""
+    if not items:
+        return
+    frame = pd.concat([transforms.with_lineage(item.conformed.frame, item.delivery,
+                                               item.delivery_id).assign(**{_ITEM: position})
+                       for position, item in enumerate(items)], ignore_index=True)
+    reserve = transforms.reservnummer_rows(frame)
+    _count(items, frame.loc[reserve], "reservnummer")
+    frame = frame.loc[~reserve]
+    if source == "insats":
+        frame = transforms.with_age_at_enrolment(frame)
+    frame = transforms.pseudonymise(frame, keys.pseudonymiser)
+    parts = dict(iter(frame.groupby(_ITEM, sort=False)))
+    for position, item in enumerate(items):
+        part = parts.get(position, frame.iloc[:0]).drop(columns=_ITEM).reset_index(drop=True)
+        item.prepared = transforms.with_record_key(part, source)
 
 
 def _load_scope(connection: Connection, source: str, scope: str, items: list[_Read],
-                keys: Keys, consents: _Consents) -> None:
+                state: dict | None, keys: Keys, consents: _Consents) -> None:
     """Newest delivery wins the scope; each newer delivery is compared with the one before it to
     report records that vanished."""
-    state = _state(connection, source, scope)
-    current_date = state["extraction_date"] if state else None
     previous_keys = _stored_keys(connection, source, scope) if state else None
     previous_file = state["file_name"] if state else None
     newest = items[-1]
     for item in items:
-        is_older = current_date is not None and item.delivery.extraction_date < current_date
+        is_older = _older(item, state)
         if is_older or item is not newest:
             item.outcome = SUPERSEDED
         if source == "budget" or is_older:
             continue
-        item.prepared = _prepared(source, item.conformed.frame, item, keys)
         current_keys = item.prepared["record_key"]
         if previous_keys is not None:
             gone = transforms.vanished(previous_keys, current_keys)

@@ -15,9 +15,11 @@ from warehouse import models, quarantine
 DATES = ("bokforingsdatum", "inskrivningsdatum", "utskrivningsdatum", "startdatum", "slutdatum")
 
 
-def _read(connection: Connection, model, **where) -> pd.DataFrame:
+def _read(connection: Connection, model, columns: tuple[str, ...], **where) -> pd.DataFrame:
+    """The ``columns`` of ``model``'s rows that match ``where``. Only what the follow-up uses: the
+    spells and the ledger are wide, and reading all their columns took longer than a follow-up."""
     table = model.__table__
-    query = select(table)
+    query = select(*(table.c[name] for name in columns))
     for column, value in where.items():
         query = query.where(table.c[column] == value)
     frame = pd.read_sql(query, connection)
@@ -46,17 +48,19 @@ def _held_ledger_rows(connection: Connection) -> int:
 
 def shared_inputs(connection: Connection) -> dict:
     """What every quarter's follow-up reads: the ledger and the spells (read once per run)."""
-    return {"ledger": _read(connection, models.LedgerEntry),
-            "spells": _read(connection, models.Spell),
+    columns = followup.INPUT_COLUMNS
+    return {"ledger": _read(connection, models.LedgerEntry, columns["ledger"]),
+            "spells": _read(connection, models.Spell, columns["spells"]),
             "held_ledger_rows": _held_ledger_rows(connection)}
 
 
 def inputs(connection: Connection, year: int, shared: dict | None = None) -> dict:
+    columns = followup.INPUT_COLUMNS
     return {
-        "lines": _read(connection, models.BudgetLine, year=year),
-        "annual": _read(connection, models.BudgetAnnual, year=year),
-        "catalogue": _read(connection, models.BudgetInsats, year=year),
-        "financing": _read(connection, models.BudgetFinancing, year=year),
+        "lines": _read(connection, models.BudgetLine, columns["lines"], year=year),
+        "annual": _read(connection, models.BudgetAnnual, columns["annual"], year=year),
+        "catalogue": _read(connection, models.BudgetInsats, columns["catalogue"], year=year),
+        "financing": _read(connection, models.BudgetFinancing, columns["financing"], year=year),
         "held_budget_rows": _held_budget_rows(connection, year),
         **(shared or shared_inputs(connection)),
     }
@@ -65,9 +69,7 @@ def inputs(connection: Connection, year: int, shared: dict | None = None) -> dic
 def write_quarter(connection: Connection, out, year: int, quarter: int,
                   shared: dict | None = None) -> dict:
     data = inputs(connection, year, shared)
-    result = followup.quarterly_followup(year, quarter, **data)
-    last_month = 3 * quarter
-    tertial = followup.tertial_followup(year, (last_month - 1) // 4 + 1, **data)
+    result, tertial = followup.quarter_followups(year, quarter, **data)
     history = followup.accumulated_history(year, quarter, lines=data["lines"], ledger=data["ledger"])
     folder = out / "budget" / f"{year}Q{quarter}"
     folder.mkdir(parents=True, exist_ok=True)

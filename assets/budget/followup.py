@@ -31,8 +31,20 @@ KOSTNADER_PROGNOS = "Kostnader, prognos helår"
 RESULTAT = "Prognostiserat resultat helår"
 
 _MONTHS = {KVARTAL: 3, TERTIAL: 4}
+_INCOME_NOTE = ("Bokförda intäkter visas för avstämning och räknas inte in i resultatet: "
+                "medlemsbidragen ingår redan i Finansiering.")
 _ADM_NAME = "Förbundets administration"
 _FORBUNDET_NAME = "Förbundet totalt"
+# The columns the follow-up reads of each input frame; a caller need not read any other.
+INPUT_COLUMNS = {
+    "lines": ("year", "insats", "kostnadsslag", *QUARTERS, "ackumulering", "arsbudget", "spread"),
+    "annual": ("year", "insats", "arsbudget"),
+    "catalogue": ("year", "insats", "namn"),
+    "financing": ("year", "belopp"),
+    "ledger": ("bokforingsdatum", "projekt", "belopp", "kostnadsslag", "account_class"),
+    "spells": ("insats", "pseudonym", "deidentified_person", "inskrivningsdatum",
+               "utskrivningsdatum"),
+}
 # The quantities every table column is derived from, summed per insats and kostnadsslag.
 _FIGURES = ("budget_period", "outcome_period", "budget_acc", "outcome_acc", "budget_rest", "arsbudget")
 
@@ -71,7 +83,8 @@ class Period:
     def next_start(self) -> pd.Timestamp:
         """The first day after the period: bookings are compared against it, so a cost booked on
         the period's last day (at any time of day) belongs to the period."""
-        return self.start + pd.DateOffset(months=self.months)
+        months = self.number * self.months      # from 1 January to the period's end
+        return pd.Timestamp(self.year + months // 12, months % 12 + 1, 1)
 
     @property
     def end(self) -> pd.Timestamp:
@@ -130,30 +143,15 @@ class FollowUp:
         return result
 
 
-@dataclass(frozen=True)
-class _Inputs:
-    """What the sheets are cut from, prepared once per follow-up."""
-
-    period: Period
-    lines: pd.DataFrame
-    ledger: pd.DataFrame
-    financing: pd.DataFrame
-    figures: pd.DataFrame
-    arsbudget: pd.Series
-    names: dict[str, str]
-    participants: pd.Series
-    held_budget_rows: pd.DataFrame
-    held_ledger_rows: int
-
-
 def quarterly_followup(year: int, quarter: int, *, lines: pd.DataFrame, annual: pd.DataFrame,
                        catalogue: pd.DataFrame, financing: pd.DataFrame, ledger: pd.DataFrame,
                        spells: pd.DataFrame, held_budget_rows: pd.DataFrame,
                        held_ledger_rows: int) -> FollowUp:
     """The board's follow-up of quarter ``quarter`` of ``year``."""
-    return _followup(Period(year, KVARTAL, quarter), lines=lines, annual=annual, catalogue=catalogue,
-                     financing=financing, ledger=ledger, spells=spells,
-                     held_budget_rows=held_budget_rows, held_ledger_rows=held_ledger_rows)
+    period = Period(year, KVARTAL, quarter)
+    budget = _budget_year(year, lines=lines, annual=annual, catalogue=catalogue,
+                          financing=financing, held_budget_rows=held_budget_rows)
+    return _followup(period, budget, _to_date(period, ledger, spells), int(held_ledger_rows))
 
 
 def tertial_followup(year: int, tertial: int, *, lines: pd.DataFrame, annual: pd.DataFrame,
@@ -161,9 +159,29 @@ def tertial_followup(year: int, tertial: int, *, lines: pd.DataFrame, annual: pd
                      spells: pd.DataFrame, held_budget_rows: pd.DataFrame,
                      held_ledger_rows: int) -> FollowUp:
     """The follow-up of tertial ``tertial`` (T1 Jan-Apr, T2 May-Aug, T3 Sep-Dec) of ``year``."""
-    return _followup(Period(year, TERTIAL, tertial), lines=lines, annual=annual, catalogue=catalogue,
-                     financing=financing, ledger=ledger, spells=spells,
-                     held_budget_rows=held_budget_rows, held_ledger_rows=held_ledger_rows)
+    period = Period(year, TERTIAL, tertial)
+    budget = _budget_year(year, lines=lines, annual=annual, catalogue=catalogue,
+                          financing=financing, held_budget_rows=held_budget_rows)
+    return _followup(period, budget, _to_date(period, ledger, spells), int(held_ledger_rows))
+
+
+def quarter_followups(year: int, quarter: int, *, lines: pd.DataFrame, annual: pd.DataFrame,
+                      catalogue: pd.DataFrame, financing: pd.DataFrame, ledger: pd.DataFrame,
+                      spells: pd.DataFrame, held_budget_rows: pd.DataFrame,
+                      held_ledger_rows: int) -> tuple[FollowUp, FollowUp]:
+    """Quarter ``quarter``'s follow-up and that of the tertial its last month falls in, which the
+    board gets with it: :func:`quarterly_followup` and :func:`tertial_followup` in one. The budget
+    year is prepared once for both, and so is the year to date when both end on 31 December."""
+    quarterly = Period(year, KVARTAL, quarter)
+    last_month = quarter * _MONTHS[KVARTAL]
+    tertial = Period(year, TERTIAL, (last_month - 1) // _MONTHS[TERTIAL] + 1)
+    budget = _budget_year(year, lines=lines, annual=annual, catalogue=catalogue,
+                          financing=financing, held_budget_rows=held_budget_rows)
+    to_date = _to_date(quarterly, ledger, spells)
+    tertial_to_date = (to_date if tertial.next_start == quarterly.next_start
+                       else _to_date(tertial, ledger, spells))
+    return (_followup(quarterly, budget, to_date, int(held_ledger_rows)),
+            _followup(tertial, budget, tertial_to_date, int(held_ledger_rows)))
 
 
 def participants(spells: pd.DataFrame, period: Period) -> pd.Series:
@@ -174,12 +192,15 @@ def participants(spells: pd.DataFrame, period: Period) -> pd.Series:
     """
     enrolled = _dates(spells["inskrivningsdatum"])
     left = _dates(spells["utskrivningsdatum"])
-    active = (enrolled < period.next_start) & (left.isna() | (left >= period.year_start))
+    active = ((enrolled < period.next_start)
+              & (left.isna() | (left >= period.year_start))).to_numpy(dtype=bool)
+    # Only the active spells need a person: most spells of all years are not.
+    person = (spells["pseudonym"][active].astype("string")
+              .fillna(spells["deidentified_person"][active].astype("string")))
     # By position, not by index label: a concatenated frame may repeat labels.
-    own = pd.Series("spell-" + pd.RangeIndex(len(spells)).astype(str), index=spells.index)
-    person = (spells["pseudonym"].astype("string")
-              .fillna(spells["deidentified_person"].astype("string")).fillna(own))
-    return person[active].groupby(spells.loc[active, "insats"]).nunique()
+    anonymous = person.isna().to_numpy()
+    person.iloc[anonymous] = "spell-" + pd.Index(np.flatnonzero(active)[anonymous]).astype(str)
+    return person.groupby(spells["insats"][active]).nunique()
 
 
 def accumulated_history(year: int, quarter: int, *, lines: pd.DataFrame,
@@ -190,115 +211,160 @@ def accumulated_history(year: int, quarter: int, *, lines: pd.DataFrame,
     (``YYYYQn``), budget_ackumulerat, utfall_ackumulerat.
     """
     period = Period(year, KVARTAL, quarter)
-    year_lines = lines.loc[lines["year"] == year]
-    budget = (year_lines[["insats", *QUARTERS]]
-              .rename(columns={name: number for number, name in enumerate(QUARTERS, 1)})
-              .melt(id_vars="insats", var_name="quarter", value_name="budget"))
-    budget["budget"] = _money(budget["budget"])
-    costs = _year_to_date(_cost_rows(ledger), period)
-    outcome = pd.DataFrame({"insats": costs["projekt"],
-                            "quarter": _dates(costs["bokforingsdatum"]).dt.quarter,
-                            "utfall": _money(costs["belopp"])})
-    both = (pd.concat([budget, outcome], ignore_index=True).fillna({"budget": 0.0, "utfall": 0.0})
-            .astype({"quarter": int}).groupby(["insats", "quarter"])[["budget", "utfall"]].sum())
-    total = both.groupby(level="quarter").sum().assign(insats=FORBUNDET)
-    both = pd.concat([both, total.set_index("insats", append=True).swaplevel()])
+    both = _quarter_sums(lines.loc[lines["year"] == year],
+                         _cost_rows(_year_to_date(ledger, period)))
+    total = both.groupby(level="quarter").sum()
     found = both.index.get_level_values("insats").unique()
-    codes = [*found[found != FORBUNDET], FORBUNDET]
-    grid = pd.MultiIndex.from_product([codes, range(1, quarter + 1)], names=["insats", "quarter"])
-    accumulated = both.reindex(grid, fill_value=0.0).groupby(level="insats", sort=False).cumsum()
-    history = accumulated.reset_index()
+    codes = pd.Index([*found[found != FORBUNDET], FORBUNDET])
+    quarters = range(1, quarter + 1)
+    grid = pd.MultiIndex.from_product([codes[:-1], quarters], names=["insats", "quarter"])
+    sums = np.concatenate([both.reindex(grid, fill_value=0.0).to_numpy(dtype=float),
+                           total.reindex(quarters, fill_value=0.0).to_numpy(dtype=float)])
+    insats = codes.repeat(len(quarters))
+    accumulated = (pd.DataFrame(sums, columns=["budget", "utfall"])
+                   .groupby(insats, sort=False).cumsum())
     return pd.DataFrame({
-        "insats": history["insats"],
-        "kvartal": f"{year}Q" + history["quarter"].astype(str),
-        "budget_ackumulerat": history["budget"],
-        "utfall_ackumulerat": history["utfall"],
+        "insats": insats,
+        "kvartal": [f"{year}Q{number}" for number in quarters] * len(codes),
+        "budget_ackumulerat": accumulated["budget"].to_numpy(),
+        "utfall_ackumulerat": accumulated["utfall"].to_numpy(),
     })
 
 
-def _followup(period: Period, *, lines: pd.DataFrame, annual: pd.DataFrame,
-              catalogue: pd.DataFrame, financing: pd.DataFrame, ledger: pd.DataFrame,
-              spells: pd.DataFrame, held_budget_rows: pd.DataFrame,
-              held_ledger_rows: int) -> FollowUp:
-    year = period.year
+def _quarter_sums(lines: pd.DataFrame, costs: pd.DataFrame) -> pd.DataFrame:
+    """Budget and outcome per (insats, quarter) of one year's budget lines and cost rows."""
+    budget = _quarters(lines)
+    # A row per budget line and quarter (quarter by quarter), then a row per cost row, each with 0
+    # for the figure it does not give: pandas sums with compensation, so also the zeros and the
+    # order of the rows decide the last bit of a sum.
+    rows = pd.DataFrame({
+        "insats": pd.concat([*[lines["insats"]] * len(QUARTERS), costs["projekt"]],
+                            ignore_index=True),
+        "quarter": np.concatenate([np.repeat(np.arange(1, len(QUARTERS) + 1), len(lines)),
+                                   _dates(costs["bokforingsdatum"]).dt.quarter.to_numpy()]),
+        "budget": np.concatenate([budget.T.ravel(), np.zeros(len(costs))]),
+        "utfall": np.concatenate([np.zeros(budget.size), _money(costs["belopp"]).to_numpy()]),
+    })
+    return rows.groupby(["insats", "quarter"])[["budget", "utfall"]].sum()
+
+
+@dataclass(frozen=True)
+class _BudgetYear:
+    """What a follow-up takes from the year's budget, whatever its period."""
+
+    lines: pd.DataFrame
+    names: dict[str, str]
+    insatser: list[str]             # catalogue order, ADM left out
+    arsbudget: pd.Series
+    financing: pd.DataFrame
+    held: dict[str, str]            # per sheet, the held budget rows (see _row_names)
+    spread: dict[str, str]          # per sheet, the rows spread from an annual amount
+
+
+@dataclass(frozen=True)
+class _ToDate:
+    """What a follow-up takes from the ledger and the spells, 1 January to the period's end."""
+
+    ledger: pd.DataFrame
+    costs: pd.DataFrame
+    income: pd.DataFrame
+    participants: pd.Series
+
+
+def _budget_year(year: int, *, lines: pd.DataFrame, annual: pd.DataFrame,
+                 catalogue: pd.DataFrame, financing: pd.DataFrame,
+                 held_budget_rows: pd.DataFrame) -> _BudgetYear:
     # The callers pass one year's budget, but a frame that holds more must not mix years.
     lines = lines.loc[lines["year"] == year]
     catalogue = catalogue.loc[catalogue["year"] == year]
+    return _BudgetYear(
+        lines=lines,
+        names=dict(zip(catalogue["insats"], catalogue["namn"])),
+        insatser=list(dict.fromkeys(code for code in catalogue["insats"] if code != ADM)),
+        arsbudget=_insats_arsbudget(lines, annual.loc[annual["year"] == year]),
+        financing=financing.loc[financing["year"] == year],
+        held=_row_names(held_budget_rows),
+        spread=_row_names(lines.loc[lines["spread"].fillna(False).astype(bool)]),
+    )
+
+
+def _to_date(period: Period, ledger: pd.DataFrame, spells: pd.DataFrame) -> _ToDate:
     # Every figure and note is about 1 January to the period's end: cut the ledger of all years
     # down to that once, rather than in each of the sheets.
     ledger = _year_to_date(ledger, period)
-    inputs = _Inputs(
-        period=period, lines=lines, ledger=ledger,
-        financing=financing.loc[financing["year"] == year],
-        figures=_figures(lines, ledger, period),
-        arsbudget=_insats_arsbudget(lines, annual.loc[annual["year"] == year]),
-        names=dict(zip(catalogue["insats"], catalogue["namn"])),
-        participants=participants(spells, period),
-        held_budget_rows=held_budget_rows, held_ledger_rows=int(held_ledger_rows),
-    )
-    insatser = [code for code in catalogue["insats"] if code != ADM]
-    sheets = {code: _insats_sheet(code, inputs) for code in insatser}
-    sheets[ADM] = _sheet(ADM, inputs.names.get(ADM, _ADM_NAME), inputs)
-    sheets[FORBUNDET] = _forbundet_sheet(inputs, known=[*insatser, ADM])
+    return _ToDate(ledger=ledger, costs=_cost_rows(ledger), income=_rows_of_class(ledger, INCOME),
+                   participants=participants(spells, period))
+
+
+def _followup(period: Period, budget: _BudgetYear, to_date: _ToDate,
+              held_ledger_rows: int) -> FollowUp:
+    codes = [*budget.insatser, ADM, FORBUNDET]
+    # All sheets' tables and notes come from one pass over the year; a sheet only takes its cut.
+    tables = _tables(_figures(budget.lines, to_date.costs, period), budget.arsbudget, codes,
+                     period)
+    ignored = _in_period(_rows_of_class(to_date.ledger, IGNORED), period)
+    notes = _notes(codes, budget, ignored=ignored, held_ledger_rows=held_ledger_rows)
+    sheets = {code: _insats_sheet(code, budget.names[code], tables[code], notes[code],
+                                  int(to_date.participants.get(code, 0)))
+              for code in budget.insatser}
+    sheets[ADM] = Sheet(code=ADM, name=budget.names.get(ADM, _ADM_NAME), table=tables[ADM],
+                        notes=notes[ADM])
+    forbundet_notes = (*notes[FORBUNDET], *_outside_catalogue_notes(to_date.costs, codes[:-1]),
+                       _INCOME_NOTE)
+    sheets[FORBUNDET] = Sheet(
+        code=FORBUNDET, name=_FORBUNDET_NAME, table=tables[FORBUNDET], notes=forbundet_notes,
+        result=_result(budget.financing, to_date.income, tables[FORBUNDET]))
     return FollowUp(period=period, sheets=sheets)
 
 
-def _insats_sheet(code: str, inputs: _Inputs) -> Sheet:
-    sheet = _sheet(code, inputs.names[code], inputs)
-    count = int(inputs.participants.get(code, 0))
-    outcome = float(sheet.table.loc[TOTAL, "Utfall ackumulerat"])
-    return Sheet(code=code, name=sheet.name, table=sheet.table, notes=sheet.notes,
-                 participants=count, cost_per_participant=outcome / count if count else None)
+def _insats_sheet(code: str, name: str, table: pd.DataFrame, notes: tuple[str, ...],
+                  count: int) -> Sheet:
+    outcome = float(table.at[TOTAL, "Utfall ackumulerat"])
+    return Sheet(code=code, name=name, table=table, notes=notes, participants=count,
+                 cost_per_participant=outcome / count if count else None)
 
 
-def _forbundet_sheet(inputs: _Inputs, known: list[str]) -> Sheet:
-    sheet = _sheet(FORBUNDET, _FORBUNDET_NAME, inputs)
-    notes = (*sheet.notes, *_outside_catalogue_notes(inputs, known),
-             "Bokförda intäkter visas för avstämning och räknas inte in i resultatet: "
-             "medlemsbidragen ingår redan i Finansiering.")
-    return Sheet(code=FORBUNDET, name=sheet.name, table=sheet.table, notes=notes,
-                 result=_result(inputs, sheet.table))
+def _figures(lines: pd.DataFrame, costs: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """Every figure summed per (insats, kostnadsslag) from the budget and the cost rows booked
+    from 1 January to the period's end; a figure a source does not give is 0."""
+    budget, outcome = _budget_figures(lines, period), _outcome_figures(costs, period)
+    # The budget lines, then the cost rows, each NaN in the figures of the other source: the sums
+    # skip NaN, so a figure sums its own source's rows, in their order.
+    rows = pd.DataFrame({
+        "insats": pd.concat([lines["insats"], costs["projekt"]], ignore_index=True),
+        "kostnadsslag": pd.concat([lines["kostnadsslag"], costs["kostnadsslag"]],
+                                  ignore_index=True),
+        **{name: np.concatenate([budget.get(name, np.full(len(lines), np.nan)),
+                                 outcome.get(name, np.full(len(costs), np.nan))])
+           for name in _FIGURES},
+    })
+    return rows.groupby(["insats", "kostnadsslag"]).sum()
 
 
-def _sheet(code: str, name: str, inputs: _Inputs) -> Sheet:
-    total = inputs.arsbudget.sum() if code == FORBUNDET else inputs.arsbudget.get(code, 0.0)
-    table = _table(_sheet_figures(inputs.figures, code), float(total), inputs.period)
-    return Sheet(code=code, name=name, table=table, notes=_notes(code, inputs))
-
-
-def _figures(lines: pd.DataFrame, ledger: pd.DataFrame, period: Period) -> pd.DataFrame:
-    """Every figure summed per (insats, kostnadsslag); a figure a source does not give is 0."""
-    both = pd.concat([_budget_figures(lines, period), _outcome_figures(ledger, period)],
-                     ignore_index=True)
-    return both.groupby(["insats", "kostnadsslag"])[list(_FIGURES)].sum()
-
-
-def _budget_figures(lines: pd.DataFrame, period: Period) -> pd.DataFrame:
+def _budget_figures(lines: pd.DataFrame, period: Period) -> dict[str, np.ndarray]:
     """Per budget line: its budget in the period, up to the period's end and after it, and the row's
     Årsbudget (its Ackumulering when no Årsbudget is given)."""
-    quarters = lines[list(QUARTERS)].apply(_money).to_numpy(dtype=float).reshape(-1, 4)
-    by_period = quarters @ period.quarter_weights()
+    by_period = _quarters(lines) @ period.quarter_weights()
     done = period.number
-    return pd.DataFrame({
-        "insats": lines["insats"].to_numpy(),
-        "kostnadsslag": lines["kostnadsslag"].to_numpy(),
+    return {
         "budget_period": by_period[:, done - 1],
         "budget_acc": by_period[:, :done].sum(axis=1),
         "budget_rest": by_period[:, done:].sum(axis=1),
         "arsbudget": _amount(lines["arsbudget"]).fillna(_money(lines["ackumulering"])).to_numpy(),
-    })
+    }
 
 
-def _outcome_figures(ledger: pd.DataFrame, period: Period) -> pd.DataFrame:
+def _outcome_figures(costs: pd.DataFrame, period: Period) -> dict[str, np.ndarray]:
     """Per cost row booked from 1 January to the period's end: its amount in the period and year to
     date. Credits are negative amounts and so reduce the outcome."""
-    costs = _year_to_date(_cost_rows(ledger), period)
-    amount = _money(costs["belopp"])
-    in_period = _dates(costs["bokforingsdatum"]) >= period.start
-    return pd.DataFrame({
-        "insats": costs["projekt"], "kostnadsslag": costs["kostnadsslag"],
-        "outcome_period": amount.where(in_period, 0.0), "outcome_acc": amount,
-    })
+    amount = _money(costs["belopp"]).to_numpy()
+    in_period = (_dates(costs["bokforingsdatum"]) >= period.start).to_numpy()
+    return {"outcome_period": np.where(in_period, amount, 0.0), "outcome_acc": amount}
+
+
+def _quarters(lines: pd.DataFrame) -> np.ndarray:
+    """(lines, 4): each line's budget per quarter, 0 where empty."""
+    return np.column_stack([_money(lines[name]).to_numpy(dtype=float) for name in QUARTERS])
 
 
 def _insats_arsbudget(lines: pd.DataFrame, annual: pd.DataFrame) -> pd.Series:
@@ -308,101 +374,114 @@ def _insats_arsbudget(lines: pd.DataFrame, annual: pd.DataFrame) -> pd.Series:
     return stated.combine_first(summed)
 
 
-def _sheet_figures(figures: pd.DataFrame, code: str) -> pd.DataFrame:
-    if code == FORBUNDET:
-        return figures.groupby(level="kostnadsslag").sum()
-    return figures.loc[figures.index.get_level_values("insats") == code].droplevel("insats")
-
-
-def _table(figures: pd.DataFrame, arsbudget_total: float, period: Period) -> pd.DataFrame:
-    """Rows: every kostnadsslag label in code-list order, then Totalt; columns: ``period.columns``."""
-    codes = reference.code_list("kostnadsslag")
-    rows = figures.reindex(codes["code"].to_list(), fill_value=0.0)[list(_FIGURES)]
-    total = rows.sum().to_frame(TOTAL).T.assign(arsbudget=arsbudget_total)
-    f = pd.concat([rows.set_axis(codes["label"].to_list()), total])
+def _tables(figures: pd.DataFrame, arsbudget: pd.Series, codes: list[str],
+            period: Period) -> dict[str, pd.DataFrame]:
+    """Every sheet's table from :func:`_figures`; ``codes`` are the insatser and ADM, then
+    Förbundet, which sums every insats, also one without a sheet. Rows: every kostnadsslag label
+    in code-list order, then Totalt; columns: ``period.columns``."""
+    kostnadsslag = reference.code_list("kostnadsslag")
+    insatser = codes[:-1]
+    grid = pd.MultiIndex.from_product([insatser, kostnadsslag["code"]], names=figures.index.names)
+    per_insats = figures.reindex(grid, fill_value=0.0).to_numpy(dtype=float)
+    forbundet = (figures.groupby(level="kostnadsslag").sum()
+                 .reindex(kostnadsslag["code"], fill_value=0.0).to_numpy(dtype=float))
+    # (sheet, kostnadsslag, figure)
+    rows = np.concatenate([per_insats, forbundet]).reshape(len(codes), len(kostnadsslag), -1)
+    # Summed one row at a time in code-list order, as pandas summed each sheet's frame: the totals
+    # stay the same to the last bit.
+    total = rows.cumsum(axis=1)[:, -1:, :]
+    total[:, 0, _FIGURES.index("arsbudget")] = [*arsbudget.reindex(insatser, fill_value=0.0),
+                                                arsbudget.sum()]
+    budget_period, outcome_period, budget_acc, outcome_acc, budget_rest, ars = np.moveaxis(
+        np.concatenate([rows, total], axis=1), -1, 0)
     # A row without a budget has no meaningful share used: leave it empty rather than infinite.
-    used = f["outcome_acc"] / f["arsbudget"].where(f["arsbudget"] > 0)
-    values = (f["budget_period"], f["outcome_period"], f["budget_period"] - f["outcome_period"],
-              f["budget_acc"], f["outcome_acc"], f["budget_acc"] - f["outcome_acc"],
-              f["arsbudget"], f["outcome_acc"] + f["budget_rest"], used)
-    table = pd.DataFrame(dict(zip(period.columns, values))).astype(float)
-    table.index.name = "Kostnadsslag"
-    return table
+    used = outcome_acc / np.where(ars > 0, ars, np.nan)
+    values = np.stack([budget_period, outcome_period, budget_period - outcome_period,
+                       budget_acc, outcome_acc, budget_acc - outcome_acc,
+                       ars, outcome_acc + budget_rest, used], axis=-1)
+    index = pd.Index([*kostnadsslag["label"], TOTAL], name="Kostnadsslag")
+    columns = pd.Index(period.columns)
+    # Copies, so that renaming one table's axis leaves the others alone.
+    return {code: pd.DataFrame(table, index=index.copy(), columns=columns.copy())
+            for code, table in zip(codes, values)}
 
 
-def _result(inputs: _Inputs, table: pd.DataFrame) -> pd.DataFrame:
+def _result(financing: pd.DataFrame, income: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     """The förbund's income, costs and forecast result for the year.
 
     The result is Finansiering less the full-year cost forecast. Income booked in the ledger is
     shown beside it, positive, but left out of the result: the members' contributions are booked
-    there as they arrive and are already counted in Finansiering.
+    there as they arrive and are already counted in Finansiering. ``income``: the income rows
+    booked from 1 January to the period's end.
     """
-    financing = float(_money(inputs.financing["belopp"]).sum())
-    income = _year_to_date(_rows_of_class(inputs.ledger, INCOME), inputs.period)
+    total = float(_money(financing["belopp"]).sum())
     booked = -float(_money(income["belopp"]).sum())
-    forecast = float(table.loc[TOTAL, "Prognos helår"])
-    values = {FINANSIERING: financing, BOKFORDA_INTAKTER: booked,
-              KOSTNADER_UTFALL: float(table.loc[TOTAL, "Utfall ackumulerat"]),
-              KOSTNADER_PROGNOS: forecast, RESULTAT: financing - forecast}
-    return pd.DataFrame({"Belopp": values}).rename_axis("Post")
+    forecast = float(table.at[TOTAL, "Prognos helår"])
+    values = {FINANSIERING: total, BOKFORDA_INTAKTER: booked,
+              KOSTNADER_UTFALL: float(table.at[TOTAL, "Utfall ackumulerat"]),
+              KOSTNADER_PROGNOS: forecast, RESULTAT: total - forecast}
+    return pd.DataFrame({"Belopp": list(values.values())},
+                        index=pd.Index(list(values), name="Post"))
 
 
-def _notes(code: str, inputs: _Inputs) -> tuple[str, ...]:
-    """What the reader must know to trust the table: missing rows, spread rows, rows left out."""
-    notes: list[str] = []
-    held = _of(inputs.held_budget_rows, code)
-    if len(held):
-        notes.append("Budgetrader som saknas eftersom de hålls för granskning hos förvaltaren: "
-                     f"{_row_names(held, code)}. "
-                     "Deras budget ingår inte i tabellen förrän de rättats.")
-    lines = _of(inputs.lines, code)
-    spread = lines.loc[lines["spread"].fillna(False).astype(bool)]
-    if len(spread):
-        notes.append("Budgeten fördelad jämnt över årets aktiva kvartal från ett årsbelopp: "
-                     f"{_row_names(spread, code)}.")
-    ledger = _of(inputs.ledger, code, column="projekt")
-    ignored = _in_period(_rows_of_class(ledger, IGNORED), inputs.period)
-    if len(ignored):
-        notes.append(f"{_ledger_rows(len(ignored))} i perioden på konton utanför uppföljningen "
-                     "ingår inte.")
-    if inputs.held_ledger_rows:
-        notes.append(f"{_ledger_rows(inputs.held_ledger_rows)} med okänt Projekt hålls för "
-                     "granskning och ingår inte i utfallet.")
-    return tuple(notes)
+def _notes(codes: list[str], budget: _BudgetYear, *, ignored: pd.DataFrame,
+           held_ledger_rows: int) -> dict[str, tuple[str, ...]]:
+    """Per sheet, what the reader must know to trust the table: missing rows, spread rows, rows
+    left out (``ignored``: the period's ledger rows on accounts outside the follow-up). The
+    förbund's sheet covers every row."""
+    held, spread = budget.held, budget.spread
+    ignored_counts = {**ignored["projekt"].value_counts().to_dict(), FORBUNDET: len(ignored)}
+    notes: dict[str, tuple[str, ...]] = {}
+    for code in codes:
+        sheet: list[str] = []
+        if code in held:
+            sheet.append("Budgetrader som saknas eftersom de hålls för granskning hos "
+                         f"förvaltaren: {held[code]}. Deras budget ingår inte i tabellen förrän "
+                         "de rättats.")
+        if code in spread:
+            sheet.append("Budgeten fördelad jämnt över årets aktiva kvartal från ett "
+                         f"årsbelopp: {spread[code]}.")
+        if ignored_counts.get(code, 0):
+            sheet.append(f"{_ledger_rows(ignored_counts[code])} i perioden på konton utanför "
+                         "uppföljningen ingår inte.")
+        if held_ledger_rows:
+            sheet.append(f"{_ledger_rows(held_ledger_rows)} med okänt Projekt hålls för "
+                         "granskning och ingår inte i utfallet.")
+        notes[code] = tuple(sheet)
+    return notes
 
 
-def _outside_catalogue_notes(inputs: _Inputs, known: list[str]) -> tuple[str, ...]:
+def _outside_catalogue_notes(costs: pd.DataFrame, known: list[str]) -> tuple[str, ...]:
     """The förbund's total holds every cost, also one whose Projekt has no sheet of its own."""
-    costs = _year_to_date(_cost_rows(inputs.ledger), inputs.period)
     outside = costs.loc[~costs["projekt"].isin(known)]
     if outside.empty:
         return ()
     codes = ", ".join(outside["projekt"].drop_duplicates().sort_values())
-    return (f"Utfallet innehåller {_ledger_rows(len(outside))} med Projekt utanför årets "
-            f"insatskatalog ({codes}).",)
+    return ((f"Utfallet innehåller {_ledger_rows(len(outside))} med Projekt utanför årets "
+             f"insatskatalog ({codes})."),)
 
 
-def _row_names(rows: pd.DataFrame, code: str) -> str:
-    """Budget rows by kostnadsslag label; on the förbund's sheet prefixed with their insats."""
-    kostnadsslag = rows["kostnadsslag"].astype("string")
-    names = kostnadsslag.map(reference.labels("kostnadsslag")).fillna(kostnadsslag)
-    names = names.fillna("okänt kostnadsslag")
-    if code == FORBUNDET:
-        names = rows["insats"].astype("string") + ": " + names
-    return ", ".join(names.drop_duplicates())
+def _row_names(rows: pd.DataFrame) -> dict[str, str]:
+    """Budget rows by kostnadsslag label, per insats and (prefixed with their insats) for the
+    förbund's sheet; a sheet without rows has no entry."""
+    if rows.empty:
+        return {}
+    labels = reference.labels("kostnadsslag")
+    # A code without a label stands for itself.
+    names = (rows["kostnadsslag"].astype("string").map(lambda code: labels.get(code, code))
+             .fillna("okänt kostnadsslag"))
+    insats = rows["insats"].astype("string")
+    per_insats = names.groupby(insats, sort=False).unique().map(", ".join)
+    return {**per_insats.to_dict(), FORBUNDET: ", ".join((insats + ": " + names).drop_duplicates())}
 
 
 def _ledger_rows(count: int) -> str:
     return f"{count} bokföringsrad" if count == 1 else f"{count} bokföringsrader"
 
 
-def _of(frame: pd.DataFrame, code: str, column: str = "insats") -> pd.DataFrame:
-    """The rows of one sheet; the förbund's sheet covers them all."""
-    return frame if code == FORBUNDET else frame.loc[frame[column] == code]
-
-
 def _rows_of_class(ledger: pd.DataFrame, account_class: str) -> pd.DataFrame:
-    return ledger.loc[(ledger["account_class"] == account_class).fillna(False).astype(bool)]
+    of_class = ledger["account_class"].eq(account_class)
+    return ledger.loc[of_class.to_numpy(dtype=bool, na_value=False)]
 
 
 def _cost_rows(ledger: pd.DataFrame) -> pd.DataFrame:
@@ -410,13 +489,17 @@ def _cost_rows(ledger: pd.DataFrame) -> pd.DataFrame:
 
 
 def _year_to_date(ledger: pd.DataFrame, period: Period) -> pd.DataFrame:
-    booked = _dates(ledger["bokforingsdatum"])
-    return ledger.loc[(booked >= period.year_start) & (booked < period.next_start)]
+    return _booked(ledger, period.year_start, period.next_start)
 
 
 def _in_period(ledger: pd.DataFrame, period: Period) -> pd.DataFrame:
+    return _booked(ledger, period.start, period.next_start)
+
+
+def _booked(ledger: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """The rows booked from ``start`` up to, not including, ``end``."""
     booked = _dates(ledger["bokforingsdatum"])
-    return ledger.loc[(booked >= period.start) & (booked < period.next_start)]
+    return ledger.loc[((booked >= start) & (booked < end)).to_numpy()]
 
 
 def _dates(values: pd.Series) -> pd.Series:
@@ -426,6 +509,8 @@ def _dates(values: pd.Series) -> pd.Series:
 
 def _amount(values: pd.Series) -> pd.Series:
     """MONEY columns may arrive as Decimal or nullable floats; NaN where empty."""
+    if values.dtype == np.float64:      # as the warehouse gives them: nothing to convert
+        return values
     return pd.to_numeric(values, errors="coerce").astype("float64")
 
 

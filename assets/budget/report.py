@@ -13,7 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles.cell_style import StyleArray
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from assets import charts
@@ -37,6 +40,8 @@ _HEADER_ROW = 4          # title, period line, blank, then the table's header
 _LABEL_WIDTH = 46
 _NUMBER_WIDTH = 15
 _BOLD = Font(bold=True)
+_TITLE_FONT = Font(bold=True, size=14)
+_HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
 _HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
 _TOP_LINE = Border(top=Side(style="thin"))
 _REMAINING = {KVARTAL: "kvartal", "tertial": "tertialer"}
@@ -47,22 +52,30 @@ def write_workbook(followup: FollowUp, path: Path | str, tertial: FollowUp | Non
     ``budgetuppfoljning.xlsx`` in): one sheet per insats, ``ADM`` and ``Förbundet``, and a
     ``Tertial`` sheet with every tertial table when ``tertial`` is given. Returns the file."""
     target = _target(path, WORKBOOK_NAME)
-    book = Workbook()
-    book.remove(book.active)
-    for sheet in followup.sheets.values():
-        worksheet = book.create_sheet(sheet.code)
-        _write_block(worksheet, sheet, followup.period, first_row=1)
-        worksheet.freeze_panes = worksheet.cell(_HEADER_ROW + 1, 2)
-    if tertial is not None:
-        worksheet = book.create_sheet(TERTIAL_SHEET)
-        row = 1
-        for sheet in tertial.sheets.values():
-            row = _write_block(worksheet, sheet, tertial.period, first_row=row) + 2
-    for worksheet in book.worksheets:
-        _set_widths(worksheet, len(followup.period.columns))
+    book = _build_workbook(followup, tertial)
     target.parent.mkdir(parents=True, exist_ok=True)
     book.save(target)
     return target
+
+
+def _build_workbook(followup: FollowUp, tertial: FollowUp | None) -> Workbook:
+    book = Workbook()
+    # Looked up on the sheet a new workbook comes with, which then goes.
+    styles = _Styles(book.active)
+    book.remove(book.active)
+    for sheet in followup.sheets.values():
+        worksheet = book.create_sheet(sheet.code)
+        _write_block(worksheet, sheet, followup.period, styles)
+        worksheet.freeze_panes = worksheet.cell(_HEADER_ROW + 1, 2)
+    if tertial is not None:
+        worksheet = book.create_sheet(TERTIAL_SHEET)
+        for number, sheet in enumerate(tertial.sheets.values()):
+            if number:
+                worksheet.append([])
+            _write_block(worksheet, sheet, tertial.period, styles)
+    for worksheet in book.worksheets:
+        _set_widths(worksheet, len(followup.period.columns))
+    return book
 
 
 def write_html(followup: FollowUp, path: Path | str, *, history: pd.DataFrame) -> Path:
@@ -72,7 +85,9 @@ def write_html(followup: FollowUp, path: Path | str, *, history: pd.DataFrame) -
     target = _target(path, HTML_NAME)
     period = followup.period
     title = f"Budgetuppföljning {period.label}"
-    sections = [_html_section(sheet, period, history.loc[history["insats"] == sheet.code])
+    # Split once rather than compare every row for each section.
+    charted = dict(list(history.groupby("insats", sort=False)))
+    sections = [_html_section(sheet, period, charted.get(sheet.code, history.iloc[:0]))
                 for sheet in followup.sheets.values()]
     page = "\n".join([_HTML_HEAD.format(title=html.escape(title)), f"<h1>{html.escape(title)}</h1>",
                       _html_intro(period), _html_nav(followup), *sections, "</body></html>\n"])
@@ -111,68 +126,103 @@ def _period_line(period: Period) -> str:
 
 # --- Excel -----------------------------------------------------------------------------------
 
-def _write_block(worksheet: Worksheet, sheet: Sheet, period: Period, first_row: int) -> int:
-    """Title, table, extra figures and notes from ``first_row`` down; returns the last row used."""
-    worksheet.cell(first_row, 1, f"Budgetuppföljning {period.label} – {_heading(sheet)}").font = \
-        Font(bold=True, size=14)
-    worksheet.cell(first_row + 1, 1, _period_line(period))
-    row = _write_table(worksheet, sheet.table, first_row + _HEADER_ROW - 1)
+class _Styles:
+    """The workbook's cell styles, each looked up once. Set on a cell, a style object is hashed
+    and looked up in the workbook again; for every cell of the workbook that took as long as
+    writing the cells' values."""
+
+    def __init__(self, worksheet: Worksheet) -> None:
+        # In the order the workbook first used them when styled cell by cell, so the fonts,
+        # fills and borders keep their numbers in the file.
+        self.title = _style(worksheet, font=_TITLE_FONT)
+        self.header = _style(worksheet, font=_BOLD, fill=_HEADER_FILL, alignment=_HEADER_ALIGNMENT)
+        self.number = {KRONOR_FORMAT: _style(worksheet, number_format=KRONOR_FORMAT),
+                       PERCENT_FORMAT: _style(worksheet, number_format=PERCENT_FORMAT)}
+        self.total = {name: _style(worksheet, number_format=name, font=_BOLD, border=_TOP_LINE)
+                      for name in (KRONOR_FORMAT, PERCENT_FORMAT)}
+        self.total_label = _style(worksheet, font=_BOLD, border=_TOP_LINE)
+        self.bold = _style(worksheet, font=_BOLD)
+        self.bold_kronor = _style(worksheet, number_format=KRONOR_FORMAT, font=_BOLD)
+
+
+def _style(worksheet: Worksheet, **attributes: object) -> StyleArray:
+    """What ``Cell(style_array=...)`` takes for a cell given ``attributes`` (font, fill,
+    number_format ...). openpyxl has no public way to it but to style a cell and read it back."""
+    cell = Cell(worksheet)
+    for name, value in attributes.items():
+        setattr(cell, name, value)
+    return cell._style
+
+
+def _write_block(worksheet: Worksheet, sheet: Sheet, period: Period, styles: _Styles) -> None:
+    """Title, table, extra figures and notes, appended below the rows ``worksheet`` has."""
+    title = f"Budgetuppföljning {period.label} – {_heading(sheet)}"
+    worksheet.append([Cell(worksheet, value=title, style_array=styles.title)])
+    worksheet.append([_period_line(period)])
+    worksheet.append([])
+    _write_table(worksheet, sheet.table, styles)
     if sheet.participants is not None:
-        row = _write_figures(worksheet, row + 2, {PARTICIPANTS: sheet.participants,
-                                                  COST_PER_PARTICIPANT: sheet.cost_per_participant})
+        worksheet.append([])
+        _write_figures(worksheet, {PARTICIPANTS: sheet.participants,
+                                   COST_PER_PARTICIPANT: sheet.cost_per_participant}, styles)
     if sheet.result is not None:
-        worksheet.cell(row + 2, 1, RESULT_HEADING).font = _BOLD
-        row = _write_figures(worksheet, row + 3, sheet.result["Belopp"].to_dict())
-        _embolden(worksheet, row)
+        worksheet.append([])
+        worksheet.append([Cell(worksheet, value=RESULT_HEADING, style_array=styles.bold)])
+        _write_figures(worksheet, sheet.result["Belopp"].to_dict(), styles, bold_last=True)
     if sheet.notes:
-        worksheet.cell(row + 2, 1, NOTES_HEADING).font = _BOLD
-        for offset, note in enumerate(sheet.notes, start=1):
-            worksheet.cell(row + 2 + offset, 1, f"• {note}")
-        row += 2 + len(sheet.notes)
-    return row
+        worksheet.append([])
+        worksheet.append([Cell(worksheet, value=NOTES_HEADING, style_array=styles.bold)])
+        for note in sheet.notes:
+            worksheet.append([f"• {note}"])
 
 
-def _write_table(worksheet: Worksheet, table: pd.DataFrame, header_row: int) -> int:
-    """The table with its header at ``header_row``; returns the row of Totalt."""
-    for column, name in enumerate([table.index.name, *table.columns], start=1):
-        cell = worksheet.cell(header_row, column, name)
-        cell.font, cell.fill = _BOLD, _HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
+def _write_table(worksheet: Worksheet, table: pd.DataFrame, styles: _Styles) -> None:
+    """The header and the rows of ``table``; the last row, Totalt, bold below a line."""
+    worksheet.append([Cell(worksheet, value=name, style_array=styles.header)
+                      for name in [table.index.name, *table.columns]])
     formats = [PERCENT_FORMAT if name == USED else KRONOR_FORMAT for name in table.columns]
-    row = header_row
-    for row, (label, *values) in enumerate(table.itertuples(), start=header_row + 1):
-        worksheet.cell(row, 1, label)
-        for column, (value, number_format) in enumerate(zip(values, formats), start=2):
-            worksheet.cell(row, column, _excel(value)).number_format = number_format
-    _embolden(worksheet, row, border=True)
-    return row
+    labels = table.index.to_list()
+    # Every value converted at once; openpyxl takes one cell at a time anyway.
+    rows = _excel_values(table.to_numpy(dtype=float))
+    for number, (label, values) in enumerate(zip(labels, rows), start=1):
+        total = number == len(labels)
+        by_format = styles.total if total else styles.number
+        cells = [Cell(worksheet, value=value, style_array=by_format[number_format])
+                 for value, number_format in zip(values, formats)]
+        worksheet.append([Cell(worksheet, value=label, style_array=styles.total_label)
+                          if total else label, *cells])
 
 
-def _write_figures(worksheet: Worksheet, first_row: int, figures: dict[str, float | None]) -> int:
-    """Label-value rows below a table; returns the last row written."""
-    row = first_row
-    for row, (label, value) in enumerate(figures.items(), start=first_row):
-        worksheet.cell(row, 1, label)
-        worksheet.cell(row, 2, _excel(value)).number_format = KRONOR_FORMAT
-    return row
-
-
-def _embolden(worksheet: Worksheet, row: int, border: bool = False) -> None:
-    for cell in worksheet[row]:
-        cell.font = _BOLD
-        if border:
-            cell.border = _TOP_LINE
+def _write_figures(worksheet: Worksheet, figures: dict[str, float | None], styles: _Styles,
+                   bold_last: bool = False) -> None:
+    """Label-value rows below a table; ``bold_last``: the last row bold in every column the
+    sheet has, as the table's Totalt."""
+    for number, (label, value) in enumerate(figures.items(), start=1):
+        if bold_last and number == len(figures):
+            empty = [Cell(worksheet, style_array=styles.bold)
+                     for _ in range(worksheet.max_column - 2)]
+            worksheet.append([Cell(worksheet, value=label, style_array=styles.bold),
+                              Cell(worksheet, value=_excel(value), style_array=styles.bold_kronor),
+                              *empty])
+        else:
+            worksheet.append([label, Cell(worksheet, value=_excel(value),
+                                          style_array=styles.number[KRONOR_FORMAT])])
 
 
 def _set_widths(worksheet: Worksheet, columns: int) -> None:
     worksheet.column_dimensions["A"].width = _LABEL_WIDTH
     for column in range(2, columns + 2):
-        worksheet.column_dimensions[worksheet.cell(1, column).column_letter].width = _NUMBER_WIDTH
+        worksheet.column_dimensions[get_column_letter(column)].width = _NUMBER_WIDTH
 
 
 def _excel(value: float | None) -> float | None:
     """An empty figure stays an empty cell, not NaN (which Excel cannot store)."""
     return None if value is None or pd.isna(value) else float(value)
+
+
+def _excel_values(values: np.ndarray) -> list[list[float | None]]:
+    """:func:`_excel` of a whole array: Python floats, None where empty."""
+    return np.where(np.isnan(values), None, values).tolist()
 
 
 # --- HTML ------------------------------------------------------------------------------------
@@ -224,19 +274,24 @@ def _html_kronor(value: float | None) -> str:
 def _html_table(table: pd.DataFrame) -> str:
     """Kronor and percentages formatted column by column; Totalt in bold."""
     head = "".join(f"<th>{html.escape(name)}</th>" for name in [table.index.name, *table.columns])
-    labels = pd.Series(table.index, index=table.index).map(html.escape)
-    total = pd.Series(np.where(table.index == TOTAL, ' class="total"', ""), index=table.index)
-    rows = "<tr" + total + "><th>" + labels + "</th>"
-    for name in table.columns:
-        rows = rows + '<td class="num">' + table[name].map(percent if name == USED else kronor) + "</td>"
-    body = "".join(rows + "</tr>")
+    # Plain strings: pandas' string arithmetic costs more than the formatting on tables this small.
+    rows = [_html_row_start(label) for label in table.index]
+    for name, values in zip(table.columns, table.to_numpy(dtype=float).T.tolist()):
+        texts = map(percent if name == USED else kronor, values)
+        rows = [f'{row}<td class="num">{text}</td>' for row, text in zip(rows, texts)]
+    body = "".join(f"{row}</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _html_row_start(label: str) -> str:
+    total = ' class="total"' if label == TOTAL else ""
+    return f"<tr{total}><th>{html.escape(label)}</th>"
+
+
 def _html_result(result: pd.DataFrame) -> str:
-    labels = pd.Series(result.index, index=result.index).map(html.escape)
-    rows = "<tr><th>" + labels + '</th><td class="num">' + result["Belopp"].map(kronor) + "</td></tr>"
-    return f'<table class="result"><tbody>{"".join(rows)}</tbody></table>'
+    rows = "".join(f'<tr><th>{html.escape(label)}</th><td class="num">{kronor(value)}</td></tr>'
+                   for label, value in result["Belopp"].items())
+    return f'<table class="result"><tbody>{rows}</tbody></table>'
 
 
 def _html_chart(history: pd.DataFrame, heading: str, chart_id: str) -> str:
@@ -249,7 +304,7 @@ def _html_chart(history: pd.DataFrame, heading: str, chart_id: str) -> str:
 def _chart_svg(history: pd.DataFrame, chart_id: str, description: str) -> str:
     """Grouped bars of accumulated budget and outcome per quarter; credits can make the
     outcome negative, and then its bar goes below the zero line."""
-    quarters = ("Kvartal " + history["kvartal"].str[-1]).to_list()
+    quarters = [f"Kvartal {kvartal[-1]}" for kvartal in history["kvartal"]]
     series = [charts.Series("Budget ackumulerat", history["budget_ackumulerat"].tolist(),
                             BUDGET_COLOR),
               charts.Series("Utfall ackumulerat", history["utfall_ackumulerat"].tolist(),

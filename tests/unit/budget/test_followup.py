@@ -17,6 +17,7 @@ from assets.budget.followup import (
     TOTAL,
     Period,
     accumulated_history,
+    quarter_followups,
     quarterly_followup,
     tertial_followup,
 )
@@ -204,6 +205,23 @@ def test_tertial_2_every_column(inputs):
     _check(t2.tables["JOBBSAM3"], expected)
     assert t2.period.label == "tertial 2 2024"
     assert t2.sheets["JOBBSAM3"].participants == 7     # p4 enrolled 1 July is now counted
+
+
+@pytest.mark.parametrize("quarter, tertial", [(1, 1), (2, 2), (3, 3), (4, 3)])
+def test_quarter_followups_are_the_quarter_and_its_tertial(inputs, quarter, tertial):
+    # one call for what the board gets each quarter; Q4 and T3 share their year to date
+    together = quarter_followups(2024, quarter, **inputs)
+    for combined, alone in zip(together, (quarterly_followup(2024, quarter, **inputs),
+                                          tertial_followup(2024, tertial, **inputs))):
+        assert combined.period == alone.period
+        assert list(combined.sheets) == list(alone.sheets)
+        for code, sheet in combined.sheets.items():
+            expected = alone.sheets[code]
+            pd.testing.assert_frame_equal(sheet.table, expected.table)
+            assert sheet.notes == expected.notes
+            assert (sheet.participants, sheet.cost_per_participant) == (
+                expected.participants, expected.cost_per_participant)
+        pd.testing.assert_frame_equal(combined.result, alone.result)
 
 
 def test_accumulated_history(inputs):

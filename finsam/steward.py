@@ -101,13 +101,14 @@ def _cell(value: object) -> str:
     return html.escape(str(value))
 
 
+# One pass per value; & becomes &amp; without touching the entities the others become.
+_ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
+
+
 def _escaped(values: pd.Series) -> pd.Series:
     if pd.api.types.is_float_dtype(values):
         values = values.astype("Int64")
-    text = values.astype("string").fillna("")
-    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;")):
-        text = text.str.replace(char, entity, regex=False)
-    return text
+    return values.astype("string").fillna("").str.translate(_ENTITIES)
 
 
 _SHOWN = ("ID", "Rad", "Kolumn", "Allvarlighet", "Förväntat", "Hittat", "Antal", "Status",
@@ -116,15 +117,27 @@ _SHOWN = ("ID", "Rad", "Kolumn", "Allvarlighet", "Förväntat", "Hittat", "Antal
 
 def _row_html(frame: pd.DataFrame) -> pd.Series:
     """Every row as a table row, escaped once for the whole frame (not per group)."""
-    rows = pd.Series("<tr>", index=frame.index, dtype="string")
-    for name in _SHOWN:
-        rows = rows + "<td>" + _escaped(frame[name]) + "</td>"
-    return rows + "</tr>"
+    cells = [_escaped(frame[name]) for name in _SHOWN]
+    return "<tr><td>" + cells[0].str.cat(cells[1:], sep="</td><td>") + "</td></tr>"
 
 
-def _group_table(rows: pd.Series) -> str:
-    head = "".join(f"<th>{html.escape(name)}</th>" for name in _SHOWN)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{chr(10).join(rows)}</tbody></table>"
+_HEAD_ROW = "".join(f"<th>{html.escape(name)}</th>" for name in _SHOWN)
+
+
+def _group_table(rows: str) -> str:
+    """``rows``: the group's table rows, joined by newlines."""
+    return f"<table><thead><tr>{_HEAD_ROW}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def _groups(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per source, file and rule (sorted, a missing file or rule last; rows without a source are
+    left out): the first row's type, the count and the rows' HTML in frame order. One grouping
+    over the whole frame instead of slicing it group by group."""
+    keyed = frame.assign(_html=_row_html(frame)).dropna(subset=["Källa"])
+    groups = keyed.groupby(["Källa", "Fil", "Regel"], sort=True, dropna=False)
+    return pd.DataFrame({"Typ": groups["Typ"].first(skipna=False),
+                         "Antal": groups["Antal"].sum(),
+                         "rows": groups["_html"].agg("\n".join)})
 
 
 def render_html(frame: pd.DataFrame) -> str:
@@ -138,15 +151,16 @@ def render_html(frame: pd.DataFrame) -> str:
              'placeholder="fil, regel, kolumn, värde ..."></label></p>']
     if not summary.empty:
         parts.append("<h2>Översikt</h2>" + summary.to_html(classes="summary", border=0))
-    frame = frame.assign(_html=_row_html(frame))
-    for source, by_source in frame.groupby("Källa", sort=True):
+    groups = _groups(frame)
+    # a loop over the groups (hundreds), each one's rows already rendered
+    for source, by_source in groups.groupby(level="Källa", sort=False):
         label = SOURCE_LABELS.get(source, source)
         parts.append(f'<section><h2>{html.escape(label)} ({int(by_source["Antal"].sum())})</h2>')
-        for (file_name, rule), group in by_source.groupby(["Fil", "Regel"], sort=True, dropna=False):
-            title = f"{_cell(file_name)} – {_cell(rule)} – {_cell(group['Typ'].iloc[0])}"
+        for (_, file_name, rule), typ, count, rows in by_source.itertuples(name=None):
+            title = f"{_cell(file_name)} – {_cell(rule)} – {_cell(typ)}"
             parts.append(f'<details class="group"><summary>{title} '
-                         f'<span class="count">{int(group["Antal"].sum())}</span></summary>'
-                         f"{_group_table(group['_html'])}</details>")
+                         f'<span class="count">{int(count)}</span></summary>'
+                         f"{_group_table(rows)}</details>")
         parts.append("</section>")
     parts.append(_SCRIPT)
     return "\n".join(parts) + "\n</body></html>\n"

@@ -4,19 +4,34 @@ import datetime as dt
 
 import dagster as dg
 import pandas as pd
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, func, select
 
 from assets.ingest.assets import SOURCE_ASSETS
 from assets.steward.conflicts import find_conflicts, partner_evidence
+from assets.sus.warehouse_frames import read_frame
 from finsam.steward import write_reports
 from orchestration.resources import OutputFolder, Warehouse
 from orchestration.retry import retry_when_busy
 from warehouse import load, models
 
 
-def _frame(connection: Connection, model, *columns: str) -> pd.DataFrame:
+def _frame(connection: Connection, model, *columns: str, distinct: bool = False) -> pd.DataFrame:
     table = model.__table__
-    return pd.read_sql(select(*[table.c[name] for name in columns]), connection)
+    query = select(*[table.c[name] for name in columns])
+    return read_frame(connection, query.distinct() if distinct else query)
+
+
+def _soc_months(connection: Connection) -> pd.DataFrame:
+    """pseudonym, manad: each month with försörjningsstöd. The months come joined, one row per
+    person, so a few thousand rows are fetched instead of one per payment. That changes the order
+    of the rows, which does not matter: they differ only in the month."""
+    table = models.SocPayment.__table__
+    per_person = read_frame(connection, select(
+        table.c.pseudonym, func.aggregate_strings(table.c.manad, ",").label("manader"),
+    ).group_by(table.c.pseudonym))
+    months = per_person["manader"].str.split(",")
+    return pd.DataFrame({"pseudonym": per_person["pseudonym"].repeat(months.str.len()).to_numpy(),
+                         "manad": months.explode().to_numpy()})
 
 
 def _evidence(connection: Connection) -> tuple[pd.DataFrame, pd.Series]:
@@ -24,8 +39,9 @@ def _evidence(connection: Connection) -> tuple[pd.DataFrame, pd.Series]:
         _frame(connection, models.FkBenefit, "pseudonym", "forsorjning", "fom", "tom"),
         _frame(connection, models.AfSupport, "pseudonym", "forsorjning", "ersattning_fran",
                "ersattning_till"),
-        _frame(connection, models.SocPayment, "pseudonym", "manad"),
-        _frame(connection, models.HsfContact, "pseudonym"))
+        _soc_months(connection),
+        # only whom health care has seen counts, so each person once is enough
+        _frame(connection, models.HsfContact, "pseudonym", distinct=True))
 
 
 def refresh_conflicts(connection: Connection) -> int:

@@ -6,6 +6,7 @@ decides whether the register should be corrected.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 CONFLICT_COLUMNS = ("insats", "spell_key", "file_name", "row_number", "inskrivningsdatum", "person",
@@ -22,15 +23,25 @@ def income_on_enrolment(spells: pd.DataFrame, evidence: pd.DataFrame) -> pd.Data
     ``evidence``: pseudonym, partner, forsorjning, start, end (end NaT = ongoing).
     """
     linked = spells.dropna(subset=["pseudonym"])
-    pairs = linked.merge(evidence.dropna(subset=["forsorjning"]), on="pseudonym")
-    day = pd.to_datetime(pairs["inskrivningsdatum"])
-    covers = (pairs["start"] <= day) & (pairs["end"].isna() | (pairs["end"] >= day))
-    registered = (linked[["record_key"]].assign(forsorjning=linked["forsorjning_in"].fillna("")
-                                                   .str.split(",")).explode("forsorjning"))
-    candidates = pairs.loc[covers].drop_duplicates(["record_key", "forsorjning"])
-    marked = candidates.merge(registered, on=["record_key", "forsorjning"], how="left",
+    known = evidence.dropna(subset=["forsorjning"])
+    key = pd.factorize(linked["record_key"])[0]
+    code, codes = pd.factorize(known["forsorjning"])
+    # Spells × evidence is many rows: pair numbers only (places, the spell's key and the code
+    # numbered) and fetch the text for the hits alone.
+    pairs = pd.DataFrame({"spell": np.arange(len(linked)), "pseudonym": linked["pseudonym"].array}
+                         ).merge(pd.DataFrame({"pseudonym": known["pseudonym"].array,
+                                               "row": np.arange(len(known))}), on="pseudonym")
+    spell, row = pairs["spell"].to_numpy(), pairs["row"].to_numpy()
+    day = pd.to_datetime(linked["inskrivningsdatum"]).to_numpy()[spell]
+    start, end = known["start"].to_numpy()[row], known["end"].to_numpy()[row]
+    covers = (start <= day) & (np.isnat(end) | (end >= day))
+    candidates = pd.DataFrame({"spell": spell[covers], "row": row[covers], "key": key[spell[covers]],
+                               "code": code[row[covers]]}).drop_duplicates(["key", "code"])
+    marked = candidates.merge(_registered(linked, key, codes), on=["key", "code"], how="left",
                               indicator=True)
-    hits = marked.loc[marked["_merge"] == "left_only"]
+    found = marked.loc[marked["_merge"] == "left_only"]
+    hits = linked.iloc[found["spell"].to_numpy()].set_axis(found.index)
+    shown = known.iloc[found["row"].to_numpy()].set_axis(found.index)
     return pd.DataFrame({
         "insats": hits["insats"],
         "spell_key": hits["record_key"],
@@ -39,9 +50,20 @@ def income_on_enrolment(spells: pd.DataFrame, evidence: pd.DataFrame) -> pd.Data
         "inskrivningsdatum": hits["inskrivningsdatum"],
         "person": masked_person(hits["birth_date"]),
         "rule": "försörjning vid inskrivning saknar partnerns uppgift",
-        "expected": hits["partner"] + " visar " + hits["forsorjning"] + " på inskrivningsdagen",
+        "expected": shown["partner"] + " visar " + shown["forsorjning"] + " på inskrivningsdagen",
         "found": hits["forsorjning_in"].fillna("(tomt)"),
     })
+
+
+def _registered(linked: pd.DataFrame, key: np.ndarray, codes: pd.Index) -> pd.DataFrame:
+    """key, code: each försörjning code the register holds for a spell, numbered as ``key``
+    numbers the spells and ``codes`` the codes (-1: a code no evidence has)."""
+    # Few distinct code combinations occur, so each is split once, not once per spell.
+    number, combinations = pd.factorize(linked["forsorjning_in"].fillna(""))
+    listed = pd.Series(combinations).str.split(",").explode()
+    listed = pd.DataFrame({"number": listed.index, "code": codes.get_indexer(listed)})
+    spells = pd.DataFrame({"key": key, "number": number})
+    return spells.merge(listed, on="number")[["key", "code"]]
 
 
 def fewer_than_two_partners(spells: pd.DataFrame, partners_per_person: pd.Series) -> pd.DataFrame:
@@ -65,7 +87,7 @@ def fewer_than_two_partners(spells: pd.DataFrame, partners_per_person: pd.Series
 def partner_evidence(fk: pd.DataFrame, af: pd.DataFrame, soc: pd.DataFrame,
                      hsf: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     """Försörjning per person and period as the partners report it, and partners per person."""
-    month = pd.to_datetime(soc["manad"] + "-01")
+    month = pd.to_datetime(soc["manad"], format="%Y-%m")
     evidence = pd.concat([
         pd.DataFrame({"pseudonym": fk["pseudonym"], "partner": "FK", "forsorjning": fk["forsorjning"],
                       "start": pd.to_datetime(fk["fom"]), "end": pd.to_datetime(fk["tom"])}),
@@ -75,9 +97,11 @@ def partner_evidence(fk: pd.DataFrame, af: pd.DataFrame, soc: pd.DataFrame,
         pd.DataFrame({"pseudonym": soc["pseudonym"], "partner": "SOC", "forsorjning": "FSB",
                       "start": month, "end": month + pd.offsets.MonthEnd(0)}),
     ], ignore_index=True)
-    people = pd.concat([evidence[["pseudonym", "partner"]],
-                        hsf.assign(partner="HSF")[["pseudonym", "partner"]]])
-    return evidence, people.drop_duplicates().groupby("pseudonym")["partner"].size()
+    # each partner's people once, so the count need not deduplicate every evidence row
+    people = pd.concat([pd.DataFrame({"pseudonym": frame["pseudonym"].drop_duplicates(),
+                                      "partner": partner})
+                        for partner, frame in (("FK", fk), ("AF", af), ("SOC", soc), ("HSF", hsf))])
+    return evidence, people.groupby("pseudonym")["partner"].size()
 
 
 def find_conflicts(spells: pd.DataFrame, evidence: pd.DataFrame,

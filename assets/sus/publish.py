@@ -10,13 +10,16 @@ from __future__ import annotations
 import html
 import itertools
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell import Cell
 from openpyxl.styles import Alignment, Font
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.worksheet.worksheet import Worksheet
 
 from assets import charts
@@ -49,8 +52,11 @@ INTERNAL_NOTE = "Intern version med alla antal, även små tal: får inte public
 
 _MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september",
            "oktober", "november", "december")
+# One style object each, shared by every cell that has it.
 _BOLD = Font(bold=True)
 _HEADING = Font(bold=True, size=14)
+_RIGHT = Alignment(horizontal="right")
+_WRAPPED = Alignment(wrap_text=True, vertical="top")
 
 
 def swedish_date(day: date) -> str:
@@ -63,40 +69,75 @@ def period_text(period: Period | None) -> str:
 
 # --- workbooks -------------------------------------------------------------------------------
 
-def _cell_value(value: object) -> object:
+def _cell_value(value: object, missing: bool) -> object:
     """What openpyxl should store: numbers as numbers, a missing share as an empty cell."""
     if isinstance(value, str):
         return value
-    if value is None or pd.isna(value):
+    if missing:
         return None
     return float(value) if isinstance(value, float | np.floating) else int(value)
 
 
-def _write_table(sheet: Worksheet, name: str, table: pd.DataFrame, shares: bool) -> None:
-    sheet.append([name])
-    sheet.cell(sheet.max_row, 1).font = _BOLD
-    sheet.append(["", *table.columns])
-    for cell in sheet[sheet.max_row]:
-        cell.font = _BOLD
+@dataclass(frozen=True)
+class _Styles:
+    """The cell styles of the tables, each looked up once. Set on a cell, a style object is
+    hashed and looked up in the workbook again, for every cell."""
+
+    heading: StyleArray
+    bold: StyleArray
+    number: StyleArray
+    share: StyleArray
+
+    @classmethod
+    def of(cls, sheet: Worksheet) -> _Styles:
+        # In the order the cells first use them, so fonts and alignments keep their numbers in
+        # the file.
+        return cls(heading=_style(sheet, font=_HEADING), bold=_style(sheet, font=_BOLD),
+                   number=_style(sheet, alignment=_RIGHT),
+                   share=_style(sheet, alignment=_RIGHT, number_format="0%"))
+
+
+def _style(sheet: Worksheet, **attributes: object) -> StyleArray:
+    """What ``Cell(style_array=...)`` takes for a cell with ``attributes`` (font, alignment,
+    number_format). openpyxl has no public way to it but to style a cell and read it back."""
+    cell = Cell(sheet)
+    for name, value in attributes.items():
+        setattr(cell, name, value)
+    return cell._style
+
+
+def _styled(sheet: Worksheet, values: list[object], style: StyleArray, width: int) -> list[Cell]:
+    """``values`` as cells with ``style``, and empty cells with it up to column ``width``: the
+    tables used to be styled a whole worksheet row at a time, which reached the widest row yet."""
+    return [Cell(sheet, value=value, style_array=style)
+            for value in [*values, *[None] * (width - len(values))]]
+
+
+def _write_table(sheet: Worksheet, styles: _Styles, width: int, name: str, table: pd.DataFrame,
+                 shares: bool) -> int:
+    """Appends the table; returns the sheet's width (its widest row) after it."""
+    sheet.append([Cell(sheet, value=name, style_array=styles.bold)])
+    width = max(width, len(table.columns) + 1)
+    sheet.append(_styled(sheet, ["", *table.columns], styles.bold, width))
+    style = styles.share if shares else styles.number
+    missing = table.isna().to_numpy().tolist()
     # One worksheet row per table row: the output table is a handful of rows, not the spells.
-    for label, values in zip(table.index, table.to_numpy().tolist()):
-        sheet.append([label, *(_cell_value(value) for value in values)])
-        for cell in sheet[sheet.max_row][1:]:
-            cell.alignment = Alignment(horizontal="right")
-            if shares:
-                cell.number_format = "0%"
+    for label, values, gaps in zip(table.index, table.to_numpy().tolist(), missing):
+        numbers = [_cell_value(value, gap) for value, gap in zip(values, gaps)]
+        sheet.append([label, *_styled(sheet, numbers, style, width - 1)])
     sheet.append([])
+    return width
 
 
-def _write_sheet(book: Workbook, title: str, heading: str, note: str,
+def _write_sheet(book: Workbook, styles: _Styles, title: str, heading: str, note: str,
                  tables: Mapping[str, pd.DataFrame]) -> None:
     sheet = book.create_sheet(title[:31])
-    sheet.append([heading])
-    sheet.cell(1, 1).font = _HEADING
+    sheet.append([Cell(sheet, value=heading, style_array=styles.heading)])
     sheet.append([note])
     sheet.append([])
+    width = 1
     for name, table in tables.items():
-        _write_table(sheet, name, table, shares=name in SHARE_TABLES)
+        width = _write_table(sheet, styles, width, name, table, shares=name in SHARE_TABLES)
     sheet.column_dimensions["A"].width = 52
     for letter in "BCDEFGHIJK":
         sheet.column_dimensions[letter].width = 14
@@ -110,9 +151,11 @@ def _heading(sheet: str, period: Period | None, names: Mapping[str, str]) -> str
 
 def _workbook(stats: Stats, period: Period | None, names: Mapping[str, str], note: str) -> Workbook:
     book = Workbook()
+    # looked up on the sheet a new workbook comes with, which then goes
+    styles = _Styles.of(book.active)
     book.remove(book.active)
     for sheet, tables in stats.items():
-        _write_sheet(book, sheet, _heading(sheet, period, names), note, tables)
+        _write_sheet(book, styles, sheet, _heading(sheet, period, names), note, tables)
     return book
 
 
@@ -145,9 +188,9 @@ def write_published_workbook(stats: Stats, path: Path | str, min_cell: int = DEF
     protected = protected or protect_statistics(stats, min_cell=min_cell)
     book = _workbook(protected, period, names or {}, note)
     about = book.create_sheet(ABOUT_SHEET)
-    for line in about_lines(min_cell, period):
+    for row, line in enumerate(about_lines(min_cell, period), start=1):
         about.append([line])
-        about.cell(about.max_row, 1).alignment = Alignment(wrap_text=True, vertical="top")
+        about.cell(row, 1).alignment = _WRAPPED
     about.cell(1, 1).font = _HEADING
     about.column_dimensions["A"].width = 110
     book.save(path)
@@ -157,7 +200,10 @@ def write_published_workbook(stats: Stats, path: Path | str, min_cell: int = DEF
 # --- chart data: protected numbers only, a hidden cell is NaN (no bar) -----------------------
 
 def _numeric(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.apply(pd.to_numeric, errors="coerce").astype(float)
+    # one conversion for the whole table rather than one per column
+    values = pd.to_numeric(pd.Series(frame.to_numpy(dtype=object).ravel()), errors="coerce")
+    return pd.DataFrame(values.to_numpy(dtype=float).reshape(frame.shape), index=frame.index,
+                        columns=frame.columns)
 
 
 def quarterly_chart_data(protected_quarterly: pd.DataFrame, sheet: str) -> pd.DataFrame:
@@ -217,17 +263,20 @@ def _goal_chart(data: pd.DataFrame, chart_id: str = "diagram-maluppfyllelse",
 
 # --- the page --------------------------------------------------------------------------------
 
-def _format(value: object, share: bool) -> str:
+def _format(value: object, missing: bool, share: bool) -> str:
     if isinstance(value, str):
         return value
-    if value is None or pd.isna(value):
+    if missing:
         return "–"
     return f"{round(float(value) * 100)} %" if share else f"{int(value):,}".replace(",", "\u00a0")
 
 
 def _table_html(name: str, table: pd.DataFrame) -> str:
     shares = name in SHARE_TABLES
-    shown = table.astype(object).map(lambda value: _format(value, shares))
+    cells = zip(table.to_numpy(dtype=object).ravel(), table.isna().to_numpy().ravel())
+    shown = pd.DataFrame(np.array([_format(value, missing, shares) for value, missing in cells],
+                                  dtype=object).reshape(table.shape),
+                         index=table.index, columns=table.columns, dtype=object)
     return f"<h3>{html.escape(name)}</h3>\n" + shown.to_html(border=0, classes="tabell")
 
 

@@ -8,6 +8,8 @@ Every count is computed on whole columns; nothing loops over spells.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -45,11 +47,13 @@ AGE_BANDS: tuple[tuple[str, int, int], ...] = (
 # them silently. A missing age (only possible for anonymous spells, which are not counted here) has
 # no row.
 OUTSIDE_AGES = "Utanför 16–64"
+AGE_ROWS = (*(label for label, _, _ in AGE_BANDS), OUTSIDE_AGES)
 
 # (label, months after enrolment the spell must have ended by, on or before that day).
 MONTH_BANDS: tuple[tuple[str, int], ...] = (
     ("Upp till 12 mån", 12), ("13–18 mån", 18), ("19–24 mån", 24))
 LONGER = "Mer än 24 mån"
+MONTH_ROWS = (*(label for label, _ in MONTH_BANDS), LONGER)
 
 GOAL = "Andel arbete, studier eller fortsatt rehabilitering"
 SICKNESS = "Andel sjukdom"
@@ -80,35 +84,57 @@ COUNTING_RULES = (
 )
 
 
+# The code lists are read once per process (reference.code_list is cached), so what is derived
+# from them is kept too: every table of every sheet asks for it again.
+@functools.cache
+def _label_pairs(name: str) -> tuple[tuple[str, str], ...]:
+    return tuple(reference.labels(name).items())
+
+
+def _labels(name: str) -> dict[str, str]:
+    """code -> label of a code list (a fresh dict, the caller may change it)."""
+    return dict(_label_pairs(name))
+
+
+@functools.cache
+def _outcome_tuple(outcome: str, excluded: bool = False) -> tuple[str, ...]:
+    """The avslutsanledningar with ``outcome`` (with any other outcome when ``excluded``)."""
+    frame = reference.code_list("avslutsanledning")
+    return tuple(frame.loc[(frame["outcome"] == outcome) != excluded, "code"])
+
+
 def kon_codes() -> list[str]:
-    return list(reference.labels("kon"))
+    return [code for code, _ in _label_pairs("kon")]
 
 
 def kon_columns() -> list[str]:
     """Column labels per kön ("Kvinnor", "Män") in code-list order."""
-    return [_PLURAL[label] for label in reference.labels("kon").values()]
+    return [_PLURAL[label] for _, label in _label_pairs("kon")]
 
 
 def _outcome_codes(outcome: str) -> list[str]:
-    frame = reference.code_list("avslutsanledning")
-    return frame.loc[frame["outcome"] == outcome, "code"].tolist()
+    return list(_outcome_tuple(outcome))
 
 
 def counted_exit_codes() -> list[str]:
     """Every avslutsanledning that counts in the statistics (all but the excluded ones)."""
-    frame = reference.code_list("avslutsanledning")
-    return frame.loc[frame["outcome"] != "excluded", "code"].tolist()
+    return list(_outcome_tuple("excluded", excluded=True))
+
+
+@functools.cache
+def _goal_groups() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    names = _labels("avslutsanledning")
+    others = _outcome_codes("other")
+    if SICKNESS_CODE not in others:
+        raise ValueError(f"{SICKNESS_CODE} is no longer an 'other' outcome in the code list")
+    return ((GOAL, tuple(names[code] for code in _outcome_codes("goal"))),
+            (SICKNESS, (names[SICKNESS_CODE],)),
+            (OTHER, tuple(names[code] for code in others if code != SICKNESS_CODE)))
 
 
 def goal_groups() -> dict[str, list[str]]:
     """Måluppfyllelse row -> the avslutsanledning labels it adds up."""
-    names = reference.labels("avslutsanledning")
-    others = _outcome_codes("other")
-    if SICKNESS_CODE not in others:
-        raise ValueError(f"{SICKNESS_CODE} is no longer an 'other' outcome in the code list")
-    return {GOAL: [names[code] for code in _outcome_codes("goal")],
-            SICKNESS: [names[SICKNESS_CODE]],
-            OTHER: [names[code] for code in others if code != SICKNESS_CODE]}
+    return {group: list(labels) for group, labels in _goal_groups()}
 
 
 @dataclass(frozen=True)
@@ -144,52 +170,74 @@ def _flags(spells: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> _Fla
     )
 
 
-def _person(spells: pd.DataFrame) -> pd.Series:
-    """Who a spell belongs to: the pseudonym, else the token left after a withdrawal, else the spell
-    itself (an anonymous spell cannot be linked to any other)."""
-    position = pd.Series(np.arange(len(spells)).astype(str), index=spells.index, dtype="string")
-    return (("p:" + spells["pseudonym"].astype("string"))
-            .fillna("d:" + spells["deidentified_person"].astype("string"))
-            .fillna("s:" + position))
+def _person(spells: pd.DataFrame) -> np.ndarray:
+    """Who a spell belongs to, as a number: the pseudonym, else the token left after a withdrawal,
+    else the spell itself (an anonymous spell cannot be linked to any other). The three kinds are
+    numbered apart, so a token never meets a pseudonym with the same text."""
+    pseudonym = pd.factorize(spells["pseudonym"].astype("string"))[0]
+    token = pd.factorize(spells["deidentified_person"].astype("string"))[0]
+    people, tokens = pseudonym.max(initial=-1) + 1, token.max(initial=-1) + 1
+    own = people + tokens + np.arange(len(spells))
+    return np.where(pseudonym >= 0, pseudonym, np.where(token >= 0, people + token, own))
 
 
-def _overview(spells: pd.DataFrame, flags: _Flags) -> pd.DataFrame:
-    counts = [flags.at_start.sum(), flags.new.sum(), (flags.new & flags.anonymous).sum(),
-              flags.ended.sum(), flags.at_end.sum(), _person(spells)[flags.active].nunique()]
-    return pd.DataFrame({COUNT: [int(count) for count in counts]}, index=list(OVERVIEW_ROWS))
+def _codes(values: pd.Series | pd.Index, order: Sequence[str]) -> np.ndarray:
+    """Each value's position in ``order``; -1 for a missing value or one outside the order."""
+    return pd.Index(order).get_indexer(values).astype(np.intp)
 
 
-def _count_by_kon(keys: pd.Series, kon: pd.Series, order: list[str]) -> pd.DataFrame:
-    """Counts of ``keys`` (one per spell, or several rows per spell) × kön code, every key in
-    ``order`` present (zeros included); keys outside the order and missing keys are not counted."""
-    frame = pd.DataFrame({"key": pd.Categorical(keys, categories=order),
-                          "kon": pd.Categorical(kon, categories=kon_codes())})
-    counts = frame.groupby(["key", "kon"], observed=False).size().unstack("kon")
-    return counts.reindex(index=order, columns=kon_codes(), fill_value=0).astype(int)
+@dataclass(frozen=True)
+class _Sheets:
+    """Where each spell counts: every spell in sheet 0 ("Alla insatser"), a spell with an insats
+    also in sheet 1 + the insats' place in ``insatser``. Counting every table once over all sheets
+    is far cheaper than counting it again for each insats."""
+
+    insatser: list[str]
+    own: np.ndarray  # per spell: the insats' place in ``insatser``, -1 for none (the total only)
+
+    @property
+    def count(self) -> int:
+        return len(self.insatser) + 1
+
+    def expand(self, spell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(item, sheet) for items belonging to ``spell`` (a position per item): each item once in
+        sheet 0 and once more in its spell's insats sheet."""
+        own = self.own[spell]
+        has = own >= 0
+        items = np.concatenate([np.arange(len(spell)), np.flatnonzero(has)])
+        sheets = np.concatenate([np.zeros(len(spell), dtype=np.intp), own[has] + 1])
+        return items, sheets
 
 
-def _by_kon_table(keys: pd.Series, kon: pd.Series, order: list[str],
-                  labels: list[str]) -> pd.DataFrame:
-    """Rows = labels, columns Kvinnor, Män, Totalt."""
-    counts = _count_by_kon(keys, kon, order)
-    table = pd.DataFrame(counts.to_numpy(), index=labels, columns=kon_columns())
-    table[TOTAL] = table.sum(axis=1)
-    return table
+def _count_by_kon(sheets: _Sheets, spell: np.ndarray, keys: np.ndarray, kon: np.ndarray,
+                  n_keys: int) -> np.ndarray:
+    """Counts per sheet × key × kön code (zeros included) of items (one per spell, or several per
+    spell) given by ``spell`` positions and ``keys``; a key or kön of -1 is not counted."""
+    n_kon = len(kon_codes())
+    items, sheet = sheets.expand(spell)
+    keys, kon = keys[items], kon[spell[items]]
+    valid = (keys >= 0) & (kon >= 0)
+    flat = (sheet[valid] * n_keys + keys[valid]) * n_kon + kon[valid]
+    counts = np.bincount(flat, minlength=sheets.count * n_keys * n_kon)
+    return counts.astype(np.int64).reshape(sheets.count, n_keys, n_kon)
 
 
-def _forsorjning(spells: pd.DataFrame) -> pd.DataFrame:
-    pairs = spells.assign(code=spells["forsorjning_in"].str.split(",")).explode("code")
-    pairs = pairs.assign(code=pairs["code"].str.strip()).set_index("code", append=True)
+def _by_kon_table(counts: np.ndarray, labels: list[str]) -> pd.DataFrame:
+    """Rows = labels, columns Kvinnor, Män, Totalt (``counts``: key × kön)."""
+    return pd.DataFrame(np.column_stack([counts, counts.sum(axis=1)]), index=labels,
+                        columns=[*kon_columns(), TOTAL])
+
+
+def _forsorjning_pairs(spells: pd.DataFrame, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(spell position, code position) once per försörjning code of each spell in ``mask``."""
+    # Few distinct code combinations occur, so each is split once, not once per spell.
+    number, combinations = pd.factorize(spells["forsorjning_in"].loc[mask])
+    listed = pd.Series(combinations).str.split(",").explode().str.strip()
     # A code repeated on one spell still counts that spell once under the code.
-    pairs = pairs.loc[~pairs.index.duplicated()].reset_index("code")
-    names = reference.labels("forsorjning")
-    return _by_kon_table(pairs["code"], pairs["kon"], list(names), list(names.values()))
-
-
-def _tid_offentlig(spells: pd.DataFrame) -> pd.DataFrame:
-    names = reference.labels("tid_offentlig_forsorjning")
-    codes = spells["tid_offentlig_forsorjning"].astype("string").str.strip()
-    return _by_kon_table(codes, spells["kon"], list(names), list(names.values()))
+    codes = pd.DataFrame({"number": listed.index, "code": listed.to_numpy()}).drop_duplicates()
+    spells_with = pd.DataFrame({"spell": np.flatnonzero(mask), "number": number})
+    pairs = spells_with.merge(codes, on="number")
+    return pairs["spell"].to_numpy(), _codes(pairs["code"], list(_labels("forsorjning")))
 
 
 def _age_band(ages: pd.Series) -> pd.Series:
@@ -200,47 +248,47 @@ def _age_band(ages: pd.Series) -> pd.Series:
     return band.where(age.notna())
 
 
-def _alder(spells: pd.DataFrame) -> pd.DataFrame:
-    order = [label for label, _, _ in AGE_BANDS] + [OUTSIDE_AGES]
-    return _by_kon_table(_age_band(spells["age_at_enrolment"]), spells["kon"], order, order)
+def _avslut(counts: np.ndarray) -> pd.DataFrame:
+    """Rows Kvinna, Man, Totalt × each counted avslutsanledning, Totalt (``counts``: code × kön)."""
+    names = _labels("avslutsanledning")
+    by_kon = np.vstack([counts.T, counts.sum(axis=1)])
+    return pd.DataFrame(np.column_stack([by_kon, by_kon.sum(axis=1)]),
+                        index=[*(label for _, label in _label_pairs("kon")), TOTAL],
+                        columns=[*(names[code] for code in counted_exit_codes()), TOTAL])
 
 
-def _avslut(spells: pd.DataFrame) -> pd.DataFrame:
-    """Rows Kvinna, Man, Totalt × each counted avslutsanledning, Totalt."""
-    codes = counted_exit_codes()
-    counts = _count_by_kon(spells["avslutsanledning"], spells["kon"], codes).T
-    names = reference.labels("avslutsanledning")
-    table = pd.DataFrame(counts.to_numpy(), index=list(reference.labels("kon").values()),
-                         columns=[names[code] for code in codes])
-    table.loc[TOTAL] = table.sum(axis=0)
-    table[TOTAL] = table.sum(axis=1)
-    return table
+def _positions(columns: pd.Index, labels: tuple[str, ...]) -> np.ndarray:
+    positions = columns.get_indexer_for(labels)
+    if (positions < 0).any():
+        raise KeyError(f"{[label for label in labels if label not in columns]} not in the table")
+    return positions
 
 
 def goal_counts(avslut: pd.DataFrame) -> pd.DataFrame:
     """Måluppfyllelse's numerators from the avslutsanledning table: rows as Måluppfyllelse,
     columns Kvinnor, Män, Totalt."""
-    rows = {group: avslut[labels].sum(axis=1) for group, labels in goal_groups().items()}
-    counts = pd.DataFrame(rows).T
-    counts.columns = kon_columns() + [TOTAL]
-    return counts.astype(int)
+    values = avslut.to_numpy()
+    sums = [values[:, _positions(avslut.columns, labels)].sum(axis=1)
+            for _, labels in _goal_groups()]
+    return pd.DataFrame(np.vstack(sums), index=[group for group, _ in _goal_groups()],
+                        columns=[*kon_columns(), TOTAL]).astype(int)
 
 
 def _mal(avslut: pd.DataFrame) -> pd.DataFrame:
     counts = goal_counts(avslut)
-    ended = pd.Series(avslut[TOTAL].to_numpy(), index=counts.columns)
-    return counts.div(ended.where(ended > 0), axis=1).astype(float)
+    # ended spells per kön (the rows of avslut) divide the columns of the same kön
+    ended = avslut[TOTAL].to_numpy(dtype=float)
+    return pd.DataFrame(counts.to_numpy() / np.where(ended > 0, ended, np.nan),
+                        index=counts.index, columns=counts.columns)
 
 
-def _tid_insats(spells: pd.DataFrame) -> pd.DataFrame:
+def _month_band(spells: pd.DataFrame) -> np.ndarray:
+    """Each spell's place in the Tid i insatsen rows."""
     enrolled_on = pd.to_datetime(spells["inskrivningsdatum"])
     ended_on = pd.to_datetime(spells["utskrivningsdatum"])
     # Calendar months (Jan 31 + 1 month = Feb 28/29), as the contract counts them.
     within = [ended_on <= enrolled_on + pd.DateOffset(months=months) for _, months in MONTH_BANDS]
-    band = pd.Series(np.select(within, [label for label, _ in MONTH_BANDS], default=LONGER),
-                     index=spells.index)
-    order = [label for label, _ in MONTH_BANDS] + [LONGER]
-    return _by_kon_table(band, spells["kon"], order, order)
+    return np.select(within, list(range(len(MONTH_BANDS))), default=len(MONTH_BANDS))
 
 
 def _period(start: date | str | pd.Timestamp,
@@ -248,32 +296,91 @@ def _period(start: date | str | pd.Timestamp,
     return pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
 
 
+def _overview_counts(spells: pd.DataFrame, flags: _Flags, sheets: _Sheets) -> np.ndarray:
+    """Sheet × overview row."""
+    spell, sheet = sheets.expand(np.arange(len(spells)))
+    masks = [flags.at_start, flags.new, flags.new & flags.anonymous, flags.ended, flags.at_end]
+    counts = [np.bincount(sheet[mask.to_numpy()[spell]], minlength=sheets.count)
+              for mask in masks]
+    person = _person(spells).astype(np.int64)
+    people = person.max(initial=0) + 1
+    active = flags.active.to_numpy()[spell]
+    pairs = np.unique(sheet[active] * people + person[spell][active])
+    counts.append(np.bincount(pairs // people, minlength=sheets.count))
+    return np.column_stack(counts)
+
+
+def _stripped_codes(values: pd.Series, order: Sequence[str]) -> np.ndarray:
+    """``_codes`` of the values as text without surrounding blanks. The few distinct values are
+    cleaned once instead of once per spell; a missing value (numbered -1) takes the -1 appended."""
+    number, distinct = pd.factorize(values)
+    return np.append(_codes(distinct.astype("string").str.strip(), order), -1)[number]
+
+
+def _table_counts(spells: pd.DataFrame, flags: _Flags, sheets: _Sheets) -> dict[str, np.ndarray]:
+    """Each table's counts for every sheet: sheet × row × kön, the overview's sheet × row."""
+    kon = _codes(spells["kon"], kon_codes())
+    every = np.arange(len(spells))
+    enrolled = (flags.new & ~flags.anonymous).to_numpy()
+    ended = (flags.ended & ~flags.anonymous).to_numpy()
+    tid = tuple(_labels("tid_offentlig_forsorjning"))
+    exits = counted_exit_codes()
+    return {
+        OVERVIEW: _overview_counts(spells, flags, sheets),
+        FORSORJNING: _count_by_kon(sheets, *_forsorjning_pairs(spells, enrolled), kon,
+                                   len(_labels("forsorjning"))),
+        TID_OFFENTLIG: _count_by_kon(
+            sheets, every[enrolled],
+            _stripped_codes(spells["tid_offentlig_forsorjning"], tid)[enrolled], kon, len(tid)),
+        ALDER: _count_by_kon(sheets, every[enrolled],
+                             _codes(_age_band(spells["age_at_enrolment"]), AGE_ROWS)[enrolled],
+                             kon, len(AGE_ROWS)),
+        AVSLUT: _count_by_kon(sheets, every[ended],
+                              _codes(spells["avslutsanledning"], exits)[ended], kon, len(exits)),
+        TID_INSATS: _count_by_kon(sheets, every[ended], _month_band(spells)[ended], kon,
+                                  len(MONTH_ROWS)),
+    }
+
+
+def _tables(counts: dict[str, np.ndarray], sheet: int) -> dict[str, pd.DataFrame]:
+    """The seven tables of one sheet from ``_table_counts``."""
+    avslut = _avslut(counts[AVSLUT][sheet])
+    return {
+        OVERVIEW: pd.DataFrame({COUNT: [int(count) for count in counts[OVERVIEW][sheet]]},
+                               index=list(OVERVIEW_ROWS)),
+        FORSORJNING: _by_kon_table(counts[FORSORJNING][sheet],
+                                   list(_labels("forsorjning").values())),
+        TID_OFFENTLIG: _by_kon_table(counts[TID_OFFENTLIG][sheet],
+                                     list(_labels("tid_offentlig_forsorjning").values())),
+        ALDER: _by_kon_table(counts[ALDER][sheet], list(AGE_ROWS)),
+        AVSLUT: avslut,
+        MAL: _mal(avslut),
+        TID_INSATS: _by_kon_table(counts[TID_INSATS][sheet], list(MONTH_ROWS)),
+    }
+
+
+def _all_tables(spells: pd.DataFrame, start: date | str | pd.Timestamp,
+                end: date | str | pd.Timestamp, sheets: _Sheets) -> list[dict[str, pd.DataFrame]]:
+    """The seven tables for every sheet of ``sheets``, in sheet order."""
+    counts = _table_counts(spells, _flags(spells, *_period(start, end)), sheets)
+    return [_tables(counts, sheet) for sheet in range(sheets.count)]
+
+
 def sus_tables(spells: pd.DataFrame, start: date | str | pd.Timestamp,
                end: date | str | pd.Timestamp) -> dict[str, pd.DataFrame]:
     """The seven tables for the spells in the closed period [start, end], keyed by name."""
-    start, end = _period(start, end)
-    flags = _flags(spells, start, end)
-    enrolled = spells.loc[flags.new & ~flags.anonymous]
-    ended = spells.loc[flags.ended & ~flags.anonymous]
-    avslut = _avslut(ended)
-    return {
-        OVERVIEW: _overview(spells, flags),
-        FORSORJNING: _forsorjning(enrolled),
-        TID_OFFENTLIG: _tid_offentlig(enrolled),
-        ALDER: _alder(enrolled),
-        AVSLUT: avslut,
-        MAL: _mal(avslut),
-        TID_INSATS: _tid_insats(ended),
-    }
+    alone = _Sheets([], np.full(len(spells), -1, dtype=np.intp))
+    return _all_tables(spells, start, end, alone)[0]
 
 
 def sus_statistics(spells: pd.DataFrame, start: date | str | pd.Timestamp,
                    end: date | str | pd.Timestamp) -> dict[str, dict[str, pd.DataFrame]]:
     """{"Alla insatser": tables over every spell, <insats>: tables per insats (sorted)}."""
-    stats = {ALL_INSATSER: sus_tables(spells, start, end)}
-    for insats in sorted(spells["insats"].dropna().unique()):
-        stats[str(insats)] = sus_tables(spells.loc[spells["insats"] == insats], start, end)
-    return stats
+    insatser = sorted(spells["insats"].dropna().unique())
+    sheets = _Sheets(insatser, _codes(spells["insats"], insatser))
+    tables = _all_tables(spells, start, end, sheets)
+    return {ALL_INSATSER: tables[0],
+            **{str(insats): table for insats, table in zip(insatser, tables[1:])}}
 
 
 def quarterly_counts(spells: pd.DataFrame, start: date | str | pd.Timestamp,
@@ -286,11 +393,15 @@ def quarterly_counts(spells: pd.DataFrame, start: date | str | pd.Timestamp,
     quarters = [str(quarter) for quarter in pd.period_range(start, end, freq="Q")]
     insatser = sorted(spells["insats"].dropna().unique())
     grid = pd.MultiIndex.from_product([insatser, quarters], names=["insats", "kvartal"])
+    insats = _codes(spells["insats"], insatser)
 
-    def per_quarter(mask: pd.Series, column: str) -> pd.Series:
-        day = pd.to_datetime(spells.loc[mask, column])
-        keys = [spells.loc[mask, "insats"], day.dt.to_period("Q").astype(str).rename("kvartal")]
-        return spells.loc[mask].groupby(keys).size().reindex(grid, fill_value=0).astype(int)
+    def per_quarter(mask: pd.Series, column: str) -> np.ndarray:
+        """Counts per insats × quarter, in the grid's order (spells without insats left out)."""
+        day = pd.to_datetime(spells[column])
+        quarter = ((day.dt.year - start.year) * 4 + day.dt.quarter - start.quarter).to_numpy()
+        counted = mask.to_numpy() & (insats >= 0)
+        return np.bincount(insats[counted] * len(quarters) + quarter[counted].astype(np.intp),
+                           minlength=len(grid)).astype(np.int64)
 
     frame = pd.DataFrame({"nyinskrivna": per_quarter(flags.new, "inskrivningsdatum"),
                           "utskrivna": per_quarter(flags.ended, "utskrivningsdatum")}, index=grid)

@@ -32,6 +32,7 @@ every combination of several tables.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections import defaultdict, deque
 from collections.abc import Collection, Iterable, Mapping
@@ -200,16 +201,23 @@ def _hide(cells: list[_Cell], required: Iterable[Key], fixed: Collection[Key] = 
     return hidden
 
 
+def _keys(table: pd.DataFrame) -> list[Key]:
+    """Every cell's key, row by row (the order of the table's values raveled)."""
+    return list(itertools.product(table.index, table.columns))
+
+
 def _primary(table: pd.DataFrame, min_cell: int) -> set[Key]:
-    values = table.stack()
-    return set(values.index[(values >= 1) & (values < min_cell)])
+    values = table.to_numpy().ravel()
+    return set(itertools.compress(_keys(table), (values >= 1) & (values < min_cell)))
 
 
 def _render(table: pd.DataFrame, hidden: Collection[Key]) -> pd.DataFrame:
     """The table as object cells, ".." where hidden (keys of other tables are ignored)."""
-    keys = table.stack().index
-    mask = pd.Series(keys.isin(list(hidden)), index=keys).unstack()
-    return table.astype(object).mask(mask.reindex_like(table).astype(bool), HIDDEN)
+    wanted = set(hidden)
+    values = table.to_numpy(dtype=object, copy=True).ravel()
+    values[np.array([key in wanted for key in _keys(table)], dtype=bool)] = HIDDEN
+    return pd.DataFrame(values.reshape(table.shape), index=table.index, columns=table.columns,
+                        dtype=object)
 
 
 def _table_cells(table: pd.DataFrame, row_total: str | None, column_total: str | None,
@@ -219,16 +227,17 @@ def _table_cells(table: pd.DataFrame, row_total: str | None, column_total: str |
     rows_summed = total_column is not None
     columns_summed = total_row is not None or column_totals_published
 
-    def edge(row: str, column: str) -> _Cell:
+    def edge(row: str, column: str, value: object) -> _Cell:
         row_node = f"rad:{row}" if rows_summed else _FREE
         column_node = f"kolumn:{column}" if columns_summed else _FREE
         # A margin cell is subtracted in the sum its line is part of, so raising it runs the
         # other way round (exactly one margin: row total or column total, not the grand total).
         flipped = (row == total_row) != (column == total_column)
         tail, head = (column_node, row_node) if flipped else (row_node, column_node)
-        return _Cell((row, column), tail, head, int(table.at[row, column]))
+        return _Cell((row, column), tail, head, int(value))
 
-    return [edge(row, column) for row in table.index for column in table.columns]
+    return [edge(row, column, value)
+            for (row, column), value in zip(_keys(table), table.to_numpy().ravel())]
 
 
 def protect(table: pd.DataFrame, *, min_cell: int = DEFAULT_MIN_CELL,
@@ -279,14 +288,14 @@ def _avslut_cells(avslut: pd.DataFrame, counts: pd.DataFrame) -> list[_Cell]:
         return _Cell(key, *ends, int(value))
 
     code_cells = [
-        cell((row, column), "kolumn:" + TOTAL, "topp:" + row, avslut.at[row, column], row)
+        cell((row, column), "kolumn:" + TOTAL, "topp:" + row, value, row)
         if column == TOTAL else
-        cell((row, column), f"grupp:{group_of[column]}:{row}", "kolumn:" + column,
-             avslut.at[row, column], row)
-        for row in avslut.index for column in avslut.columns]
+        cell((row, column), f"grupp:{group_of[column]}:{row}", "kolumn:" + column, value, row)
+        for (row, column), value in zip(_keys(avslut), avslut.to_numpy().ravel())]
+    group_counts = counts.to_numpy()
     group_cells = [cell((group, plural[row]), "topp:" + row, f"grupp:{group}:{row}",
-                        counts.at[group, plural[row]], row)
-                   for row in avslut.index for group in counts.index]
+                        group_counts[number, counts.columns.get_loc(plural[row])], row)
+                   for row in avslut.index for number, group in enumerate(counts.index)]
     return code_cells + group_cells
 
 
@@ -347,14 +356,20 @@ def _cross_sheet_gaps(stats: Mapping[str, Mapping[str, pd.DataFrame]],
     if len(sheets) == 1:
         return gaps
     for name in ADDITIVE_TABLES:
-        hidden = pd.DataFrame({sheet: protected[sheet][name].eq(HIDDEN).stack()
-                               for sheet in sheets})
-        values = pd.DataFrame({sheet: _counts(stats[sheet], name).stack() for sheet in sheets})
-        additive = ~hidden.index.isin(list(_NOT_ADDITIVE))
+        # cell × sheet; every sheet's table has the same rows and columns
+        hidden = np.column_stack([protected[sheet][name].to_numpy().ravel() == HIDDEN
+                                  for sheet in sheets])
+        values = np.column_stack([_counts(stats[sheet], name).to_numpy().ravel()
+                                  for sheet in sheets]).astype(float)
+        keys = _keys(protected[sheets[0]][name])
+        additive = np.array([key not in _NOT_ADDITIVE for key in keys], dtype=bool)
         alone = additive & (hidden.sum(axis=1) == 1)
-        cost = values.loc[alone].astype(float)
-        cost = cost.mask(cost == 0, np.finfo(float).max).mask(hidden.loc[alone], np.inf)
-        gaps += [(sheet, name, key) for key, sheet in cost.idxmin(axis=1).items()]
+        cost = np.where(values == 0, np.finfo(float).max, values)
+        cost = np.where(hidden, np.inf, cost)[alone]
+        # the first sheet on a tie, as in the order above
+        cheapest = cost.argmin(axis=1)
+        gaps += [(sheets[column], name, key)
+                 for key, column in zip(itertools.compress(keys, alone), cheapest)]
     return gaps
 
 

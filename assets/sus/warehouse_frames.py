@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pandas as pd
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 
 from assets.ingest.withdrawal import read_consents
 from warehouse import models
@@ -11,12 +13,28 @@ from warehouse import models
 DATES = ("inskrivningsdatum", "utskrivningsdatum", "withdrawn_on", "birth_date")
 
 
+# Rows come in batches this small so that SQLAlchemy's row objects die young, before the garbage
+# collector's first generation fills (700 objects): thousands alive at once are promoted and soon
+# set off a collection of the oldest generation, the whole process with dagster's objects, which
+# costs more than the query itself.
+_BATCH = 100
+
+
+def read_frame(connection: Connection, query: Select) -> pd.DataFrame:
+    """The query's rows as ``pandas.read_sql`` returns them (the same conversion of the values),
+    without holding every row object at once."""
+    result = connection.execute(query)
+    rows = list(itertools.chain.from_iterable(map(tuple, batch)
+                                              for batch in result.partitions(_BATCH)))
+    return pd.DataFrame.from_records(rows, columns=list(result.keys()), coerce_float=True)
+
+
 def read_spells(connection: Connection, insats: str | None = None) -> pd.DataFrame:
     table = models.Spell.__table__
     query = select(table)
     if insats:
         query = query.where(table.c.insats == insats.upper())
-    spells = pd.read_sql(query, connection)
+    spells = read_frame(connection, query)
     for name in DATES:
         spells[name] = pd.to_datetime(spells[name])
     spells["age_at_enrolment"] = spells["age_at_enrolment"].astype("Int64")

@@ -15,12 +15,12 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from assets import charts
 from assets.budget.followup import FORBUNDET, KVARTAL, TOTAL, FollowUp, Period, Sheet
+from assets.excel import style_array
 
 WORKBOOK_NAME = "budgetuppfoljning.xlsx"
 HTML_NAME = "budgetuppfoljning.html"
@@ -134,24 +134,15 @@ class _Styles:
     def __init__(self, worksheet: Worksheet) -> None:
         # In the order the workbook first used them when styled cell by cell, so the fonts,
         # fills and borders keep their numbers in the file.
-        self.title = _style(worksheet, font=_TITLE_FONT)
-        self.header = _style(worksheet, font=_BOLD, fill=_HEADER_FILL, alignment=_HEADER_ALIGNMENT)
-        self.number = {KRONOR_FORMAT: _style(worksheet, number_format=KRONOR_FORMAT),
-                       PERCENT_FORMAT: _style(worksheet, number_format=PERCENT_FORMAT)}
-        self.total = {name: _style(worksheet, number_format=name, font=_BOLD, border=_TOP_LINE)
+        self.title = style_array(worksheet, font=_TITLE_FONT)
+        self.header = style_array(worksheet, font=_BOLD, fill=_HEADER_FILL, alignment=_HEADER_ALIGNMENT)
+        self.number = {KRONOR_FORMAT: style_array(worksheet, number_format=KRONOR_FORMAT),
+                       PERCENT_FORMAT: style_array(worksheet, number_format=PERCENT_FORMAT)}
+        self.total = {name: style_array(worksheet, number_format=name, font=_BOLD, border=_TOP_LINE)
                       for name in (KRONOR_FORMAT, PERCENT_FORMAT)}
-        self.total_label = _style(worksheet, font=_BOLD, border=_TOP_LINE)
-        self.bold = _style(worksheet, font=_BOLD)
-        self.bold_kronor = _style(worksheet, number_format=KRONOR_FORMAT, font=_BOLD)
-
-
-def _style(worksheet: Worksheet, **attributes: object) -> StyleArray:
-    """What ``Cell(style_array=...)`` takes for a cell given ``attributes`` (font, fill,
-    number_format ...). openpyxl has no public way to it but to style a cell and read it back."""
-    cell = Cell(worksheet)
-    for name, value in attributes.items():
-        setattr(cell, name, value)
-    return cell._style
+        self.total_label = style_array(worksheet, font=_BOLD, border=_TOP_LINE)
+        self.bold = style_array(worksheet, font=_BOLD)
+        self.bold_kronor = style_array(worksheet, number_format=KRONOR_FORMAT, font=_BOLD)
 
 
 def _write_block(worksheet: Worksheet, sheet: Sheet, period: Period, styles: _Styles) -> None:

@@ -23,6 +23,7 @@ from openpyxl.styles.cell_style import StyleArray
 from openpyxl.worksheet.worksheet import Worksheet
 
 from assets import charts
+from assets.excel import style_array
 from assets.sus.statistics import (
     ALL_INSATSER,
     COUNTING_RULES,
@@ -92,18 +93,9 @@ class _Styles:
     def of(cls, sheet: Worksheet) -> _Styles:
         # In the order the cells first use them, so fonts and alignments keep their numbers in
         # the file.
-        return cls(heading=_style(sheet, font=_HEADING), bold=_style(sheet, font=_BOLD),
-                   number=_style(sheet, alignment=_RIGHT),
-                   share=_style(sheet, alignment=_RIGHT, number_format="0%"))
-
-
-def _style(sheet: Worksheet, **attributes: object) -> StyleArray:
-    """What ``Cell(style_array=...)`` takes for a cell with ``attributes`` (font, alignment,
-    number_format). openpyxl has no public way to it but to style a cell and read it back."""
-    cell = Cell(sheet)
-    for name, value in attributes.items():
-        setattr(cell, name, value)
-    return cell._style
+        return cls(heading=style_array(sheet, font=_HEADING), bold=style_array(sheet, font=_BOLD),
+                   number=style_array(sheet, alignment=_RIGHT),
+                   share=style_array(sheet, alignment=_RIGHT, number_format="0%"))
 
 
 def _styled(sheet: Worksheet, values: list[object], style: StyleArray, width: int) -> list[Cell]:

@@ -286,12 +286,7 @@ def _load_deltas(connection: Connection, source: str, batch: list[_Read], keys: 
     readable = [item for item in batch if item.conformed is not None]
     if not readable:
         return
-    frame = pd.concat([transforms.with_lineage(item.conformed.frame, item.delivery,
-                                               item.delivery_id).assign(**{_ITEM: position})
-                       for position, item in enumerate(readable)], ignore_index=True)
-    reserve = transforms.reservnummer_rows(frame)
-    _count(readable, frame.loc[reserve], "reservnummer")
-    frame = _keyed(source, frame.loc[~reserve], keys)
+    frame = _keyed(source, _together(readable), keys)
     if source in PARTNER_OF_SOURCE:
         frame = _only_consented(source, readable, frame, consents.frame())
     _merge(connection, source, frame.drop(columns=_ITEM))
@@ -304,6 +299,17 @@ def _load_deltas(connection: Connection, source: str, batch: list[_Read], keys: 
 
 
 _ITEM = "_item"
+
+
+def _together(items: list[_Read]) -> pd.DataFrame:
+    """The items' conformed frames as one, with their lineage and ``_ITEM`` (whose row it is);
+    rows with a reservnummer are counted per item and left out (they link to no one)."""
+    frame = pd.concat([transforms.with_lineage(item.conformed.frame, item.delivery,
+                                               item.delivery_id).assign(**{_ITEM: position})
+                       for position, item in enumerate(items)], ignore_index=True)
+    reserve = transforms.reservnummer_rows(frame)
+    _count(items, frame.loc[reserve], "reservnummer")
+    return frame.loc[~reserve]
 
 
 def _count(items: list[_Read], rows: pd.DataFrame, attribute: str) -> list[int]:
@@ -394,12 +400,7 @@ def _prepare_together(source: str, items: list[_Read], keys: Keys) -> None:
     order within their own register)."""
     if not items:
         return
-    frame = pd.concat([transforms.with_lineage(item.conformed.frame, item.delivery,
-                                               item.delivery_id).assign(**{_ITEM: position})
-                       for position, item in enumerate(items)], ignore_index=True)
-    reserve = transforms.reservnummer_rows(frame)
-    _count(items, frame.loc[reserve], "reservnummer")
-    frame = frame.loc[~reserve]
+    frame = _together(items)
     if source == "insats":
         frame = transforms.with_age_at_enrolment(frame)
     frame = transforms.pseudonymise(frame, keys.pseudonymiser)

@@ -74,9 +74,8 @@ def _normalise_distinct(values: pd.Series, year_ref: np.ndarray,
     century = parts["century"].fillna(short_century.astype("Int64").astype("string"))
     long_form = century.str.zfill(2) + parts["yymmdd"] + parts["tail"]
 
-    distinct = long_form.dropna().unique()
-    valid_lookup = {value: _is_valid(value) for value in distinct}
-    is_valid = long_form.map(valid_lookup).fillna(False).astype(bool)
+    valid = [value for value in long_form.dropna().unique() if _is_valid(value)]
+    is_valid = pd.Series(long_form.isin(valid).to_numpy(dtype=bool), index=values.index)
 
     day = pd.to_numeric(long_form.str[6:8], errors="coerce")
     coordination = is_valid & (day > 60).fillna(False)

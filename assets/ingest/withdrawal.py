@@ -120,8 +120,9 @@ def _register_out(connection: Connection, days: pd.DataFrame) -> int:
     changed = marked.loc[(exit_before != pd.to_datetime(marked["utskrivningsdatum"]))
                          | spells["withdrawn_on"].isna() & marked["withdrawn_on"].notna()]
     _rewrite(connection, changed)
-    return int((exit_before.fillna(pd.Timestamp.max) != pd.to_datetime(
-        marked["utskrivningsdatum"]).fillna(pd.Timestamp.max)).sum())
+    exit_after = pd.to_datetime(marked["utskrivningsdatum"])
+    # NaT never equals NaT: two open spells are the same exit, not a change
+    return int(((exit_before != exit_after) & ~(exit_before.isna() & exit_after.isna())).sum())
 
 
 def _deidentify(connection: Connection, erased: pd.Index) -> int:

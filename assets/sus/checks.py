@@ -17,9 +17,11 @@ def overlapping(spells: pd.DataFrame) -> pd.Series:
     linked = linked.loc[linked["avslutsanledning"].fillna("") != "FEL"]
     pairs = linked.merge(linked, on=["pseudonym", "insats"], suffixes=("", "_b"))
     pairs = pairs.loc[pairs["id"] != pairs["id_b"]]
-    far = pd.Timestamp.max
-    meets = ((pairs["inskrivningsdatum"] <= pairs["utskrivningsdatum_b"].fillna(far))
-             & (pairs["inskrivningsdatum_b"] <= pairs["utskrivningsdatum"].fillna(far)))
+    # an open spell (no exit date) meets every later start
+    meets = ((pairs["utskrivningsdatum_b"].isna()
+              | (pairs["inskrivningsdatum"] <= pairs["utskrivningsdatum_b"]))
+             & (pairs["utskrivningsdatum"].isna()
+                | (pairs["inskrivningsdatum_b"] <= pairs["utskrivningsdatum"])))
     return pairs.loc[meets, "record_key"].drop_duplicates()
 
 

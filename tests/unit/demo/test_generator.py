@@ -208,7 +208,7 @@ def test_vanished_records_are_missing_from_the_next_snapshot(generated):
 def _insats_rows(path: Path) -> pd.DataFrame:
     if path.suffix == ".csv":
         return pd.read_csv(path, sep=";", encoding="utf-8-sig", dtype=str)
-    return pd.read_excel(path, sheet_name="Deltagare", dtype=str)
+    return pd.read_excel(path, sheet_name="Deltagare", dtype=str, engine="calamine")
 
 
 def test_partner_records_fall_in_a_consent_unless_recorded(generated):

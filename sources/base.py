@@ -228,10 +228,9 @@ def delivery_part(row_number: pd.Series) -> pd.Series:
 
 
 def _by_part(frame: pd.DataFrame, count: int) -> list[pd.DataFrame]:
-    row_number = frame["row_number"].astype("int64")
-    part = (row_number // ROW_STRIDE).to_numpy()
-    restored = frame.assign(
-        row_number=(row_number % ROW_STRIDE).astype(frame["row_number"].dtype))
+    part = delivery_part(frame["row_number"]).to_numpy()
+    restored = frame.assign(row_number=(frame["row_number"].astype("int64") % ROW_STRIDE)
+                            .astype(frame["row_number"].dtype))
     groups = {key: group.reset_index(drop=True)
               for key, group in restored.groupby(part, sort=False)}
     empty = restored.iloc[:0]

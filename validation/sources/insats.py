@@ -114,17 +114,14 @@ def _required_unless_anonymous(column: str) -> Rule:
 def _insats_rules(scope: object) -> list[Rule]:
     """The insats code against the one in the file name (a file without one is not compared)."""
     rules = [required("insats", "insatsens kod")]
-    if isinstance(scope, pd.Series):
-        folded = scope.astype("string").str.casefold()
+    if isinstance(scope, pd.Series) or scope:
+        named = scope.astype("string") if isinstance(scope, pd.Series) else scope
+        folded = named.str.casefold() if isinstance(named, pd.Series) else named.casefold()
         rules.append(Rule("insats", "annan insats än i filnamnet",
-                          lambda f: _at(scope, f).astype("string") + " (insatsen i filnamnet)",
+                          lambda f: pd.Series(_at(named, f), index=f.index, dtype="string")
+                          + " (insatsen i filnamnet)",
                           lambda f: (f["insats_text"].notna()
                                      & (f["insats_text"].str.casefold() != _at(folded, f)))))
-    elif scope:
-        rules.append(Rule("insats", "annan insats än i filnamnet",
-                          f"{scope} (insatsen i filnamnet)",
-                          lambda f: (f["insats_text"].notna()
-                                     & (f["insats_text"].str.casefold() != scope.casefold()))))
     return rules
 
 

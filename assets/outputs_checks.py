@@ -4,7 +4,7 @@ import dagster as dg
 import openpyxl
 import pandas as pd
 
-from orchestration.resources import OutputFolder
+from assets.resources import OutputFolder
 
 HIDDEN = ".."
 

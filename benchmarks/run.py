@@ -38,7 +38,7 @@ STAGE_ORDER = ("read", "validate", "normalise + pseudonymise", "consent", "load"
 # --- finsam -------------------------------------------------------------------------------------
 
 def _keys(workdir: Path):
-    from assets.ingest.pipeline import Keys
+    from finsam.privacy import Keys
     from finsam.privacy import Pseudonymiser, Vault, read_key_file, write_new_keys
 
     pseudonym_key, vault_key = write_new_keys(workdir / "keys")
@@ -59,7 +59,7 @@ def _finsam_one(args: tuple) -> dict:
     from assets.steward.assets import refresh_conflicts
     from assets.sus.assets import write_statistics
     from assets.sus.warehouse_frames import read_catalogue, read_spells
-    from finsam.steward import write_reports
+    from assets.steward.page import write_reports
     from warehouse.db import make_engine, migrate
 
     started, cpu = time.perf_counter(), time.process_time()

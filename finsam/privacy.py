@@ -102,3 +102,11 @@ class Vault:
                                    ) from None
 
         return tokens.map(_open).astype("string")
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The two secrets a run holds: the pseudonym key and the vault key, each in its own role."""
+
+    pseudonymiser: Pseudonymiser
+    vault: Vault

@@ -14,7 +14,7 @@ from assets.quality.checks import warehouse_expectations
 from assets.steward.assets import build_assets as steward_assets
 from assets.sus.assets import build_assets as sus_assets
 from assets.sus.checks import ready_for_sus
-from orchestration import resources, schedules, settings
+from orchestration import schedules, settings
 from orchestration.partitions import quarterly_partitions
 
 
@@ -37,4 +37,4 @@ def build_definitions(resource_defs: Mapping[str, dg.ConfigurableResource],
     )
 
 
-defs = build_definitions(resources.from_environment(), settings.first_quarter())
+defs = build_definitions(settings.from_environment(), settings.first_quarter())

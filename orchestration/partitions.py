@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-import re
-from datetime import date, timedelta
+from datetime import date
 
 import dagster as dg
 
-TIMEZONE = "Europe/Stockholm"
+from finsam.periods import TIMEZONE, parse_quarter, quarter_end, quarter_label
+
 QUARTER_CRON = "0 0 1 1,4,7,10 *"
 DEFAULT_FIRST_QUARTER = "2022Q1"
 
-_QUARTER = re.compile(r"(?P<year>\d{4})\s*[Qq](?P<q>[1-4])")
-
-
-def parse_quarter(label: str) -> date:
-    """``2024Q3`` -> first day of the quarter (2024-07-01)."""
-    match = _QUARTER.fullmatch(label.strip())
-    if match is None:
-        raise ValueError(f"{label!r} är inget kvartal; skriv ÅÅÅÅKn som YYYYQn, t.ex. 2024Q3")
-    return date(int(match["year"]), 3 * int(match["q"]) - 2, 1)
-
-
-def quarter_end(label: str) -> date:
-    """``2024Q3`` -> last day of the quarter (2024-09-30)."""
-    first = parse_quarter(label)
-    following = date(first.year + (first.month == 10), (first.month + 2) % 12 + 1, 1)
-    return following - timedelta(days=1)
-
-
-def quarter_label(day: date) -> str:
-    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
+__all__ = ["TIMEZONE", "DEFAULT_FIRST_QUARTER", "parse_quarter", "quarter_end", "quarter_label",
+           "partition_key", "label_of_key", "quarterly_partitions"]
 
 
 def partition_key(label: str) -> str:

@@ -16,7 +16,7 @@ from dagster._core.storage.tags import (
 )
 
 from orchestration.partitions import TIMEZONE
-from orchestration.resources import LandingZone
+from assets.resources import LandingZone
 
 NIGHTLY_CRON = "0 2 * * *"
 LATE_DELIVERY_MONTHS = 2   # the previous quarter stays open this long into a new one

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 
+import dagster as dg
+
+from assets.resources import DEFAULT_FRESHNESS_DAYS, LandingZone, OutputFolder, SecretKeys, Warehouse
+from finsam.privacy import PSEUDONYM_KEY_ENV, VAULT_KEY_ENV
 from orchestration.partitions import DEFAULT_FIRST_QUARTER
 
 FIRST_QUARTER_ENV = "FINSAM_FIRST_QUARTER"
@@ -12,7 +17,6 @@ LANDING_ENV = "FINSAM_LANDING"
 WAREHOUSE_ENV = "FINSAM_WAREHOUSE_URL"
 OUT_ENV = "FINSAM_OUT"
 FRESHNESS_ENV = "FINSAM_MAX_DAYS_WITHOUT_DELIVERY"
-DEFAULT_FRESHNESS_DAYS = 45
 
 
 def first_quarter(environ: Mapping[str, str] | None = None) -> str:
@@ -23,3 +27,26 @@ def first_quarter(environ: Mapping[str, str] | None = None) -> str:
 def max_days_without_delivery(environ: Mapping[str, str] | None = None) -> int:
     environ = os.environ if environ is None else environ
     return int(environ.get(FRESHNESS_ENV, DEFAULT_FRESHNESS_DAYS))
+
+
+def from_environment() -> dict[str, dg.ConfigurableResource]:
+    """Resources for `dagster dev` and the schedule: values come from the environment at run time."""
+    return {
+        "landing": LandingZone(path=dg.EnvVar(LANDING_ENV),
+                               max_days_without_delivery=max_days_without_delivery()),
+        "warehouse": Warehouse(url=dg.EnvVar(WAREHOUSE_ENV)),
+        "out": OutputFolder(path=dg.EnvVar(OUT_ENV)),
+        "secrets": SecretKeys(pseudonym_key_file=dg.EnvVar(PSEUDONYM_KEY_ENV),
+                              vault_key_file=dg.EnvVar(VAULT_KEY_ENV)),
+    }
+
+
+def explicit(landing: Path, warehouse_url: str, out: Path, pseudonym_key_file: str,
+             vault_key_file: str) -> dict[str, dg.ConfigurableResource]:
+    """Resources for the command line, which has its values already."""
+    return {
+        "landing": LandingZone(path=str(landing)),
+        "warehouse": Warehouse(url=warehouse_url),
+        "out": OutputFolder(path=str(out)),
+        "secrets": SecretKeys(pseudonym_key_file=pseudonym_key_file, vault_key_file=vault_key_file),
+    }

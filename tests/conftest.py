@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from assets.ingest.pipeline import Keys
+from finsam.privacy import Keys
 from finsam.privacy import Pseudonymiser, Vault, read_key_file, write_new_keys
 from warehouse.db import make_engine, migrate
 

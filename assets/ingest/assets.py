@@ -5,8 +5,8 @@ from dataclasses import dataclass
 import dagster as dg
 
 from assets.ingest.pipeline import ingest_source
-from orchestration.resources import LandingZone, SecretKeys, Warehouse
-from orchestration.retry import retry_when_busy
+from assets.resources import LandingZone, SecretKeys, Warehouse
+from assets.retry import retry_when_busy
 
 
 @dataclass(frozen=True)

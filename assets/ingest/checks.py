@@ -8,8 +8,8 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from assets.ingest.assets import SOURCE_ASSETS, SourceAsset
-from orchestration.partitions import TIMEZONE, quarter_label
-from orchestration.resources import LandingZone, Warehouse
+from finsam.periods import TIMEZONE, quarter_label
+from assets.resources import LandingZone, Warehouse
 from warehouse import models, quarantine
 
 EXAMPLES = 20

@@ -19,7 +19,7 @@ from assets.ingest import transforms
 from assets.ingest.withdrawal import apply_withdrawals, erased_people, read_consents
 from finsam.consent import PARTNER_OF_SOURCE, consented
 from finsam.errors import DeliveryRejected
-from finsam.privacy import Pseudonymiser, Vault
+from finsam.privacy import Keys
 from sources.base import (
     HELD_WARNINGS,
     ISSUE_IDENTITY,
@@ -138,12 +138,6 @@ class _Consents:
 
     def erased(self) -> pd.Index:
         return erased_people(self.frame())
-
-
-@dataclass(frozen=True)
-class Keys:
-    pseudonymiser: Pseudonymiser
-    vault: Vault
 
 
 def ingest_source(source: str, landing: Path, engine: Engine, keys: Keys, *,

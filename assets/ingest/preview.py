@@ -14,7 +14,7 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from finsam.errors import DeliveryRejected
-from orchestration.partitions import parse_quarter
+from finsam.periods import parse_quarter
 from sources.landing import scan_source
 from sources.registry import reader
 from sources.specs import ALL

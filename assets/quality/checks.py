@@ -3,7 +3,7 @@
 import dagster as dg
 
 from assets.quality.frames import quality_frames
-from orchestration.resources import OutputFolder, Warehouse
+from assets.resources import OutputFolder, Warehouse
 from validation.quality import OFFLINE_INDEX, run_suites
 
 # suite -> (asset, blocking): key and link suites protect the SUS submission, so they block

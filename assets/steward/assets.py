@@ -9,9 +9,9 @@ from sqlalchemy import Connection, delete, func, select
 from assets.ingest.assets import SOURCE_ASSETS
 from assets.steward.conflicts import find_conflicts, partner_evidence
 from assets.sus.warehouse_frames import read_frame
-from finsam.steward import write_reports
-from orchestration.resources import OutputFolder, Warehouse
-from orchestration.retry import retry_when_busy
+from assets.steward.page import write_reports
+from assets.resources import OutputFolder, Warehouse
+from assets.retry import retry_when_busy
 from warehouse import load, models
 
 

@@ -9,9 +9,9 @@ from pydantic import Field
 
 from assets.sus import publish, statistics, submission, suppression
 from assets.sus.warehouse_frames import read_catalogue, read_spells, read_sus_consents
-from orchestration.partitions import quarter_label
-from orchestration.resources import OutputFolder, SecretKeys, Warehouse
-from orchestration.retry import retry_when_busy
+from finsam.periods import quarter_label
+from assets.resources import OutputFolder, SecretKeys, Warehouse
+from assets.retry import retry_when_busy
 
 
 def period(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:

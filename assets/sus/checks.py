@@ -5,7 +5,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from assets.sus.warehouse_frames import read_spells
-from orchestration.resources import Warehouse
+from assets.resources import Warehouse
 from warehouse import models
 
 EXAMPLES = 10

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from finsam.cli import main
+from cli.main import main
 from orchestration.backfill import BACKFILL_TAG, QUARTER_TAG
 
 

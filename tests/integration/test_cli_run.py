@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, select
 
-from finsam.cli import main
+from cli.main import main
 from warehouse import models
 
 

@@ -20,7 +20,8 @@ CHILD = """
 import sys, time
 from pathlib import Path
 from assets.ingest import pipeline
-from assets.ingest.pipeline import Keys, ingest_source
+from assets.ingest.pipeline import ingest_source
+from finsam.privacy import Keys
 from finsam.privacy import Pseudonymiser, Vault, read_key_file
 from warehouse import load
 from warehouse.db import make_engine, migrate

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from finsam.cli import main
+from cli.main import main
 
 OLD_PERSON = "19550114-2284"
 

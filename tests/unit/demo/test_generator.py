@@ -15,7 +15,7 @@ from assets.ingest.transforms import with_record_key
 from assets.ingest.withdrawal import erased_people
 from assets.steward.conflicts import find_conflicts, partner_evidence
 from finsam.consent import consented
-from finsam.demo.generator import INJECTED_FILE_NAME, READER_VISIBLE_KINDS, generate
+from demo.generator import INJECTED_FILE_NAME, READER_VISIBLE_KINDS, generate
 from finsam.errors import DeliveryRejected
 from finsam.reference import test_personnummer as skatteverket_test_numbers
 from sources.landing import scan_source

@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from orchestration.retry import retry_when_busy
+from assets.retry import retry_when_busy
 
 
 def test_a_busy_database_is_retried_with_backoff():

@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 
 from orchestration.definitions import defs
-from orchestration.resources import LandingZone
+from assets.resources import LandingZone
 from orchestration.schedules import nightly_range, write_alert
 
 RANGE_START = "dagster/asset_partition_range_start"

@@ -101,7 +101,7 @@ def _print_summary(outcome, landing: Path, warehouse: str, out: Path, dagster_ho
 def _run(landing: Path, warehouse: str, out: Path, first: str, last: str, pseudonym_key: str | None,
          vault_key: str | None, dagster_home: Path):
     from finsam.privacy import PSEUDONYM_KEY_ENV, VAULT_KEY_ENV, read_key_file
-    from orchestration import resources
+    from orchestration import settings as resources
     from orchestration.runner import run_quarters
 
     # Refuse before anything starts: a missing key must not surface as a half-done run.
@@ -114,7 +114,7 @@ def _run(landing: Path, warehouse: str, out: Path, first: str, last: str, pseudo
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from finsam.demo.generator import generate
+    from demo.generator import generate
     from finsam.privacy import write_new_keys
     from orchestration.partitions import quarter_label
     from sources.landing import earliest_extraction, latest_extraction
@@ -160,7 +160,7 @@ def _keys_from_environment() -> tuple[str, str]:
 
 def _cmd_backfill(args: argparse.Namespace) -> int:
     from assets.ingest.preview import describe, preview
-    from orchestration import resources
+    from orchestration import settings as resources
     from orchestration.backfill import quarters, run_backfill
     from warehouse.db import make_engine, migrate
 
@@ -193,7 +193,7 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from assets.sus.assets import folder_for
-    from orchestration import resources
+    from orchestration import settings as resources
     from orchestration.partitions import parse_quarter, quarter_end
     from orchestration.runner import run_quarters
 
@@ -214,7 +214,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_failures(args: argparse.Namespace) -> int:
-    from finsam import steward_cli
+    from cli import steward as steward_cli
 
     url = args.warehouse or os.environ.get("FINSAM_WAREHOUSE_URL")
     if not url:

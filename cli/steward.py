@@ -7,7 +7,7 @@ import argparse
 import pandas as pd
 from sqlalchemy import select
 
-from finsam import steward
+from assets.steward import page as steward
 from warehouse import models, quarantine
 from warehouse.db import make_engine, migrate
 

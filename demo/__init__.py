@@ -1,5 +1,5 @@
 """Demo data: a realistic landing zone with the partners' usual mistakes in it."""
 
-from finsam.demo.generator import INJECTED_FILE_NAME, GeneratedLandingZone, generate
+from demo.generator import INJECTED_FILE_NAME, GeneratedLandingZone, generate
 
 __all__ = ["INJECTED_FILE_NAME", "GeneratedLandingZone", "generate"]

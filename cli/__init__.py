@@ -1,0 +1,1 @@
+"""The `finsam` command line: the top floor, above orchestration."""

@@ -13,10 +13,11 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from sources.registry import REGISTRY
+
 # stage -> functions ("module:attribute" or "module:Class.method") whose time it owns
 STAGES: dict[str, tuple[str, ...]] = {
-    "read": tuple(f"sources.{name}:read" for name in
-                  ("insats", "samtycke", "fk", "af", "soc", "hsf", "ekonomi", "budget")),
+    "read": tuple(f"{source.reader.__name__}:read" for source in REGISTRY),
     "validate": ("validation.rules:RuleSchema.issues", "validation.warehouse:check_before_load"),
     "normalise + pseudonymise": ("finsam.identity:normalise", "finsam.privacy:Pseudonymiser.pseudonyms",
                                  "finsam.privacy:Vault.encrypt"),

@@ -8,11 +8,17 @@ import pandas as pd
 from sqlalchemy import select
 
 from assets.steward import page as steward
+from sources.registry import REGISTRY
 from warehouse import models, quarantine
 from warehouse.db import make_engine, migrate
 
 _LIST_COLUMNS = {"id": "ID", "source": "Källa", "file_name": "Fil", "row_number": "Rad",
                  "column": "Kolumn", "rule": "Regel", "severity": "Allvarlighet", "status": "Status"}
+
+
+def _tables() -> dict:
+    """Where an accepted row was loaded, per source, so reopening can take it out again."""
+    return {spec.name: spec.table for spec in REGISTRY.specs()}
 
 
 def run(args: argparse.Namespace, url: str) -> int:
@@ -27,7 +33,7 @@ def run(args: argparse.Namespace, url: str) -> int:
             quarantine.accept(connection, args.id, args.note)
             print(f"Rad {args.id} godkänd. Den läses in vid nästa körning.")
             return 0
-        quarantine.reopen(connection, args.id, args.note)
+        quarantine.reopen(connection, args.id, args.note, tables=_tables())
         print(f"Rad {args.id} är öppen igen och hålls kvar.")
         return 0
 

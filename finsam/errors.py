@@ -87,3 +87,12 @@ class RunFailed(FinsamError):
         self.failed_steps = failed_steps
         super().__init__(f"körning {run_id} misslyckades i {', '.join(failed_steps) or 'start'}: "
                          f"{reason}")
+
+
+class RegistryError(FinsamError):
+    """A source's declaration is incomplete or contradicts itself; finsam refuses to start."""
+
+    def __init__(self, source: str, problem: str):
+        self.source = source
+        self.problem = problem
+        super().__init__(f"källan {source!r}: {problem}")

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.resources import DEFAULT_FRESHNESS_DAYS, LandingZone, OutputFolder, SecretKeys, Warehouse
+from assets.resources import (
+    DEFAULT_FRESHNESS_DAYS,
+    LandingZone,
+    OutputFolder,
+    SecretKeys,
+    Warehouse,
+)
 from finsam.privacy import PSEUDONYM_KEY_ENV, VAULT_KEY_ENV
 from orchestration.partitions import DEFAULT_FIRST_QUARTER
 

@@ -28,40 +28,17 @@ import numpy as np
 import pandas as pd
 
 from finsam.errors import MissingColumn
+from sources.spec import Column, SourceSpec, Strategy, header_key
 from validation.issues import ERROR, empty_issues
 
-SNAPSHOT = "snapshot"
-DELTA = "delta"
+SNAPSHOT = Strategy.SNAPSHOT
+DELTA = Strategy.DELTA
 
 # Conformed.extra key: rows whose only issues are warnings, held until the steward accepts them.
 HELD_WARNINGS = "held_warnings"
 # Conformed.extra key: row_number and normalised number of every row with an issue, so the held
 # row's match key does not normalise the numbers a second time.
 ISSUE_IDENTITY = "issue_identity"
-
-
-@dataclass(frozen=True)
-class Column:
-    contract_name: str     # header as the contract writes it; matched case-insensitively
-    name: str              # canonical snake_case name used from here on
-    required: bool = True
-
-
-@dataclass(frozen=True)
-class SourceSpec:
-    name: str
-    folder: str
-    pattern: str           # regex on the file name; named groups: date, and scope where relevant
-    kind: str              # SNAPSHOT or DELTA
-    natural_key: tuple[str, ...]
-    columns: tuple[Column, ...]
-    description: str
-
-    def match(self, file_name: str) -> re.Match | None:
-        return re.fullmatch(self.pattern, file_name)
-
-    def column_map(self) -> dict[str, Column]:
-        return {_header_key(column.contract_name): column for column in self.columns}
 
 
 @dataclass(frozen=True)
@@ -97,10 +74,6 @@ class Conformed:
     extra: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
-def _header_key(header: object) -> str:
-    return re.sub(r"\s+", " ", str(header)).strip().casefold()
-
-
 def select_columns(raw: pd.DataFrame, spec: SourceSpec, file_name: str) -> pd.DataFrame:
     """Keep the contract's columns (matched case-insensitively), renamed; drop everything else.
 
@@ -110,7 +83,7 @@ def select_columns(raw: pd.DataFrame, spec: SourceSpec, file_name: str) -> pd.Da
     wanted = spec.column_map()
     present: dict[str, str] = {}
     for header in raw.columns:
-        column = wanted.get(_header_key(header))
+        column = wanted.get(header_key(header))
         if column is not None and column.name not in present.values():
             present[header] = column.name
     found_names = set(present.values())

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sources.base import Delivery, SourceSpec, extraction_date_from, file_sha256
-from sources.specs import ALL
+from sources.base import Delivery, extraction_date_from, file_sha256
+from sources.registry import REGISTRY
+from sources.spec import SourceSpec
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def scan_source(landing: Path, spec: SourceSpec, *, before: date | None = None
 
 
 def _extraction_dates(landing: Path) -> list[date]:
-    return [delivery.extraction_date for spec in ALL for delivery in scan_source(landing, spec)[0]]
+    return [delivery.extraction_date for spec in REGISTRY.specs() for delivery in scan_source(landing, spec)[0]]
 
 
 def earliest_extraction(landing: Path) -> date | None:

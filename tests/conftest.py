@@ -11,8 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from finsam.privacy import Keys
-from finsam.privacy import Pseudonymiser, Vault, read_key_file, write_new_keys
+from finsam.privacy import Keys, Pseudonymiser, Vault, read_key_file, write_new_keys
 from warehouse.db import make_engine, migrate
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -352,12 +352,3 @@ class ErasureAudit(Base):
     rule: Mapped[str] = mapped_column(String(128))
     table_name: Mapped[str] = mapped_column(String(64))
     rows: Mapped[int] = mapped_column(Integer)
-
-
-DELTA_TABLES = {
-    "fk": FkBenefit.__table__,
-    "af": AfSupport.__table__,
-    "soc": SocPayment.__table__,
-    "hsf": HsfContact.__table__,
-    "ekonomi": LedgerEntry.__table__,
-}

@@ -7,9 +7,9 @@ import pandas as pd
 from sqlalchemy import Connection, select
 
 from assets.budget import followup, report
-from finsam.periods import quarter_label
 from assets.resources import OutputFolder, Warehouse
 from assets.retry import retry_when_busy
+from finsam.periods import quarter_label
 from warehouse import models, quarantine
 
 DATES = ("bokforingsdatum", "inskrivningsdatum", "utskrivningsdatum", "startdatum", "slutdatum")

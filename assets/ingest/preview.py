@@ -16,12 +16,15 @@ from sqlalchemy import Engine, select
 from finsam.errors import DeliveryRejected
 from finsam.periods import parse_quarter
 from sources.landing import scan_source
-from sources.registry import reader
-from sources.specs import ALL
+from sources.registry import REGISTRY
+from sources.spec import Role, Strategy
 from warehouse import models
 
-OUTPUTS = {"insats": "SUS", "samtycke": "SUS", "fk": "SUS", "af": "SUS", "soc": "SUS",
-           "hsf": "SUS", "ekonomi": "budget", "budget": "budget"}
+
+def _output_of(source: str) -> str:
+    """The output a source's records change: the förbund's money goes to the budget follow-up,
+    everything about people to SUS."""
+    return "budget" if REGISTRY.spec(source).role == Role.ACCOUNTS else "SUS"
 
 
 @dataclass
@@ -32,7 +35,7 @@ class QuarterPreview:
 
     @property
     def outputs(self) -> list[str]:
-        return sorted({OUTPUTS[item["källa"]] for item in self.files})
+        return sorted({_output_of(item["källa"]) for item in self.files})
 
 
 def _quarter_of(extracted: date, quarters: list[str]) -> str | None:
@@ -65,16 +68,16 @@ def preview(landing: Path, engine: Engine, first: str, last: str) -> list[Quarte
     seen = _seen(engine)
     previews = {quarter: QuarterPreview(quarter) for quarter in quarters}
     stored_ledger = None
-    for spec in ALL:
+    for source in REGISTRY:
+        spec = source.spec
         deliveries, _ = scan_source(landing, spec)
-        module = reader(spec.name)
         for delivery in deliveries:
             quarter = _quarter_of(delivery.extraction_date, quarters)
             if (delivery.extraction_date > before or quarter is None
                     or (spec.name, delivery.file_name, delivery.sha256) in seen):
                 continue
             try:
-                conformed = module.conform(module.read(delivery), delivery)
+                conformed = source.conform(source.read(delivery), delivery)
             except DeliveryRejected:
                 previews[quarter].files.append({"källa": spec.name, "fil": delivery.file_name,
                                                 "rader": 0, "godkända": 0, "personer": 0,
@@ -85,7 +88,7 @@ def preview(landing: Path, engine: Engine, first: str, last: str) -> list[Quarte
             previews[quarter].files.append({
                 "källa": spec.name, "fil": delivery.file_name, "rader": conformed.rows_read,
                 "godkända": len(frame), "personer": persons, "avvisas": False})
-            if spec.name == "ekonomi":
+            if spec.role == Role.ACCOUNTS and spec.strategy == Strategy.DELTA:
                 if stored_ledger is None:
                     stored_ledger = _stored_ledger(engine)
                 previews[quarter].ledger_change += _ledger_change(frame, stored_ledger)

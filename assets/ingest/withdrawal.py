@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Iterable
 
 import pandas as pd
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, Table, delete, insert, select
 
 from finsam.consent import in_force_until
 from warehouse import load, models
 
 AVB = "AVB"
 DEIDENTIFIED_KEY_PREFIX = "avidentifierad|"
-PARTNER_TABLES = (models.FkBenefit, models.AfSupport, models.SocPayment, models.HsfContact)
 
 
 def erased_people(consents: pd.DataFrame) -> pd.Index:
@@ -76,10 +76,11 @@ def read_consents(connection: Connection) -> pd.DataFrame:
     return frame
 
 
-def apply_withdrawals(connection: Connection, consents: pd.DataFrame | None = None
-                      ) -> dict[str, int]:
+def apply_withdrawals(connection: Connection, partner_tables: Iterable[Table],
+                      consents: pd.DataFrame | None = None) -> dict[str, int]:
     """Apply what the consent register says now (``consents``, when the caller has just read
-    it); returns rows changed per table (for the audit)."""
+    it) to the spells, the vault and every partner table; returns rows changed per table (for the
+    audit)."""
     consents = read_consents(connection) if consents is None else consents
     days = withdrawal_days(consents)
     if days.empty:
@@ -88,9 +89,9 @@ def apply_withdrawals(connection: Connection, consents: pd.DataFrame | None = No
     changed: dict[str, int] = {}
     changed["spell (utskriven AVB)"] = _register_out(connection, days)
     changed["spell (avidentifierad)"] = _deidentify(connection, erased)
-    changed["identity_vault"] = _delete_people(connection, models.IdentityVault, erased)
-    for model in PARTNER_TABLES:
-        changed[model.__tablename__] = _delete_people(connection, model, erased)
+    changed["identity_vault"] = _delete_people(connection, models.IdentityVault.__table__, erased)
+    for table in partner_tables:
+        changed[table.name] = _delete_people(connection, table, erased)
     now = dt.datetime.now(dt.timezone.utc)
     audit = [{"erased_at": now, "rule": "återkallat samtycke", "table_name": name, "rows": rows}
              for name, rows in changed.items() if rows]
@@ -143,8 +144,7 @@ def _rewrite(connection: Connection, spells: pd.DataFrame) -> None:
     load.insert_frame(connection, table, spells)
 
 
-def _delete_people(connection: Connection, model, people: pd.Index) -> int:
-    table = model.__table__
+def _delete_people(connection: Connection, table, people: pd.Index) -> int:
     deleted = 0
     for chunk in _chunks(people):
         result = connection.execute(delete(table).where(table.c.pseudonym.in_(list(chunk))))

@@ -6,12 +6,12 @@ import dagster as dg
 import pandas as pd
 from sqlalchemy import Connection, delete, func, select
 
-from assets.ingest.assets import SOURCE_ASSETS
-from assets.steward.conflicts import find_conflicts, partner_evidence
-from assets.sus.warehouse_frames import read_frame
-from assets.steward.page import write_reports
 from assets.resources import OutputFolder, Warehouse
 from assets.retry import retry_when_busy
+from assets.steward.conflicts import find_conflicts, partner_evidence
+from assets.steward.page import write_reports
+from assets.sus.warehouse_frames import read_frame
+from sources.registry import REGISTRY
 from warehouse import load, models
 
 
@@ -62,7 +62,7 @@ def refresh_conflicts(connection: Connection) -> int:
 def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     @dg.asset(name="steward_review", group_name="granskning", partitions_def=partitions,
               backfill_policy=dg.BackfillPolicy.single_run(),
-              deps=[spec.name for spec in SOURCE_ASSETS], kinds={"pandas", "html", "csv"})
+              deps=[spec.asset for spec in REGISTRY.specs()], kinds={"pandas", "html", "csv"})
     def steward_review(context: dg.AssetExecutionContext, warehouse: Warehouse,
                        out: OutputFolder) -> dg.MaterializeResult:
         """Allt som förvaltaren ska granska: kvarhållna rader, avvikande leveranser och konflikter."""

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Connection, select
 
+from sources.registry import REGISTRY
 from validation.issues import ERROR
 from warehouse import models, quarantine
 
@@ -30,11 +31,6 @@ NOTICE_TYPES = {
 
 CONFLICT_COLUMNS = {"försörjning vid inskrivning saknar partnerns uppgift": "Försörjning vid inskrivning"}
 
-SOURCE_LABELS = {
-    "insats": "Insatsernas deltagarregister", "samtycke": "Samtyckesregistret",
-    "fk": "Försäkringskassan", "af": "Arbetsförmedlingen", "soc": "Socialtjänsten",
-    "hsf": "Hälso- och sjukvården", "ekonomi": "Ekonomi (huvudbok)", "budget": "Budget",
-}
 
 
 def held_rows(connection: Connection, statuses: tuple[str, ...] = (quarantine.OPEN,
@@ -154,7 +150,7 @@ def render_html(frame: pd.DataFrame) -> str:
     groups = _groups(frame)
     # a loop over the groups (hundreds), each one's rows already rendered
     for source, by_source in groups.groupby(level="Källa", sort=False):
-        label = SOURCE_LABELS.get(source, source)
+        label = REGISTRY.labels().get(source, source)
         parts.append(f'<section><h2>{html.escape(label)} ({int(by_source["Antal"].sum())})</h2>')
         for (_, file_name, rule), typ, count, rows in by_source.itertuples(name=None):
             title = f"{_cell(file_name)} – {_cell(rule)} – {_cell(typ)}"

@@ -7,11 +7,11 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from assets.resources import OutputFolder, SecretKeys, Warehouse
+from assets.retry import retry_when_busy
 from assets.sus import publish, statistics, submission, suppression
 from assets.sus.warehouse_frames import read_catalogue, read_spells, read_sus_consents
 from finsam.periods import quarter_label
-from assets.resources import OutputFolder, SecretKeys, Warehouse
-from assets.retry import retry_when_busy
 
 
 def period(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:

@@ -10,18 +10,12 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from assets.ingest.pipeline import (
-    DUPLICATE,
-    LOADED,
-    REJECTED,
-    SUPERSEDED,
-    UNRECOGNISED,
-    ingest_source,
-)
-from sources.specs import ALL
+from assets.ingest.run import ingest_source
+from finsam.enums import Outcome
+from sources.registry import REGISTRY
 from warehouse import models
 
-ORDER = ("budget", "insats", "samtycke", "fk", "af", "soc", "hsf", "ekonomi")
+ORDER = REGISTRY.names
 
 
 def _ingest_all(landing: Path, engine, keys, before: date | None = None) -> dict:
@@ -36,10 +30,10 @@ def _table(engine, model) -> pd.DataFrame:
 def test_every_sample_is_loaded(sample_landing, engine, keys):
     reports = _ingest_all(sample_landing, engine, keys)
     manifest = _table(engine, models.Delivery)
-    assert set(manifest["source"]) == {spec.name for spec in ALL}
+    assert set(manifest["source"]) == set(REGISTRY.names)
     # the insats sample comes as CSV and XLSX with the same extraction date: one is superseded
-    assert sorted(manifest.loc[manifest["source"] == "insats", "outcome"]) == sorted([LOADED, SUPERSEDED])
-    assert (manifest.loc[manifest["source"] != "insats", "outcome"] == LOADED).all()
+    assert sorted(manifest.loc[manifest["source"] == "insats", "outcome"]) == sorted([Outcome.LOADED, Outcome.SUPERSEDED])
+    assert (manifest.loc[manifest["source"] != "insats", "outcome"] == Outcome.LOADED).all()
     # fk: Carl withdrew his only consent and Eva's consent does not name FK
     assert len(_table(engine, models.FkBenefit)) == 2
     assert len(_table(engine, models.SocPayment)) == 3
@@ -67,7 +61,7 @@ def test_same_bytes_under_another_name_is_processed_once(sample_landing, engine,
     fk = sample_landing / "fk"
     shutil.copy(fk / "20241130_forman.csv", fk / "20241201_forman_igen.csv")
     report = ingest_source("fk", sample_landing, engine, keys)
-    assert [item.outcome for item in report.files] == [LOADED, DUPLICATE]
+    assert [item.outcome for item in report.files] == [Outcome.LOADED, Outcome.DUPLICATE]
     assert len(_table(engine, models.FkBenefit)) == 2
 
 
@@ -123,10 +117,10 @@ def test_rejected_file_does_not_stop_the_others(sample_landing, engine, keys):
     (fk / "forman_final.csv").write_bytes(b"PERSONNR;FORMAN\r\n")
     report = ingest_source("fk", sample_landing, engine, keys)
     outcomes = {item.file_name: item.outcome for item in report.files}
-    assert outcomes == {"20241130_forman.csv": LOADED, "20241201_utan_fom.csv": REJECTED,
-                        "forman_final.csv": UNRECOGNISED}
+    assert outcomes == {"20241130_forman.csv": Outcome.LOADED, "20241201_utan_fom.csv": Outcome.REJECTED,
+                        "forman_final.csv": Outcome.UNRECOGNISED}
     manifest = _table(engine, models.Delivery)
-    message = manifest.loc[manifest["outcome"] == REJECTED, "message"].iloc[0]
+    message = manifest.loc[manifest["outcome"] == Outcome.REJECTED, "message"].iloc[0]
     assert "20241201_utan_fom.csv" in message and "FOM" in message
     assert len(_table(engine, models.FkBenefit)) == 2
 

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from assets.ingest.pipeline import ingest_source
+from assets.ingest.run import ingest_source
+from sources.registry import REGISTRY
 from warehouse import models, quarantine
 
 OLD_PERSON = "19550114-2284"   # Skatteverket test number, 69 at enrolment in 2024
@@ -85,7 +86,8 @@ def test_accepting_a_warning_loads_the_row_and_reopen_takes_it_out(sample_landin
     assert ingest_source("insats", sample_landing, engine, keys).accepted_loaded == 0
 
     with engine.begin() as connection:
-        quarantine.reopen(connection, held_id, "fel beslut", who="förvaltare")
+        quarantine.reopen(connection, held_id, "fel beslut", who="förvaltare",
+                          tables={spec.name: spec.table for spec in REGISTRY.specs()})
     assert len(_table(engine, models.Spell)) == spells_before
     decisions = _table(engine, models.StewardDecision)
     assert decisions[["decision", "status_after", "decided_by"]].values.tolist() == [

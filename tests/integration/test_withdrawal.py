@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import select
 
-from assets.ingest.pipeline import ingest_source
+from assets.ingest.run import ingest_source
 from warehouse import models
 
 ORDER = ("budget", "insats", "samtycke", "fk", "af", "soc", "hsf", "ekonomi")

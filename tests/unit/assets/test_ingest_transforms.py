@@ -6,6 +6,7 @@ import pandas as pd
 
 from assets.ingest import transforms, withdrawal
 from finsam.privacy import Pseudonymiser
+from sources.registry import REGISTRY
 
 
 def test_pseudonymise_drops_the_number():
@@ -27,7 +28,7 @@ def test_anonymous_spells_get_stable_keys():
     frame = pd.DataFrame({"insats": ["A", "A", "A"], "pseudonym": pd.Series([None, None, "p"], dtype="string"),
                           "kon": ["K", "K", "M"],
                           "inskrivningsdatum": pd.to_datetime(["2024-01-01"] * 3)})
-    keys = transforms.with_record_key(frame, "insats")["record_key"].tolist()
+    keys = transforms.with_record_key(frame, REGISTRY.spec("insats"))["record_key"].tolist()
     assert keys == ["anonym|A|K|2024-01-01|0", "anonym|A|K|2024-01-01|1", "A|p|2024-01-01"]
 
 

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from finsam.errors import DeliveryRejected, MissingColumn
-from sources import budget
 from sources.base import Delivery
+from sources.budget import reader as budget
 
 SAMPLE = (Path(__file__).resolve().parents[2] / "fixtures" / "samples" / "budget"
           / "20241130_budget_2024.xlsx")

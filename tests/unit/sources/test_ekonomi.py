@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from finsam.errors import EncodingRejected, MissingColumn
-from sources import ekonomi
 from sources.base import Delivery
+from sources.ekonomi import reader as ekonomi
 
 SAMPLE = (Path(__file__).resolve().parents[2] / "fixtures" / "samples" / "ekonomi"
           / "20241130_huvudbok.csv")

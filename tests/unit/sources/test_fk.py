@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 
 from finsam.errors import EncodingRejected, MissingColumn
-from sources import fk
 from sources.base import HELD_WARNINGS, Conformed
+from sources.fk import reader as fk
 from validation.issues import ERROR
 
 HEADERS = ["PERSONNR", "NAMN", "FORMAN", "OMFATTNING", "FOM", "TOM", "KONTOR"]

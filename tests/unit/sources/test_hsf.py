@@ -10,8 +10,8 @@ import pytest
 
 from finsam import reference
 from finsam.errors import EncodingRejected, MissingColumn
-from sources import hsf
 from sources.base import Delivery
+from sources.hsf import reader as hsf
 
 SAMPLE = Path(__file__).resolve().parents[2] / "fixtures" / "samples" / "hsf" / "20241130_rehab.txt"
 EXTRACTED = date(2024, 11, 30)

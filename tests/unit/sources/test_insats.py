@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from finsam.errors import DeliveryRejected, EncodingRejected, MissingColumn
-from sources import insats
 from sources.base import HELD_WARNINGS, Conformed, conform_many
+from sources.insats import reader as insats
 from validation.issues import ERROR, WARNING
 
 HEADERS = ["Insats", "Personnummer", "Namn", "Anonym", "Kön", "Skyddad identitet",

@@ -10,8 +10,8 @@ import pytest
 
 from finsam import reference
 from finsam.errors import EncodingRejected, MissingColumn
-from sources import soc
 from sources.base import Delivery
+from sources.soc import reader as soc
 
 SAMPLE = Path(__file__).resolve().parents[2] / "fixtures" / "samples" / "soc" / "20241130_fbs.csv"
 EXTRACTED = date(2024, 11, 30)

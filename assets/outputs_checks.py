@@ -17,7 +17,7 @@ def _latest(folder_glob, out: OutputFolder):
 @dg.asset_check(asset="sus_submission", name="filer_kompletta",
                 description="De tre SUS-filerna finns och anonyma.csv har inga personnummer.")
 def sus_files_complete(out: OutputFolder) -> dg.AssetCheckResult:
-    folder = _latest("sus/*_*", out)
+    folder = _latest("begransad/sus/*_*", out)
     names = ("inregistreringar.csv", "utregistreringar.csv", "anonyma.csv")
     missing = [name for name in names if folder is None or not (folder / name).exists()]
     identities = 0

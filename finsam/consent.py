@@ -64,12 +64,19 @@ def in_force_until(consents: pd.DataFrame) -> pd.Series:
     return pd.concat([consents["giltigt_till"], withdrawn_eve], axis=1).min(axis=1)
 
 
-def consented(frame: pd.DataFrame, rule: PartnerConsent, consents: pd.DataFrame) -> pd.Series:
-    """Boolean per row of ``frame`` (indexed like it): may this partner record be used?"""
+def consented(frame: pd.DataFrame, rule: PartnerConsent, consents: pd.DataFrame, *,
+              known_on: pd.Series | None = None) -> pd.Series:
+    """Boolean per row of ``frame`` (indexed like it): may this partner record be used?
+
+    ``known_on`` (per row, the day the partner extracted the record) ends an open or later period
+    there: a consent given after the data was shared does not cover what was shared."""
     if frame.empty:
         return pd.Series(False, index=frame.index, dtype=bool)
     partner = rule.partner
     start, end = rule.time.interval(frame)
+    if known_on is not None:
+        known = pd.to_datetime(known_on)
+        end = end.where(end.notna() & (end <= known), known)
     records = pd.DataFrame({"pseudonym": frame["pseudonym"], "start": start, "end": end,
                             "row": frame.index})
     names_partner = consents["parter"].str.contains(rf"(?:^|,){partner}(?:,|$)", regex=True)

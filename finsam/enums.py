@@ -19,6 +19,7 @@ class Outcome(StrEnum):
     REJECTED = "avvisad"
     SUPERSEDED = "ersatt"
     UNRECOGNISED = "okänt namn"
+    WAITING = "väntar"          # read, but held back until the steward confirms it (or a newer one)
 
 
 class HeldStatus(StrEnum):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from finsam import masking
 from finsam.identity import normalise
 from sources.spec import SourceSpec
 
@@ -26,6 +27,11 @@ def loose_keys(raw: pd.DataFrame, spec: SourceSpec, extraction_date,
             known = normalise(raw[name], extraction_date)["pnr"] if pnr is None else pnr
             digits = values.str.replace(r"\D", "", regex=True)
             values = known.fillna(digits).str[:8].fillna("")
+        else:
+            # an identity number typed into another key column is cut like the identity itself
+            codes, uniques = pd.factorize(values)
+            values = pd.Series(pd.array([masking.mask_text(value) for value in uniques],
+                                        dtype="string").take(codes), index=values.index)
         parts[name] = values
     frame = pd.DataFrame(parts, index=raw.index)
     out = {"": _joined(frame, columns)}

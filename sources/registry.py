@@ -123,6 +123,8 @@ def _check(spec: SourceSpec, sources: Mapping[str, Source],
             raise RegistryError(spec.name, f"postens tid ({', '.join(missing)}) finns inte i "
                                            f"tabellen {spec.table.name}")
     lineage = ("record_key", "delivery_id", "extraction_date", "row_number")
+    if spec.strategy == Strategy.DELTA:
+        lineage += ("version",)   # newest wins by it, whatever order deliveries arrive in
     missing = [name for name in lineage if name not in spec.table.c]
     if spec.strategy != Strategy.WORKBOOK and missing:
         raise RegistryError(spec.name, f"tabellen {spec.table.name} saknar {', '.join(missing)}")

@@ -14,9 +14,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+import pandas as pd
 from sqlalchemy import Table
 
-from finsam.consent import ConsentRule
+from finsam.consent import ConsentRule, PartnerConsent
+from finsam.masking import Domain
+from validation.rules import Rule, RuleSchema
 
 
 class Strategy(StrEnum):
@@ -42,6 +45,7 @@ class Column:
     contract_name: str     # header as the contract writes it; matched case-insensitively
     name: str              # canonical snake_case name used from here on
     required: bool = True
+    domain: Domain = Domain.TEXT   # what a failing value may show (finsam.masking)
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,7 @@ class SourceSpec:
     extra_tables: dict[str, Table] = field(default_factory=dict)   # workbook: conformed.extra key
     catalogue: CatalogueCheck | None = None
     reservnummer: bool = False              # reservnummer rows are counted, never linked
+    record_date: str | None = None          # the record's own date (a partner's: its time's start)
 
     @property
     def personal(self) -> bool:
@@ -86,6 +91,15 @@ class SourceSpec:
         """Delta or snapshot: a workbook is a snapshot of its year."""
         return Strategy.DELTA if self.strategy == Strategy.DELTA else Strategy.SNAPSHOT
 
+    def record_dates(self, frame: pd.DataFrame) -> pd.Series:
+        """Each record's own date: when a partner's record begins, or the declared date column
+        (enrolment, booking day); empty where the source has none or the value is unreadable."""
+        if isinstance(self.consent, PartnerConsent) and self.consent.time.start in frame:
+            return pd.Series(self.consent.time.interval(frame)[0], index=frame.index)
+        if self.record_date is not None and self.record_date in frame:
+            return pd.to_datetime(frame[self.record_date], errors="coerce")
+        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+
     def match(self, file_name: str) -> re.Match | None:
         return re.fullmatch(self.pattern, file_name)
 
@@ -94,6 +108,13 @@ class SourceSpec:
 
     def contract_names(self) -> dict[str, str]:
         return {column.name: column.contract_name for column in self.columns}
+
+    def domains(self) -> dict[str, Domain]:
+        return {column.name: column.domain for column in self.columns}
+
+    def rule_schema(self, rules: list[Rule]) -> RuleSchema:
+        """The contract's rules for this source's columns, masked as the columns' domains say."""
+        return RuleSchema(self.name, self.contract_names(), rules, domains=self.domains())
 
 
 def header_key(header: object) -> str:

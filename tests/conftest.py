@@ -31,6 +31,9 @@ def keys(key_files: tuple[Path, Path]) -> Keys:
 
 POSTGRES_ENV = "FINSAM_TEST_POSTGRES_URL"
 
+# Test landing zones are written just before they are read: nothing in them is still uploading.
+os.environ.setdefault("FINSAM_SETTLE_SECONDS", "0")
+
 
 def _postgres_database():
     """A fresh database on the test server (`.ci/postgres` starts one), dropped afterwards."""

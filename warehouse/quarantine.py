@@ -139,6 +139,29 @@ def unload(connection: Connection, table: Table, delivery_id: int, row_numbers: 
                                            table.c.row_number.in_(row_numbers)))
 
 
+def forget_rows(connection: Connection, delivery_id: int, *, keep_rule: str) -> None:
+    """A waiting delivery is read again: its row issues are held anew, its decision row stays."""
+    ids = connection.execute(select(HELD.c.id).where(
+        HELD.c.delivery_id == delivery_id, HELD.c.rule != keep_rule)).scalars().all()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        connection.execute(delete(DECISIONS).where(DECISIONS.c.held_row_id.in_(chunk)))
+        connection.execute(delete(HELD).where(HELD.c.id.in_(chunk)))
+
+
+def mark_whole_loaded(connection: Connection, delivery_id: int, rule: str) -> None:
+    """The steward's acceptance of a whole delivery has taken effect."""
+    connection.execute(update(HELD).where(HELD.c.delivery_id == delivery_id, HELD.c.rule == rule,
+                                          HELD.c.status == ACCEPTED).values(loaded=True))
+
+
+def accepted(connection: Connection, delivery_id: int, rule: str) -> bool:
+    """Whether the steward accepted the row held for a whole delivery under ``rule``."""
+    return connection.execute(select(HELD.c.id).where(
+        HELD.c.delivery_id == delivery_id, HELD.c.rule == rule, HELD.c.status == ACCEPTED)
+    ).first() is not None
+
+
 def ready_rows(connection: Connection, source: str) -> pd.DataFrame:
     """(delivery_id, row_number) with no open issue left, at least one accepted or resolved, and
     not loaded yet: rows the next load takes in."""

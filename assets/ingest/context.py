@@ -5,19 +5,28 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
-from assets.ingest.withdrawal import erased_people, read_consents
+from assets.ingest.withdrawal import (
+    Erasure,
+    apply_erasure,
+    read_consents,
+    read_tombstones,
+)
 from finsam.enums import Outcome
 from finsam.errors import DeliveryRejected
 from finsam.privacy import Keys
 from sources.base import Conformed, Delivery
 from sources.registry import Registry
-from sources.spec import Source, SourceSpec
+from sources.spec import Role, Source, SourceSpec
 from warehouse import models
+
+# the rule of the one held row of a snapshot that waits because it shrank far below the truth
+SHRUNK = "ögonblicksbilden har krympt kraftigt"
 
 
 @dataclass
@@ -34,9 +43,11 @@ class FileOutcome:
 class IngestReport:
     source: str
     files: list[FileOutcome] = field(default_factory=list)
+    waiting: list[tuple[str, str]] = field(default_factory=list)   # (file, why), not read yet
     accepted_loaded: int = 0
     closed: int = 0
     resolved: int = 0
+    erased: bool = False
 
     def count(self, outcome: str) -> int:
         return sum(1 for item in self.files if item.outcome == outcome)
@@ -59,6 +70,7 @@ class IngestReport:
             "files_duplicate": self.count(Outcome.DUPLICATE),
             "files_rejected": self.count(Outcome.REJECTED),
             "files_unrecognised": self.count(Outcome.UNRECOGNISED),
+            "files_waiting": len(self.waiting) + self.count(Outcome.WAITING),
             "rows_read": self.rows_read,
             "rows_loaded": self.rows_loaded,
             "rows_held": self.rows_held,
@@ -66,6 +78,24 @@ class IngestReport:
             "held_rows_resolved": self.resolved,
             "accepted_rows_loaded": self.accepted_loaded,
         }
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    """What a run may read: today (deliveries dated later wait), how long a file must have been
+    left alone before it is read, and the bounds beyond which a file is refused whole."""
+
+    today: date
+    settle_seconds: float = 60.0
+    max_file_bytes: int = 512 * 1024 * 1024
+    max_rows: int = 5_000_000
+    # a file where most rows fail is no delivery of the source (a wrong or broken file): refused
+    # whole instead of millions of held rows
+    junk_share: float = 0.5
+    junk_min_rows: int = 1000
+    # a snapshot this much smaller than the truth it would replace waits for the steward
+    shrink_share: float = 0.5
+    shrink_min_records: int = 20
 
 
 @dataclass
@@ -93,23 +123,32 @@ class Item:
     prepared: pd.DataFrame | None = None      # snapshot: pseudonymised and keyed, ready to load
     loaded_keys: pd.Series | None = None      # match keys of the rows it loaded (closes held rows)
     held: pd.DataFrame | None = None          # its issues with their match keys
+    waiting_id: int | None = None             # its manifest row, when it waited before
+    message: str | None = None                # what the manifest says of it besides the outcome
 
 
 class Consents:
-    """The consent register as the transaction sees it, read at most once: only the consent source
-    changes it, and that source does not read it before its own load."""
+    """The consent register and the tombstones as the transaction sees them, each read at most
+    once: only the consent source changes them, and it reads neither before its own load."""
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self._frame: pd.DataFrame | None = None
+        self._tombstones: pd.DataFrame | None = None
 
     def frame(self) -> pd.DataFrame:
         if self._frame is None:
             self._frame = read_consents(self._connection)
         return self._frame
 
-    def erased(self) -> pd.Index:
-        return erased_people(self.frame())
+    def tombstones(self) -> pd.DataFrame:
+        if self._tombstones is None:
+            self._tombstones = read_tombstones(self._connection)
+        return self._tombstones
+
+    def forget(self) -> None:
+        """The register or the tombstones changed in this transaction: read them again."""
+        self._frame = self._tombstones = None
 
 
 @dataclass
@@ -119,10 +158,35 @@ class RunContext:
     keys: Keys
     consents: Consents
     registry: Registry
+    settings: IngestSettings
+    # filled by an erasure, used after it: never logged, never stored
+    erased_numbers: set[str] = field(default_factory=set)
+    erased_tables: set[str] = field(default_factory=set)
 
     @property
     def spec(self) -> SourceSpec:
         return self.source.spec
+
+    def erase(self, erasure: Erasure, item: Item) -> None:
+        """Erase these people from what is stored (every partner table the registry holds), and
+        keep their numbers in memory for the restricted output files written before."""
+        partners = {spec.table: spec.consent.time.start for spec in self.registry.partner_sources()}
+        participants = [spec.name for spec in self.registry.with_role(Role.PARTICIPANTS)]
+        changed = apply_erasure(self.connection, erasure, partners, participants)
+        self.erased_tables |= set(changed) | {"spell", "identity_vault", "consent", "held_row",
+                                              "held_record"}
+        frame = item.conformed.frame
+        numbers = frame.loc[frame["pnr"].notna(), "pnr"].drop_duplicates()
+        tombstones = self.keys.pseudonymiser.tombstones(numbers)
+        self.erased_numbers |= set(numbers[tombstones.isin(erasure.people["tombstone"])])
+
+    def clear_notices(self, kind: str, file_names: list[str]) -> None:
+        """Notices of ``kind`` about these files no longer apply (a waiting file was read)."""
+        table = models.StewardNotice.__table__
+        if file_names:
+            self.connection.execute(delete(table).where(
+                table.c.kind == kind, table.c.source == self.spec.name,
+                table.c.file_name.in_(file_names)))
 
     def notice(self, kind: str, file_name: str, count: int, detail: str | None) -> None:
         """Record (or refresh) a steward notice about one file: counts, never values."""
@@ -138,3 +202,8 @@ class RunContext:
         else:
             self.connection.execute(update(table).where(table.c.id == existing).values(
                 count=count, detail=detail, last_seen=now))
+
+
+def scope(item: Item) -> str:
+    """The part of the warehouse a snapshot delivery replaces (an insats, a budget year)."""
+    return item.delivery.scope or "register"

@@ -6,32 +6,40 @@ from collections.abc import Collection
 
 import pandas as pd
 
-from assets.ingest.withdrawal import DEIDENTIFIED_KEY_PREFIX
 from finsam.identity import RESERVNUMMER
 from finsam.privacy import Pseudonymiser, Vault
 from sources.base import Delivery
 from sources.spec import CatalogueCheck, Role, SourceSpec
-from warehouse.load import record_keys
+from warehouse.load import record_keys, versions
 
+#: how a de-identified spell's record key starts (it has no person in it)
+DEIDENTIFIED_KEY_PREFIX = "avidentifierad|"
 #: columns that exist only in memory and never reach a table
 TRANSIENT = ("pnr", "id_kind")
+#: the person's erasure tombstone, beside the pseudonym while a batch is checked, never stored
+TOMBSTONE = "_tombstone"
 
 
 def pseudonymise(frame: pd.DataFrame, pseudonymiser: Pseudonymiser) -> pd.DataFrame:
-    """Replace the identity number by its pseudonym (computed once per distinct person)."""
+    """Replace the identity number by its pseudonym (computed once per distinct person), with the
+    person's tombstone beside it while the batch is checked against erasures."""
     if "pnr" not in frame:
         return frame
-    out = frame.assign(pseudonym=pseudonymiser.pseudonyms(frame["pnr"]))
+    out = frame.assign(pseudonym=pseudonymiser.pseudonyms(frame["pnr"]),
+                       **{TOMBSTONE: pseudonymiser.tombstones(frame["pnr"])})
     return out.drop(columns=[name for name in TRANSIENT if name in out])
 
 
 def vault_entries(frame: pd.DataFrame, pseudonymiser: Pseudonymiser, vault: Vault, *,
-                  skip: Collection[str] = ()) -> pd.DataFrame:
+                  skip: Collection[str] = (), only: Collection[str] | None = None) -> pd.DataFrame:
     """pseudonym + encrypted number for every distinct person in ``frame`` with a number, except
-    the pseudonyms in ``skip`` (already in the vault, or erased); only these are encrypted."""
+    the pseudonyms in ``skip`` (already in the vault), and only those in ``only`` when given;
+    only these are encrypted."""
     people = frame.loc[frame["pnr"].notna(), ["pnr"]].drop_duplicates()
     people["pseudonym"] = pseudonymiser.pseudonyms(people["pnr"])
     people = people.loc[~people["pseudonym"].isin(skip)]
+    if only is not None:
+        people = people.loc[people["pseudonym"].isin(only)]
     people["ciphertext"] = vault.encrypt(people["pnr"])
     return people[["pseudonym", "ciphertext"]].reset_index(drop=True)
 
@@ -44,9 +52,13 @@ def reservnummer_rows(frame: pd.DataFrame) -> pd.Series:
 
 
 def with_lineage(frame: pd.DataFrame, delivery: Delivery, delivery_id: int) -> pd.DataFrame:
-    return frame.assign(delivery_id=delivery_id,
-                        extraction_date=pd.Timestamp(delivery.extraction_date),
-                        file_name=delivery.file_name)
+    """Where each row came from, and its version (extraction date, file, row): the newest version
+    of a record wins, whatever order deliveries arrive in."""
+    extracted = pd.Series(pd.Timestamp(delivery.extraction_date), index=frame.index)
+    named = pd.Series(delivery.file_name, index=frame.index, dtype="string")
+    rows = frame["row_number"] if "row_number" in frame else pd.Series(0, index=frame.index)
+    return frame.assign(delivery_id=delivery_id, extraction_date=extracted, file_name=named,
+                        version=versions(extracted, named, rows))
 
 
 def with_record_key(frame: pd.DataFrame, spec: SourceSpec) -> pd.DataFrame:

@@ -7,6 +7,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from assets.files import restricted
 from assets.resources import OutputFolder, SecretKeys, Warehouse
 from assets.retry import retry_when_busy
 from assets.sus import publish, statistics, submission, suppression
@@ -42,7 +43,8 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
                                           start, end)
             people = pd.concat([selection.enrolled["pseudonym"], selection.ended["pseudonym"]])
             identities = submission.identities(connection, secrets.load().vault, people)
-        folder = out.root / "sus" / period_folder(start, end)
+        # identity numbers: only ever in the restricted folder (0700), never beside what is published
+        folder = restricted(out.root, "sus", period_folder(start, end))
         files = submission.SusAdapter().write(selection, identities, folder)
         return dg.MaterializeResult(metadata={
             "inregistreringar": len(selection.enrolled),

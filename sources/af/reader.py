@@ -25,7 +25,7 @@ _DATES = ("inskriven_fran", "inskriven_till", "ersattning_fran", "ersattning_til
 
 
 def read(delivery: Delivery) -> pd.DataFrame:
-    frame = parsing.read_sheet(delivery.path, SPEC, sheet=_SHEET, header_row=_HEADER_ROW)
+    frame = parsing.read_sheet(delivery, SPEC, sheet=_SHEET, header_row=_HEADER_ROW)
     return _without_trailer(frame)
 
 

@@ -15,7 +15,7 @@ _DATES = ("inskriven_fran", "inskriven_till", "ersattning_fran", "ersattning_til
 
 def schema() -> RuleSchema:
     stod = parsing.describe_codes("af_stod")
-    return RuleSchema(SPEC.name, {c.name: c.contract_name for c in SPEC.columns}, [
+    return SPEC.rule_schema([
         *identity_rules(),
         required("ersattning", stod),
         unreadable("ersattning", "okänd kod", stod),

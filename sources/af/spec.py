@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from finsam.consent import PartnerConsent, RecordTime
+from finsam.masking import Domain
 from sources.spec import DATE_GROUP as _DATE
 from sources.spec import Column, Role, SourceSpec, Strategy
 from warehouse import models
@@ -12,13 +13,13 @@ SPEC = SourceSpec(
     natural_key=("pnr", "inskriven_fran", "ersattning", "ersattning_fran"),
     description="Arbetsförmedlingen: inskrivning och ersättning",
     columns=(
-        Column("Personnummer", "personnummer"),
-        Column("Inskriven från", "inskriven_fran"),
-        Column("Inskriven till", "inskriven_till", required=False),
-        Column("Sökandekategori", "sokandekategori", required=False),
-        Column("Ersättning", "ersattning"),
-        Column("Ersättning från", "ersattning_fran", required=False),
-        Column("Ersättning till", "ersattning_till", required=False),
+        Column("Personnummer", "personnummer", domain=Domain.IDENTITY),
+        Column("Inskriven från", "inskriven_fran", domain=Domain.DATE),
+        Column("Inskriven till", "inskriven_till", required=False, domain=Domain.DATE),
+        Column("Sökandekategori", "sokandekategori", required=False, domain=Domain.NUMBER),
+        Column("Ersättning", "ersattning", domain=Domain.CODE),
+        Column("Ersättning från", "ersattning_fran", required=False, domain=Domain.DATE),
+        Column("Ersättning till", "ersattning_till", required=False, domain=Domain.DATE),
     ),
     label="Arbetsförmedlingen",
     strategy=Strategy.DELTA, role=Role.PARTNER,

@@ -19,6 +19,7 @@ import pandas as pd
 
 from finsam import reference
 from finsam.errors import DeliveryRejected
+from finsam.masking import Domain
 from sources import parsing
 from sources.base import Conformed, Delivery
 from sources.budget import rules
@@ -31,13 +32,13 @@ from validation.rules import with_text
 INSATSER = replace(
     SPEC, natural_key=("year", "insats"), description="Budgetarbetsbok, fliken Insatser",
     columns=(
-        Column("Insats", "insats"),
-        Column("Namn", "namn"),
-        Column("Startdatum", "startdatum"),
-        Column("Slutdatum", "slutdatum", required=False),
-        Column("Inriktning", "inriktning"),
-        Column("Mål deltagare per år", "mal_deltagare", required=False),
-        Column("Mål andel", "mal_andel", required=False),
+        Column("Insats", "insats", domain=Domain.CODE),
+        Column("Namn", "namn", domain=Domain.TEXT),
+        Column("Startdatum", "startdatum", domain=Domain.DATE),
+        Column("Slutdatum", "slutdatum", required=False, domain=Domain.DATE),
+        Column("Inriktning", "inriktning", domain=Domain.CODE),
+        Column("Mål deltagare per år", "mal_deltagare", required=False, domain=Domain.NUMBER),
+        Column("Mål andel", "mal_andel", required=False, domain=Domain.NUMBER),
     ),
 )
 
@@ -45,19 +46,19 @@ INSATSER = replace(
 BUDGET_LINES = replace(
     SPEC, description="Budgetarbetsbok, fliken Budget",
     columns=(
-        Column("Insats", "insats"),
-        Column("Kostnadsslag", "kostnadsslag"),
-        *(Column(f"Kvartal {n}", quarter, required=False) for n, quarter in enumerate(QUARTERS, 1)),
-        Column("Ackumulering", "ackumulering"),
-        Column("Årsbudget", "arsbudget", required=False),
+        Column("Insats", "insats", domain=Domain.CODE),
+        Column("Kostnadsslag", "kostnadsslag", domain=Domain.CODE),
+        *(Column(f"Kvartal {n}", quarter, required=False, domain=Domain.NUMBER) for n, quarter in enumerate(QUARTERS, 1)),
+        Column("Ackumulering", "ackumulering", domain=Domain.NUMBER),
+        Column("Årsbudget", "arsbudget", required=False, domain=Domain.NUMBER),
     ),
 )
 
 FINANSIERING = replace(
     SPEC, natural_key=("year", "finansiar"), description="Budgetarbetsbok, fliken Finansiering",
     columns=(
-        Column("Finansiär", "finansiar"),
-        Column("Belopp", "belopp"),
+        Column("Finansiär", "finansiar", domain=Domain.TEXT),
+        Column("Belopp", "belopp", domain=Domain.NUMBER),
     ),
 )
 
@@ -77,7 +78,7 @@ _DATE = "datetime64[us]"   # an all-empty date column would otherwise come out i
 
 
 def read(delivery: Delivery) -> dict[str, pd.DataFrame]:
-    return {key: parsing.read_sheet(delivery.path, spec, sheet=sheet)
+    return {key: parsing.read_sheet(delivery, spec, sheet=sheet)
             for key, (sheet, spec) in SHEETS.items()}
 
 

@@ -11,7 +11,6 @@ from dataclasses import replace
 
 import pandas as pd
 
-from sources.budget.spec import SPEC
 from sources.common_rules import DATE, before, required, unreadable
 from sources.spec import SourceSpec
 from validation.rules import TEXT_SUFFIX, Rule, RuleSchema
@@ -114,8 +113,7 @@ def stated_totals(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _schema(sheet: str, spec: SourceSpec, rules: list[Rule]) -> RuleSchema:
     # Row numbers repeat across sheets, so the rule names the sheet.
-    return RuleSchema(SPEC.name, {column.name: column.contract_name for column in spec.columns},
-                      [replace(rule, rule=f"{sheet}: {rule.rule}") for rule in rules])
+    return spec.rule_schema([replace(rule, rule=f"{sheet}: {rule.rule}") for rule in rules])
 
 
 def _given(frame: pd.DataFrame, column: str) -> pd.Series:

@@ -31,7 +31,7 @@ _OUTPUT = ("row_number", "ver_nr", "rad", "bokforingsdatum", "konto", "projekt",
 
 
 def read(delivery: Delivery) -> pd.DataFrame:
-    return parsing.read_delimited(delivery.path, SPEC, encoding="cp1252", sep=";")
+    return parsing.read_delimited(delivery, SPEC, encoding="cp1252", sep=";")
 
 
 def prepare(raw: pd.DataFrame, delivery: Delivery | Deliveries) -> pd.DataFrame:

@@ -12,7 +12,7 @@ _REQUIRED = (("ver_nr", "verifikationsnummer"), ("rad", "radnummer"), ("bokforin
 
 
 def schema() -> RuleSchema:
-    return RuleSchema(SPEC.name, {c.name: c.contract_name for c in SPEC.columns}, [
+    return SPEC.rule_schema([
         *(required(name, expected) for name, expected in _REQUIRED),
         unreadable("rad", "ogiltigt radnummer", "ett heltal"),
         unreadable("bokforingsdatum", "ogiltigt datum", DATE),

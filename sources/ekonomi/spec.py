@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from finsam.masking import Domain
 from sources.spec import DATE_GROUP as _DATE
 from sources.spec import CatalogueCheck, Column, Role, SourceSpec, Strategy
 from warehouse import models
@@ -11,12 +12,12 @@ SPEC = SourceSpec(
     natural_key=("ver_nr", "rad"),
     description="Huvudbok från ekonomisystemet",
     columns=(
-        Column("Ver.nr", "ver_nr"),
-        Column("Rad", "rad"),
-        Column("Bokföringsdatum", "bokforingsdatum"),
-        Column("Konto", "konto"),
-        Column("Projekt", "projekt", required=False),
-        Column("Belopp", "belopp"),
+        Column("Ver.nr", "ver_nr", domain=Domain.CODE),
+        Column("Rad", "rad", domain=Domain.NUMBER),
+        Column("Bokföringsdatum", "bokforingsdatum", domain=Domain.DATE),
+        Column("Konto", "konto", domain=Domain.NUMBER),
+        Column("Projekt", "projekt", required=False, domain=Domain.CODE),
+        Column("Belopp", "belopp", domain=Domain.NUMBER),
     ),
     label="Ekonomi (huvudbok)",
     strategy=Strategy.DELTA, role=Role.ACCOUNTS,
@@ -26,4 +27,5 @@ SPEC = SourceSpec(
     record_key=("ver_nr", "rad"),
     depends_on=("budget",),
     catalogue=CatalogueCheck("projekt", "bokforingsdatum", "Projekt", "okänt projekt", always_known=("ADM",)),
+    record_date="bokforingsdatum",
 )

@@ -17,11 +17,11 @@ from validation.rules import with_text
 
 _DATE_FORMAT = "%Y%m%d"
 _OUTPUT = ("row_number", "pnr", "id_kind", "birth_date", "kon", "forman", "forsorjning",
-           "omfattning", "fom", "tom", "kontor")
+           "omfattning", "fom", "tom")
 
 
 def read(delivery: Delivery) -> pd.DataFrame:
-    return parsing.read_delimited(delivery.path, SPEC, encoding="cp1252", sep=";")
+    return parsing.read_delimited(delivery, SPEC, encoding="cp1252", sep=";")
 
 
 def prepare(raw: pd.DataFrame, delivery: Delivery | Deliveries) -> pd.DataFrame:
@@ -37,7 +37,6 @@ def prepare(raw: pd.DataFrame, delivery: Delivery | Deliveries) -> pd.DataFrame:
                              index=raw.index),
         fom=_parse_dates(raw["fom"]),
         tom=_parse_dates(raw["tom"]),
-        kontor=raw["kontor"].astype("string"),
     )
 
 

@@ -14,7 +14,7 @@ _SCALE = "25, 50, 75 eller 100 (procent)"
 
 def schema() -> RuleSchema:
     forman = parsing.describe_codes("fk_forman")
-    return RuleSchema(SPEC.name, {c.name: c.contract_name for c in SPEC.columns}, [
+    return SPEC.rule_schema([
         *identity_rules(),
         required("forman", forman),
         unreadable("forman", "okänd kod", forman),

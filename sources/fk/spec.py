@@ -1,8 +1,12 @@
-"""fk: Försäkringskassan's benefit periods (delta; key PERSONNR + FORMAN + FOM)."""
+"""fk: Försäkringskassan's benefit periods (delta; key PERSONNR + FORMAN + FOM).
+
+KONTOR (the FK office, free text) is dropped at the door like NAMN: no output uses it, and a free
+text column holds whatever a case officer types."""
 
 from __future__ import annotations
 
 from finsam.consent import PartnerConsent, RecordTime
+from finsam.masking import Domain
 from sources.spec import DATE_GROUP as _DATE
 from sources.spec import Column, Role, SourceSpec, Strategy
 from warehouse import models
@@ -12,12 +16,11 @@ SPEC = SourceSpec(
     natural_key=("pnr", "forman", "fom"),
     description="Försäkringskassan: förmånsperioder",
     columns=(
-        Column("PERSONNR", "personnummer"),
-        Column("FORMAN", "forman"),
-        Column("OMFATTNING", "omfattning"),
-        Column("FOM", "fom"),
-        Column("TOM", "tom", required=False),
-        Column("KONTOR", "kontor", required=False),
+        Column("PERSONNR", "personnummer", domain=Domain.IDENTITY),
+        Column("FORMAN", "forman", domain=Domain.CODE),
+        Column("OMFATTNING", "omfattning", domain=Domain.NUMBER),
+        Column("FOM", "fom", domain=Domain.DATE),
+        Column("TOM", "tom", required=False, domain=Domain.DATE),
     ),
     label="Försäkringskassan",
     strategy=Strategy.DELTA, role=Role.PARTNER,

@@ -23,7 +23,7 @@ _OUTPUT = ("row_number", "pnr", "id_kind", "birth_date", "kon", "kontaktdatum", 
 
 
 def read(delivery: Delivery) -> pd.DataFrame:
-    return parsing.read_delimited(delivery.path, SPEC, encoding="utf-8", sep="|",
+    return parsing.read_delimited(delivery, SPEC, encoding="utf-8", sep="|",
                                   quoting=csv.QUOTE_NONE)
 
 

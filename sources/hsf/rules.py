@@ -19,7 +19,7 @@ GRADES = (25.0, 50.0, 75.0, 100.0)
 def schema(identity_problems: list[str]) -> RuleSchema:
     """``identity_problems``: the delivery's distinct ``id_problem`` texts, one rule each."""
     contact_types = parsing.describe_codes("hsf_kontakttyp")
-    return RuleSchema(SPEC.name, {c.name: c.contract_name for c in SPEC.columns}, [
+    return SPEC.rule_schema([
         *identity_problem_rules("personnummer, samordningsnummer eller reservnummer",
                                 identity_problems),
         required("kontaktdatum", DATE),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from finsam.consent import PartnerConsent, RecordTime
+from finsam.masking import Domain
 from sources.spec import DATE_GROUP as _DATE
 from sources.spec import Column, Role, SourceSpec, Strategy
 from warehouse import models
@@ -12,12 +13,12 @@ SPEC = SourceSpec(
     natural_key=("pnr", "kontaktdatum", "kontakttyp"),
     description="Hälso- och sjukvården: rehabkontakter",
     columns=(
-        Column("PATIENT_ID", "personnummer"),
-        Column("KONTAKTDATUM", "kontaktdatum"),
-        Column("KONTAKTTYP", "kontakttyp"),
-        Column("SJUKSKRIVEN_FOM", "sjukskriven_fom", required=False),
-        Column("SJUKSKRIVEN_TOM", "sjukskriven_tom", required=False),
-        Column("SJUKSKRIVNINGSGRAD", "sjukskrivningsgrad", required=False),
+        Column("PATIENT_ID", "personnummer", domain=Domain.IDENTITY),
+        Column("KONTAKTDATUM", "kontaktdatum", domain=Domain.DATE),
+        Column("KONTAKTTYP", "kontakttyp", domain=Domain.CODE),
+        Column("SJUKSKRIVEN_FOM", "sjukskriven_fom", required=False, domain=Domain.DATE),
+        Column("SJUKSKRIVEN_TOM", "sjukskriven_tom", required=False, domain=Domain.DATE),
+        Column("SJUKSKRIVNINGSGRAD", "sjukskrivningsgrad", required=False, domain=Domain.NUMBER),
     ),
     label="Hälso- och sjukvården",
     strategy=Strategy.DELTA, role=Role.PARTNER,

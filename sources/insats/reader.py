@@ -22,16 +22,23 @@ _OUTPUT = (
     "row_number", "insats", "pnr", "id_kind", "birth_date", "kon", "anonym", "skyddad_identitet",
     "aktualiserande_part", "inskrivningsdatum", "utskrivningsdatum", "avslutsanledning",
     "forsorjning_in", "forsorjning_ut", "tid_offentlig_forsorjning", "utbildningsniva", "kommun",
+    "utskrivningskvartal",
 )
+# What an anonymous spell (no consent, or protected identity) keeps besides Kön and enrolment day:
+# when it ended, to the quarter (the overview's stocks and the per-year counting need no more), and
+# that it was a Felregistrering (which counts nowhere). Everything else is the register's, not ours.
+_NOT_KEPT_WHEN_ANONYMOUS = ("aktualiserande_part", "forsorjning_in", "forsorjning_ut",
+                            "tid_offentlig_forsorjning", "utbildningsniva", "kommun",
+                            "utskrivningsdatum")
 
 
 def read(delivery: Delivery) -> pd.DataFrame:
     suffix = delivery.path.suffix.casefold()
     if suffix == ".xlsx":
-        return parsing.read_sheet(delivery.path, SPEC, sheet=_SHEET, header_row=1)
+        return parsing.read_sheet(delivery, SPEC, sheet=_SHEET, header_row=1)
     if suffix == ".csv":
         # utf-8-sig reads the file with or without the BOM Excel tends to add.
-        return parsing.read_delimited(delivery.path, SPEC, encoding="utf-8-sig", sep=";")
+        return parsing.read_delimited(delivery, SPEC, encoding="utf-8-sig", sep=";")
     raise DeliveryRejected(SPEC.name, delivery.file_name, "en .xlsx- eller .csv-fil förväntades")
 
 
@@ -70,9 +77,19 @@ def conform(raw: pd.DataFrame, delivery: Delivery) -> Conformed:
 
 
 def _typed(prepared: pd.DataFrame) -> pd.DataFrame:
-    """The warehouse's columns: Kön from the number where there is one, else as stated."""
-    anonymous = prepared["anonymous"]
+    """The warehouse's columns: Kön from the number where there is one, else as stated; for an
+    anonymous row only what the contract allows it to be used for."""
+    anonymous = prepared["anonymous"].fillna(False).astype(bool)
+    exit_day = prepared["utskrivningsdatum"]
+    quarter = exit_day.dt.to_period("Q")
+    kvartal = (quarter.dt.year.astype("Int64").astype("string") + "Q"
+               + quarter.dt.quarter.astype("Int64").astype("string"))
+    minimised = {name: prepared[name].mask(anonymous) for name in _NOT_KEPT_WHEN_ANONYMOUS}
+    fel = (prepared["avslutsanledning"] == "FEL").fillna(False).astype(bool)
     return prepared.assign(
+        **minimised,
+        utskrivningskvartal=kvartal.astype("string").mask(exit_day.isna()),
+        avslutsanledning=prepared["avslutsanledning"].mask(anonymous & ~fel),
         # Anonymous rows keep no identity: protected identity must never be linked.
         pnr=prepared["pnr"].mask(anonymous),
         id_kind=prepared["id_kind"].mask(anonymous, identity.MISSING),

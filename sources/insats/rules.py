@@ -29,7 +29,7 @@ _FEL = "FEL"
 
 
 def schema(delivery: Delivery | Deliveries) -> RuleSchema:
-    return RuleSchema(SPEC.name, {c.name: c.contract_name for c in SPEC.columns}, [
+    return SPEC.rule_schema([
         required("anonym", _YES_NO),
         unreadable("anonym", "ogiltigt värde", _YES_NO),
         unreadable("skyddad_identitet", "ogiltigt värde", _YES_NO),

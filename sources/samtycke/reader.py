@@ -21,7 +21,7 @@ _OUTPUT = ("row_number", "pnr", "id_kind", "birth_date", "kon", "insats", "samty
 
 def read(delivery: Delivery) -> pd.DataFrame:
     # utf-8-sig: a BOM is tolerated, anything that is not UTF-8 is rejected with its line.
-    return parsing.read_delimited(delivery.path, SPEC, encoding="utf-8-sig", sep=";")
+    return parsing.read_delimited(delivery, SPEC, encoding="utf-8-sig", sep=";")
 
 
 def prepare(raw: pd.DataFrame, delivery: Delivery) -> pd.DataFrame:

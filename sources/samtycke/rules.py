@@ -13,7 +13,7 @@ _AFTER_START = "samma dag som Samtycke från eller senare"
 
 def schema() -> RuleSchema:
     partners = parsing.describe_codes("partner", multi=True)
-    return RuleSchema(SPEC.name, {c.name: c.contract_name for c in SPEC.columns}, [
+    return SPEC.rule_schema([
         *identity_rules(),
         required("insats", "insatsens kod"),
         required("samtycke_fran", DATE),

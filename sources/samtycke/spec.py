@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from finsam.consent import OwnRecord
+from finsam.masking import Domain
 from sources.spec import DATE_GROUP as _DATE
 from sources.spec import Column, Role, SourceSpec, Strategy
 from warehouse import models
@@ -12,13 +13,13 @@ SPEC = SourceSpec(
     natural_key=("pnr", "insats", "samtycke_fran"),
     description="Samtyckesregister",
     columns=(
-        Column("Personnummer", "personnummer"),
-        Column("Insats", "insats"),
-        Column("Samtycke från", "samtycke_fran"),
-        Column("Giltigt till", "giltigt_till", required=False),
-        Column("Återkallat", "aterkallat", required=False),
-        Column("Parter", "parter"),
-        Column("SUS", "sus"),
+        Column("Personnummer", "personnummer", domain=Domain.IDENTITY),
+        Column("Insats", "insats", domain=Domain.CODE),
+        Column("Samtycke från", "samtycke_fran", domain=Domain.DATE),
+        Column("Giltigt till", "giltigt_till", required=False, domain=Domain.DATE),
+        Column("Återkallat", "aterkallat", required=False, domain=Domain.DATE),
+        Column("Parter", "parter", domain=Domain.CODE),
+        Column("SUS", "sus", domain=Domain.CODE),
     ),
     label="Samtyckesregistret",
     strategy=Strategy.SNAPSHOT, role=Role.CONSENTS,
@@ -27,4 +28,5 @@ SPEC = SourceSpec(
     table=models.Consent.__table__,
     record_key=("pseudonym", "insats", "samtycke_fran"),
     consent=OwnRecord("deltagarnas egna samtycken, som förbundet måste känna till för att följa dem"),
+    record_date="samtycke_fran",
 )

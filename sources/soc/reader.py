@@ -20,7 +20,7 @@ _OUTPUT = ("row_number", "pnr", "id_kind", "birth_date", "kon", "manad", "belopp
 
 def read(delivery: Delivery) -> pd.DataFrame:
     # utf-8-sig strips the BOM the contract promises, and still reads a file that lost it.
-    return parsing.read_delimited(delivery.path, SPEC, encoding="utf-8-sig", sep=",")
+    return parsing.read_delimited(delivery, SPEC, encoding="utf-8-sig", sep=",")
 
 
 def prepare(raw: pd.DataFrame, delivery: Delivery | Deliveries) -> pd.DataFrame:

@@ -12,7 +12,7 @@ _AMOUNT = "belopp i kronor"
 
 def schema(identity_problems: list[str]) -> RuleSchema:
     """``identity_problems``: the delivery's distinct ``id_problem`` texts, one rule each."""
-    return RuleSchema(SPEC.name, {c.name: c.contract_name for c in SPEC.columns}, [
+    return SPEC.rule_schema([
         *identity_problem_rules("personnummer ÅÅMMDD-NNNN", identity_problems),
         required("manad", MONTH),
         unreadable("manad", "ogiltig månad", "en verklig " + MONTH),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from finsam.consent import PartnerConsent, RecordTime
+from finsam.masking import Domain
 from sources.spec import DATE_GROUP as _DATE
 from sources.spec import Column, Role, SourceSpec, Strategy
 from warehouse import models
@@ -12,9 +13,9 @@ SPEC = SourceSpec(
     natural_key=("pnr", "manad"),
     description="Socialtjänsten: utbetalt försörjningsstöd",
     columns=(
-        Column("pnr", "personnummer"),
-        Column("manad", "manad"),
-        Column("belopp", "belopp"),
+        Column("pnr", "personnummer", domain=Domain.IDENTITY),
+        Column("manad", "manad", domain=Domain.DATE),
+        Column("belopp", "belopp", domain=Domain.NUMBER),
     ),
     label="Socialtjänsten",
     strategy=Strategy.DELTA, role=Role.PARTNER,

@@ -42,7 +42,8 @@ def _read_all(root: Path, *, day: date | None = None) -> list[tuple]:
     read = []
     for landing in sorted(path for path in root.iterdir() if path.is_dir()):
         for spec in REGISTRY.specs():
-            deliveries, unrecognised = scan_source(landing, spec)
+            _scan = scan_source(landing, spec)
+            deliveries, unrecognised = [d.read() for d in _scan.deliveries], _scan.unrecognised
             assert not unrecognised, unrecognised
             for delivery in deliveries:
                 if day is not None and delivery.extraction_date != day:
@@ -221,7 +222,7 @@ def test_next_day_adds_newer_deliveries(tmp_path):
         assert len(conformed.issues) <= 0.03 * conformed.rows_read
     assert manifest.rows == {source: rows[source] for source in SOURCES}
     for spec in REGISTRY.specs():
-        deliveries = scan_source(root / manifest.forbund[0], spec)[0]
+        deliveries = [d.read() for d in scan_source(root / manifest.forbund[0], spec).deliveries]
         if any(d.extraction_date == day for d in deliveries):
             assert deliveries[-1].extraction_date == day
     # The newest snapshots still hold every spell delivered before, and the new ones.
@@ -229,7 +230,7 @@ def test_next_day_adds_newer_deliveries(tmp_path):
     for path in (landing / "insats").glob(f"{day:%Y%m%d}_*"):
         scope = path.name.split("_", 1)[1].split(".")[0]
         older = sorted((landing / "insats").glob(f"*_{scope}.*"))[-2]
-        deliveries = {d.path: d for d in scan_source(landing, REGISTRY.spec("insats"))[0]}
+        deliveries = {d.path: d for d in [d.read() for d in scan_source(landing, REGISTRY.spec("insats")).deliveries]}
         old = REGISTRY["insats"].read(deliveries[older])
         new_rows = REGISTRY["insats"].read(deliveries[path])
         key = ["personnummer", "inskrivningsdatum"]

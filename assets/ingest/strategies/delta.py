@@ -1,15 +1,16 @@
 """Delta sources: each delivery holds records changed since an earlier extraction; for the same
-natural key the record from the newest delivery wins. A partner's records are stored only under a
-consent in force that names the partner; people who withdrew every consent are never stored again."""
+natural key the newest version (extraction date, file, row) wins, whatever order the deliveries
+arrive in. A partner's records are stored only under a consent in force that names the partner;
+nothing about an erased person dated up to their erasure is stored again."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from assets.ingest import bookkeeping
+from assets.ingest import matching, transforms
 from assets.ingest.context import Item, RunContext
-from assets.ingest.strategies.common import ITEM, count, keyed, together
-from assets.ingest.withdrawal import erased_people
+from assets.ingest.frames import ITEM, count, keyed, together
+from assets.ingest.withdrawal import erased_before
 from finsam.consent import PartnerConsent, consented
 from validation.warehouse import check_before_load
 from warehouse import load, quarantine
@@ -22,23 +23,46 @@ def load_batch(ctx: RunContext, items: list[Item]) -> None:
     if not readable:
         return
     frame = keyed(ctx, together(readable))
-    if isinstance(ctx.spec.consent, PartnerConsent):
-        frame = _only_consented(ctx, readable, frame)
+    erased, without = excluded(ctx, frame)
+    # someone who withdrew every consent and has no new one: counted as data after withdrawal
+    withdrew = without & (frame[transforms.TOMBSTONE].isin(ctx.consents.tombstones()["tombstone"])
+                          if transforms.TOMBSTONE in frame else False)
+    for item, value in zip(readable, count(readable, frame.loc[erased | withdrew])):
+        item.tally.erased = value
+    for item, value in zip(readable, count(readable, frame.loc[without & ~withdrew])):
+        item.tally.without_consent = value
+    frame = frame.loc[~erased & ~without]
     merge(ctx, frame.drop(columns=ITEM))
     waiting = quarantine.has_open_keys(ctx.connection, ctx.spec.name)
     loaded = count(readable, frame)
     for position, item in enumerate(readable):
         item.tally.loaded = loaded[position]
         if waiting and loaded[position]:
-            item.loaded_keys = bookkeeping.loaded_match_keys(
+            item.loaded_keys = matching.loaded_match_keys(
                 ctx, item, frame.loc[frame[ITEM] == position])
         _notices(ctx, item)
 
 
-def load_ready(ctx: RunContext, item: Item, rows: pd.DataFrame, frame: pd.DataFrame) -> bool:
-    """Held rows of ``item`` the steward accepted (or whose reason went away): merged like new ones."""
-    merge(ctx, frame)
-    return True
+def excluded(ctx: RunContext, frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Rows never stored: about an erased person up to their erasure, and (a partner's records)
+    without a consent naming the partner in force at the record's time as known when it was
+    extracted (a consent given later does not cover data shared before it)."""
+    erased = erased_before(frame, ctx.spec.record_dates(frame), ctx.consents.tombstones())
+    without = pd.Series(False, index=frame.index)
+    if isinstance(ctx.spec.consent, PartnerConsent):
+        allowed = consented(frame, ctx.spec.consent, ctx.consents.frame(),
+                            known_on=frame["extraction_date"])
+        without = ~allowed & ~erased
+    return erased, without
+
+
+def load_ready(ctx: RunContext, records: pd.DataFrame) -> pd.DataFrame:
+    """Held records that may load now (the steward accepted them, or their code became known):
+    merged like new rows, under the same erasure and consent rules. Returns those loaded."""
+    erased, without = excluded(ctx, records)
+    loaded = records.loc[~erased & ~without]
+    merge(ctx, loaded)
+    return loaded
 
 
 def merge(ctx: RunContext, frame: pd.DataFrame) -> None:
@@ -46,19 +70,6 @@ def merge(ctx: RunContext, frame: pd.DataFrame) -> None:
     combined = load.newest_per_key(frame)
     check_before_load(table.name, combined, ctx.registry.schemas)
     load.merge_delta(ctx.connection, table, combined)
-
-
-def _only_consented(ctx: RunContext, items: list[Item], frame: pd.DataFrame) -> pd.DataFrame:
-    """Records without consent in force are never stored person-level: only counted per file.
-    People who withdrew every consent are erased, so none of their records are stored again."""
-    consents = ctx.consents.frame()
-    erased = frame["pseudonym"].isin(erased_people(consents))
-    allowed = consented(frame, ctx.spec.consent, consents)
-    for item, value in zip(items, count(items, frame.loc[erased])):
-        item.tally.erased = value
-    for item, value in zip(items, count(items, frame.loc[~allowed & ~erased])):
-        item.tally.without_consent = value
-    return frame.loc[allowed & ~erased]
 
 
 def _notices(ctx: RunContext, item: Item) -> None:

@@ -19,7 +19,7 @@ HEADER = "Ver.nr;Rad;Bokföringsdatum;Konto;Projekt;Belopp;Text"
 
 
 def _delivery(path: Path) -> Delivery:
-    return Delivery("ekonomi", path, EXTRACTED, None, sha256="x")
+    return Delivery("ekonomi", path, EXTRACTED, None).read()
 
 
 def _write(tmp_path: Path, lines: list[str], *, encoding: str = "cp1252") -> Path:

@@ -23,7 +23,7 @@ DIAGNOSES = ("F32.1", "M54.5", "F43.2")
 
 
 def _delivery(path: Path) -> Delivery:
-    return Delivery("hsf", path, EXTRACTED, None, sha256="x")
+    return Delivery("hsf", path, EXTRACTED, None).read()
 
 
 def _write(tmp_path: Path, lines: list[str], *, encoding: str = "utf-8") -> Path:

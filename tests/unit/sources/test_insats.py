@@ -17,7 +17,7 @@ HEADERS = ["Insats", "Personnummer", "Namn", "Anonym", "Kön", "Skyddad identite
 OUTPUT = ["row_number", "insats", "pnr", "id_kind", "birth_date", "kon", "anonym",
           "skyddad_identitet", "aktualiserande_part", "inskrivningsdatum", "utskrivningsdatum",
           "avslutsanledning", "forsorjning_in", "forsorjning_ut", "tid_offentlig_forsorjning",
-          "utbildningsniva", "kommun"]
+          "utbildningsniva", "kommun", "utskrivningskvartal"]
 ANNA = "198001022386"
 
 

@@ -25,8 +25,8 @@ _METADATA = MetaData()
 KFM_TABLE = Table("kfm_case", _METADATA, Column("id", Integer, primary_key=True),
                   Column("record_key", String(160)), Column("pseudonym", String(64)),
                   Column("fom", Date), Column("tom", Date), Column("delivery_id", Integer),
-                  Column("extraction_date", Date), Column("file_name", String(255)),
-                  Column("row_number", Integer))
+                  Column("extraction_date", Date), Column("row_number", Integer),
+                  Column("version", String(300)))
 KFM = replace(REGISTRY.spec("fk"), name="kfm", label="Kronofogden", folder="kfm",
               asset="kfm_cases", table=KFM_TABLE,
               consent=PartnerConsent("FK", RecordTime("fom", "tom")))

@@ -22,7 +22,7 @@ HEADER = "pnr,manad,belopp,hushallstyp,adress"
 
 
 def _delivery(path: Path) -> Delivery:
-    return Delivery("soc", path, EXTRACTED, None, sha256="x")
+    return Delivery("soc", path, EXTRACTED, None).read()
 
 
 def _write(tmp_path: Path, lines: list[str], *, bom: bool = True, encoding: str = "utf-8") -> Path:

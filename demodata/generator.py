@@ -457,11 +457,18 @@ class _Builder:
                         self.chance(0.85))
 
     def _erased(self) -> set[str]:
-        """People who withdrew every consent: the pipeline erases them, so no rule applies."""
-        withdrawn: dict[str, bool] = {}
+        """People erased at some point: on a day they withdrew a consent, no consent they had
+        given by then was left. The pipeline erases what they had up to then, so no rule applies."""
+        erased = set()
         for consent in self.consents:
-            withdrawn[consent.pnr] = withdrawn.get(consent.pnr, True) and consent.withdrawn is not None
-        return {pnr for pnr, every in withdrawn.items() if every}
+            day = consent.withdrawn
+            if day is None or consent.pnr in erased:
+                continue
+            given = [other for other in self.consents if other.pnr == consent.pnr
+                     and other.start <= day]
+            if all(other.withdrawn is not None and other.withdrawn <= day for other in given):
+                erased.add(consent.pnr)
+        return erased
 
     # -- deliberate reconciliation conflicts ----------------------------------------------------
     def _partner_conflicts(self) -> None:

@@ -93,7 +93,8 @@ def number(value: int | None) -> str:
 def timestamp(value: object) -> str:
     """A stored instant as Stockholm time to the minute (``2024-11-30 14:05``); naive values are
     UTC, which is how SQLite hands back what finsam stored."""
-    if value is None or (not isinstance(value, (str, dt.datetime)) and pd.isna(value)):
+    if value is None or value is pd.NaT or (not isinstance(value, (str, dt.datetime))
+                                            and pd.isna(value)):
         return ""
     if isinstance(value, dt.datetime):
         return _stockholm(value)

@@ -67,6 +67,7 @@ _PAGE_HEADERS = {
 # so nothing they load can read the app's pages or send its forms
 _FILE_HEADERS = {"Content-Security-Policy": "sandbox allow-scripts allow-popups allow-downloads"}
 
+LOGGED = {"godkand": "godkänd", "oppnad": "öppnad igen"}
 FLASHES = {
     "godkand": "Raden är godkänd och laddas vid nästa körning.",
     "oppnad": "Raden är öppen igen och hålls kvar.",
@@ -438,7 +439,7 @@ class StewardApp:
         except OperationalError:
             return await self.row(request, error="Någon annan ändrade raden samtidigt. Försök igen.",
                                   status_code=409)
-        _LOG.info("rad %d %s av %s", held_id, done, identity.name)
+        _LOG.info("rad %d %s av %s", held_id, LOGGED[done], identity.name)
         return RedirectResponse(f"/rad/{held_id}?klart={done}", status_code=303)
 
     async def accept_row(self, request: Request) -> Response:

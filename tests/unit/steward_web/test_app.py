@@ -292,6 +292,10 @@ def test_no_page_or_export_shows_an_identity_number_and_pages_carry_security_hea
     logged = caplog.text
     assert LEAKED_NUMBER not in logged and "fil=" not in logged and "lösenord" not in logged
     assert "GET /rader 200 anna" in logged
+    assert f"GET /rad/{LEAKED_NUMBER[:8]}-**** 404 -" in logged
+    token = CSRF.search(client.get(f"/rad/{ids['old_age']}").text).group(1)
+    client.post(f"/rad/{ids['old_age']}/godkann", data={"csrf": token, "anteckning": "ok"})
+    assert f"rad {ids['old_age']} godkänd av anna" in caplog.text
 
 
 def test_only_publishable_outputs_are_served(steward_warehouse, tmp_path):

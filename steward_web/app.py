@@ -521,9 +521,11 @@ def published_files(out: Path) -> list[dict[str, Any]]:
         base = out / folder
         if not base.is_dir():
             continue
-        found = sorted(path for name in names for path in (
+        found = sorted((path for name in names for path in (
             [base / name] if folder.startswith("steward") else base.rglob(name))
-            if path.is_file())
+            if path.is_file()), key=lambda path: path.name)
+        # the newest period first (the board asks about the latest quarter), html before xlsx
+        found.sort(key=lambda path: path.parent.as_posix(), reverse=not folder.startswith("steward"))
         files = [{"path": path.relative_to(out).as_posix(),
                   "label": path.relative_to(base).as_posix(),
                   "modified": dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc)}

@@ -94,16 +94,16 @@ def add_parser(commands) -> None:
         "steward", help="förvaltarens webbapp för granskningen, och vem som får använda den",
         description="Förvaltarens webbapp: granska, godkänn och öppna kvarhållna rader i "
                     "webbläsaren, bakom en inloggning.")
-    steward.add_argument("--warehouse", default=None,
+    steward.add_argument("--warehouse", default=None, metavar="URL",
                          help="lagrets SQLAlchemy-URL (standard: $FINSAM_WAREHOUSE_URL)")
     actions = steward.add_subparsers(dest="steward_action", required=True, metavar="KOMMANDO")
     serve = actions.add_parser("serve", help="starta webbappen",
                                description="Starta webbappen. Den lyssnar bara på 127.0.0.1 om "
                                            "inget annat anges.")
-    serve.add_argument("--host", default="127.0.0.1",
+    serve.add_argument("--host", default="127.0.0.1", metavar="ADRESS",
                        help="adress att lyssna på (standard 127.0.0.1, bara den här datorn)")
     serve.add_argument("--port", type=int, default=8765, help="port (standard 8765)")
-    serve.add_argument("--out", type=Path, default=None,
+    serve.add_argument("--out", type=Path, default=None, metavar="MAPP",
                        help="utdatamappen, för länkar till styrelsens filer och "
                             "Great Expectations-översikten (standard: $FINSAM_OUT)")
     user = actions.add_parser("user", help="lägg till, ta bort och byt lösenord för användare",

@@ -8,6 +8,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from cli import steward as steward_cli
 from finsam.errors import ConfigurationError, FinsamError
 
 
@@ -67,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     reopen = actions.add_parser("reopen", help="undo an acceptance")
     reopen.add_argument("id", type=int)
     reopen.add_argument("--note", default=None, help="why")
+    steward_cli.add_parser(commands)
     return parser
 
 
@@ -229,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     args = _parser().parse_args(argv)
     handlers = {"demo": _demo, "run": _cmd_run, "report": _cmd_report, "backfill": _cmd_backfill,
-                "failures": _cmd_failures}
+                "failures": _cmd_failures, "steward": steward_cli.steward}
     try:
         return handlers[args.command](args)
     except FinsamError as exc:

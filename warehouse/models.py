@@ -404,3 +404,32 @@ class ErasureTombstone(Base):
     erased_on: Mapped[dt.date] = mapped_column(Date)
     # the days (ISO, comma-separated) a SUS consent for the insats ended by withdrawal
     avb_days: Mapped[str | None] = mapped_column(String(400))
+
+
+class StewardUser(Base):
+    """Who may use the steward's web app, and as what: ``granskare`` reads, ``dataansvarig`` also
+    accepts and reopens. A user without a password hash signs in only through the operator's
+    reverse proxy; the name is what ``steward_decision.decided_by`` records."""
+
+    __tablename__ = "steward_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    password_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class StewardSession(Base):
+    """A signed-in browser. Only the SHA-256 of the cookie's token is stored, so a copy of the
+    warehouse signs nobody in; the CSRF token every form must carry belongs to the session."""
+
+    __tablename__ = "steward_session"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(64), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    via_proxy: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    last_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)

@@ -11,10 +11,24 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Connection, Table, and_, delete, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    DateTime,
+    Table,
+    and_,
+    delete,
+    insert,
+    literal,
+    not_,
+    select,
+    update,
+)
 
+from finsam import periods
 from finsam.enums import HeldStatus, Severity
 from warehouse import load, models
 
@@ -108,6 +122,66 @@ def accept(connection: Connection, held_id: int, note: str, who: str | None = No
     connection.execute(update(HELD).where(HELD.c.id == held_id).values(status=ACCEPTED, note=note))
     _audit(connection, [row], "godkänd", ACCEPTED, note, who or getpass.getuser())
     return {**row, "status": ACCEPTED, "note": note}
+
+
+ALL_STATUSES = "alla"
+
+
+@dataclass(frozen=True)
+class HeldFilter:
+    """A selection of held rows as the steward narrows it: every field left ``None`` selects all.
+
+    ``status`` ``None`` means what still needs the steward or the next run: open rows and accepted
+    or resolved rows not loaded yet; ``ALL_STATUSES`` means every status. ``period`` is a quarter
+    label (``2024Q4``) of the delivery's extraction date."""
+
+    source: str | None = None
+    file_name: str | None = None
+    rule: str | None = None
+    severity: str | None = None
+    status: str | None = None
+    period: str | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        chosen = [HELD.c[name] == value for name, value in (
+            ("source", self.source), ("file_name", self.file_name), ("rule", self.rule),
+            ("severity", self.severity)) if value is not None]
+        if self.status is None:
+            chosen.append((HELD.c.status == OPEN) | (HELD.c.status.in_([ACCEPTED, RESOLVED])
+                                                     & not_(HELD.c.loaded)))
+        elif self.status != ALL_STATUSES:
+            chosen.append(HELD.c.status == self.status)
+        if self.period is not None:
+            quarter = periods.quarter(self.period)
+            deliveries = models.Delivery.__table__
+            chosen.append(HELD.c.delivery_id.in_(select(deliveries.c.id).where(
+                deliveries.c.extraction_date.between(periods.first_day(quarter),
+                                                     periods.last_day(quarter)))))
+        return chosen
+
+
+def acceptable(held: HeldFilter) -> ColumnElement[bool]:
+    """The open warnings of a selection: what a bulk acceptance of it would accept."""
+    return and_(*held.conditions(), HELD.c.severity == Severity.WARNING, HELD.c.status == OPEN)
+
+
+def accept_many(connection: Connection, held: HeldFilter, note: str, who: str) -> int:
+    """Accept every open warning of ``held`` with one note, in two set-wise statements (the audit
+    rows from one INSERT ... SELECT, the status from one UPDATE); returns how many.
+
+    Both statements select the same rows only if nothing changes them in between: run this in a
+    SERIALIZABLE transaction on PostgreSQL (SQLite's write lock gives that by itself)."""
+    if not note.strip():
+        raise ValueError("ange en anteckning som förklarar varför raderna godkänns")
+    chosen = acceptable(held)
+    now = _now()
+    audit = select(HELD.c.id, literal("godkänd"), HELD.c.status, literal(ACCEPTED), literal(note),
+                   literal(who), literal(now, DateTime(timezone=True))).where(chosen)
+    connection.execute(insert(DECISIONS).from_select(
+        ["held_row_id", "decision", "status_before", "status_after", "note", "decided_by",
+         "decided_at"], audit))
+    return connection.execute(update(HELD).where(chosen).values(status=ACCEPTED, note=note)
+                              ).rowcount
 
 
 def reopen(connection: Connection, held_id: int, note: str | None = None,

@@ -135,3 +135,61 @@ def test_unknown_insats_is_held_until_the_budget_catalogue_has_it(sample_landing
     assert len(_table(engine, models.Spell)) == 5
     held = _held(engine)
     assert set(held.loc[held["rule"] == "okänd insats", "status"]) == {quarantine.RESOLVED}
+
+
+def test_bulk_acceptance_takes_the_filtered_open_warnings_and_audits_each(steward_warehouse):
+    engine, ids = steward_warehouse
+    newer = quarantine.HeldFilter(source="fk", period="2024Q4")
+    with engine.begin() as connection:
+        with pytest.raises(ValueError, match="anteckning"):
+            quarantine.accept_many(connection, newer, "  ", who="anna")
+        assert quarantine.accept_many(connection, newer, "omfattning 60 % är avtalad", who="anna") == 12
+        # nothing open is left in that selection: a second acceptance accepts nothing
+        assert quarantine.accept_many(connection, newer, "igen", who="anna") == 0
+    held = _held(engine).set_index("id")
+    assert set(held.loc[ids["fk_new"], "status"]) == {quarantine.ACCEPTED}
+    assert set(held.loc[ids["fk_new"], "note"]) == {"omfattning 60 % är avtalad"}
+    # the other quarter's warnings, the error in the same file and the other source stay open
+    assert set(held.loc[ids["fk_old"] + [ids["formula"], ids["old_age"]], "status"]) == {
+        quarantine.OPEN}
+    decisions = _table(engine, models.StewardDecision)
+    assert sorted(decisions["held_row_id"]) == ids["fk_new"]
+    assert set(map(tuple, decisions[["decision", "status_before", "status_after", "decided_by"]]
+                   .values.tolist())) == {("godkänd", quarantine.OPEN, quarantine.ACCEPTED, "anna")}
+    assert decisions["decided_at"].notna().all()
+
+    # the CLI's single acceptance and reopening behave as before, with the user recorded
+    with engine.begin() as connection:
+        quarantine.reopen(connection, ids["fk_new"][0], None, who="bertil",
+                          tables={spec.name: spec.table for spec in REGISTRY.specs()})
+    held = _held(engine).set_index("id")
+    assert held.loc[ids["fk_new"][0], "status"] == quarantine.OPEN
+
+
+def test_filters_select_by_status_severity_file_and_period(steward_warehouse):
+    engine, ids = steward_warehouse
+    from sqlalchemy import func
+
+    def count(**chosen) -> int:
+        with engine.connect() as connection:
+            return connection.execute(select(func.count()).select_from(quarantine.HELD).where(
+                *quarantine.HeldFilter(**chosen).conditions())).scalar()
+
+    assert count() == 20
+    assert count(severity="fel") == 3
+    assert count(file_name="20240815_forman.csv") == 3
+    assert count(period="2024Q3") == 3 and count(period="2024Q4") == 17
+    with engine.begin() as connection:
+        quarantine.accept(connection, ids["old_age"], "undantag", who="anna")
+    # accepted but not loaded still needs the next run: it stays in the default selection
+    assert count() == 20 and count(status=quarantine.ACCEPTED) == 1
+    with engine.begin() as connection:
+        quarantine.mark_loaded(connection, *_delivery_row(engine, ids["old_age"]))
+    assert count() == 19 and count(status=quarantine.ALL_STATUSES) == 20
+    with pytest.raises(ValueError, match="kvartal"):
+        quarantine.HeldFilter(period="2024-12").conditions()
+
+
+def _delivery_row(engine, held_id: int) -> tuple[int, list[int]]:
+    held = _held(engine).set_index("id")
+    return int(held.loc[held_id, "delivery_id"]), [int(held.loc[held_id, "row_number"])]

@@ -285,6 +285,9 @@ class HeldRow(Base):
     # The row's natural key without the failing column, identity reduced to its birth-date part:
     # a corrected redelivery of the same record carries the same match key and closes this row.
     match_key: Mapped[str | None] = mapped_column(String(255), index=True)
+    # The record's own date when the row could be parsed (a ledger row's booking date), so a
+    # report of a period counts the held rows of that period only.
+    record_date: Mapped[dt.date | None] = mapped_column(Date)
     loaded: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str | None] = mapped_column(Text)
     first_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)

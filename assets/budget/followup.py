@@ -239,7 +239,7 @@ def has_data(year: int, until: pd.Timestamp, *, lines: pd.DataFrame, catalogue: 
     a period with neither gets no workbook rather than one of zeros."""
     if (lines["year"] == year).any() or (catalogue["year"] == year).any():
         return True
-    return not _booked(ledger, pd.Timestamp(year, 1, 1), until).empty
+    return not booked(ledger, pd.Timestamp(year, 1, 1), until).empty
 
 
 def quarterly_followup(year: int, quarter: int, **inputs) -> FollowUp:
@@ -321,7 +321,7 @@ def accumulated_history(year: int, quarter: int, *, lines: pd.DataFrame, ledger:
     period = Period(year, KVARTAL, quarter)
     lines = lines.loc[lines["year"] == year]
     active = None if catalogue is None else active_months(catalogue, year)
-    both = _quarter_sums(lines, planned(lines, active), _cost_rows(_year_to_date(ledger, period)))
+    both = _quarter_sums(lines, planned(lines, active), cost_rows(_year_to_date(ledger, period)))
     total = both.groupby(level="quarter").sum()
     found = both.index.get_level_values("insats").unique()
     codes = pd.Index([*found[found != FORBUNDET], FORBUNDET])
@@ -395,7 +395,7 @@ def planned(lines: pd.DataFrame, active: pd.DataFrame | None) -> Planned:
     active_count = months.sum(axis=1)
     spread = lines["spread"].fillna(False).to_numpy(dtype=bool) & (active_count > 0)
     if spread.any():
-        yearly = _money(lines["ackumulering"]).to_numpy(dtype=float)
+        yearly = money(lines["ackumulering"]).to_numpy(dtype=float)
         quarters = quarters.copy()
         quarters[spread] = (yearly[spread] / active_count[spread])[:, None] * months[spread]
     return Planned(quarters=quarters, weights=weights)
@@ -410,7 +410,7 @@ def _quarter_sums(lines: pd.DataFrame, plan: Planned, costs: pd.DataFrame) -> pd
         "quarter": np.concatenate([np.repeat(np.arange(1, len(QUARTERS) + 1), len(lines)),
                                    _dates(costs["bokforingsdatum"]).dt.quarter.to_numpy()]),
         "budget": np.concatenate([budget.T.ravel(), np.zeros(len(costs))]),
-        "utfall": np.concatenate([np.zeros(budget.size), _money(costs["belopp"]).to_numpy()]),
+        "utfall": np.concatenate([np.zeros(budget.size), money(costs["belopp"]).to_numpy()]),
     })
     return rows.groupby(["insats", "quarter"])[["budget", "utfall"]].sum()
 
@@ -445,10 +445,11 @@ def budget_year(year: int, *, lines: pd.DataFrame, annual: pd.DataFrame,
     lines = lines.loc[lines["year"] == year]
     catalogue = catalogue.loc[catalogue["year"] == year]
     financing = financing.loc[financing["year"] == year]
-    equity = financing["finansiar"].astype("string").str.strip().str.casefold().eq(
-        EGET_KAPITAL.casefold()).fillna(False).to_numpy(dtype=bool)
+    # "Eget kapital", also as "Eget kapital från 2023" or "Ingående eget kapital"
+    equity = financing["finansiar"].astype("string").str.casefold().str.contains(
+        EGET_KAPITAL.casefold(), regex=False).fillna(False).to_numpy(dtype=bool)
     members = financing.loc[~equity, ["finansiar", "belopp"]].assign(
-        belopp=lambda frame: _money(frame["belopp"])).reset_index(drop=True)
+        belopp=lambda frame: money(frame["belopp"])).reset_index(drop=True)
     targets = _amount(catalogue["mal_deltagare"]) if "mal_deltagare" in catalogue else None
     return BudgetYear(
         year=year,
@@ -463,7 +464,7 @@ def budget_year(year: int, *, lines: pd.DataFrame, annual: pd.DataFrame,
                   if pd.notna(value)}),
         arsbudget=_insats_arsbudget(lines, annual.loc[annual["year"] == year]),
         members=members,
-        opening_equity=float(_money(financing.loc[equity, "belopp"]).sum()),
+        opening_equity=float(money(financing.loc[equity, "belopp"]).sum()),
         has_financing=not financing.empty,
         held=_row_names(held_budget_rows),
         spread=_row_names(lines.loc[lines["spread"].fillna(False).astype(bool)]),
@@ -489,13 +490,13 @@ def _to_date(period: Period, ledger: pd.DataFrame, spells: pd.DataFrame) -> ToDa
     # Every figure and note is about 1 January to the period's end, by booking date: cut the
     # ledger of all years (and of any extraction date) down to that once.
     ledger = _year_to_date(ledger, period)
-    return ToDate(ledger=ledger, costs=_cost_rows(ledger), income=_rows_of_class(ledger, INCOME),
+    return ToDate(ledger=ledger, costs=cost_rows(ledger), income=_rows_of_class(ledger, INCOME),
                   participants=participants(spells, period))
 
 
 def income_by_insats(income: pd.DataFrame) -> pd.Series:
     """Income booked per Projekt, positive (credits on the income accounts are negative)."""
-    return -_money(income["belopp"]).groupby(income["projekt"]).sum()
+    return -money(income["belopp"]).groupby(income["projekt"]).sum()
 
 
 def _followup(period: Period, budget: BudgetYear, to_date: ToDate,
@@ -605,28 +606,28 @@ def _budget_figures(budget: BudgetYear, period: Period) -> dict[str, np.ndarray]
         "budget_period": by_period[:, done - 1],
         "budget_acc": by_period[:, :done].sum(axis=1),
         "budget_rest": by_period[:, done:].sum(axis=1),
-        "arsbudget": _amount(lines["arsbudget"]).fillna(_money(lines["ackumulering"])).to_numpy(),
+        "arsbudget": _amount(lines["arsbudget"]).fillna(money(lines["ackumulering"])).to_numpy(),
     }
 
 
 def _outcome_figures(costs: pd.DataFrame, period: Period) -> dict[str, np.ndarray]:
     """Per cost row booked from 1 January to the period's end: its amount in the period and year to
     date. Credits are negative amounts and so reduce the outcome."""
-    amount = _money(costs["belopp"]).to_numpy()
+    amount = money(costs["belopp"]).to_numpy()
     in_period = (_dates(costs["bokforingsdatum"]) >= period.start).to_numpy()
     return {"outcome_period": np.where(in_period, amount, 0.0), "outcome_acc": amount}
 
 
 def _quarters(lines: pd.DataFrame) -> np.ndarray:
     """(lines, 4): each line's budget per quarter, 0 where empty."""
-    return np.column_stack([_money(lines[name]).to_numpy(dtype=float) for name in QUARTERS]
+    return np.column_stack([money(lines[name]).to_numpy(dtype=float) for name in QUARTERS]
                            ).reshape(len(lines), 4)
 
 
 def _insats_arsbudget(lines: pd.DataFrame, annual: pd.DataFrame) -> pd.Series:
     """Each insats's Årsbudget: from its TOTALT row, else the sum of its rows' Ackumulering."""
     stated = _amount(annual["arsbudget"]).groupby(annual["insats"]).first()
-    summed = _money(lines["ackumulering"]).groupby(lines["insats"]).sum()
+    summed = money(lines["ackumulering"]).groupby(lines["insats"]).sum()
     return stated.combine_first(summed)
 
 
@@ -798,28 +799,18 @@ def cost_rows(ledger: pd.DataFrame) -> pd.DataFrame:
     return _rows_of_class(ledger, COST)
 
 
-def income_rows(ledger: pd.DataFrame) -> pd.DataFrame:
-    return _rows_of_class(ledger, INCOME)
-
-
-_cost_rows = cost_rows
-
-
 def _year_to_date(ledger: pd.DataFrame, period: Period) -> pd.DataFrame:
-    return _booked(ledger, period.year_start, period.next_start)
+    return booked(ledger, period.year_start, period.next_start)
 
 
 def _in_period(ledger: pd.DataFrame, period: Period) -> pd.DataFrame:
-    return _booked(ledger, period.start, period.next_start)
+    return booked(ledger, period.start, period.next_start)
 
 
 def booked(ledger: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     """The rows booked from ``start`` up to, not including, ``end``."""
     dates = _dates(ledger["bokforingsdatum"])
     return ledger.loc[((dates >= start) & (dates < end)).to_numpy()]
-
-
-_booked = booked
 
 
 def _dates(values: pd.Series) -> pd.Series:
@@ -834,9 +825,6 @@ def _amount(values: pd.Series) -> pd.Series:
     return pd.to_numeric(values, errors="coerce").astype("float64")
 
 
-def _money(values: pd.Series) -> pd.Series:
+def money(values: pd.Series) -> pd.Series:
     """An amount where an empty cell means nothing planned or booked: 0 kr."""
     return _amount(values).fillna(0.0)
-
-
-money = _money

@@ -450,3 +450,12 @@ def test_period_codes_and_spans():
     assert Period(2024, "halvår", 1).span == "jan–jun 2024"
     assert Period(2024, "år").span == "helår 2024"
     assert Period(2024, "år").end == pd.Timestamp("2024-12-31")
+
+
+def test_eget_kapital_is_found_whatever_the_coordinator_adds_to_its_name(inputs):
+    financing = pd.DataFrame({"year": [2024] * 3,
+                              "finansiar": ["Försäkringskassan", "Region", "Ingående eget kapital 2024"],
+                              "belopp": [500_000.0, 250_000.0, 50_000.0]})
+    q2 = quarterly_followup(2024, 2, **{**inputs, "financing": financing})
+    assert q2.result.at[MEDLEMSBIDRAG, BUDGET_HELAR] == 750_000
+    assert q2.equity.at[EK_IB, BUDGET_HELAR] == 50_000

@@ -16,8 +16,8 @@ import pandas as pd
 
 from assets import charts
 from assets.budget import page, workbook
-from assets.budget.followup import FORBUNDET, PROGNOS_HELAR, TOTAL, kronor
-from assets.budget.layout import COUNT, KRONOR, TEXT, Block, Figures, Report, Sheet, Table, cells
+from assets.budget.followup import FORBUNDET, PROGNOS_HELAR, kronor
+from assets.budget.layout import COUNT, TEXT, Block, Figures, Report, Sheet, Table, cells
 from assets.budget.report import (
     BUDGET_COLOR,
     FORECAST_COLOR,
@@ -170,6 +170,3 @@ def _participants(statement: Statement) -> str:
     targets = [None if np.isnan(value) else value for value in frame["Mål deltagare per år"]]
     return participants_chart(list(frame.index), frame[f"Deltagare {span}"].tolist(), targets,
                               "deltagare-diagram", f"Deltagare {span} mot årsmålet, per insats")
-
-
-__all__ = ["statement_report", "statement_cells", "write", "file_names", "title", "TOTAL"]

@@ -31,7 +31,6 @@ from assets.budget.followup import (
     ADM,
     FORBUNDET,
     HALVAR,
-    INDIVIDUAL,
     KVARTAL,
     OUTSIDE_CATALOGUE,
     PROGNOS_HELAR,
@@ -44,7 +43,6 @@ from assets.budget.followup import (
     booked,
     cost_rows,
     has_data,
-    held_in,
     kronor,
     money,
     participants,
@@ -491,8 +489,3 @@ def _total(frame: pd.DataFrame, label: str, name: str) -> pd.DataFrame:
     out = pd.concat([frame, total])
     out.index.name = name
     return out
-
-
-__all__ = ["Statement", "Columns", "statement", "delarsperioder", "annual_period",
-           "member_kind", "DELARSRAPPORT", "ARSREDOVISNING", "DELARSPERIODER", "held_in",
-           "INDIVIDUAL"]

@@ -17,11 +17,22 @@ branch_labels = None
 depends_on = None
 
 
+def _has_record_date() -> bool:
+    columns = sa.inspect(op.get_bind()).get_columns("held_row")
+    return any(column["name"] == "record_date" for column in columns)
+
+
 def upgrade() -> None:
+    # The ingestion rework's own migration adds the same column: chained after it, this one
+    # finds the column there and changes nothing.
+    if _has_record_date():
+        return
     with op.batch_alter_table("held_row", schema=None) as batch_op:
         batch_op.add_column(sa.Column("record_date", sa.Date(), nullable=True))
 
 
 def downgrade() -> None:
+    if not _has_record_date():
+        return
     with op.batch_alter_table("held_row", schema=None) as batch_op:
         batch_op.drop_column("record_date")

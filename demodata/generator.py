@@ -77,6 +77,22 @@ _FINANSIARER = (("Försäkringskassan", 0.50), ("Region Östergötland", 0.25),
                 ("Linköpings kommun", 0.1125), ("Norrköpings kommun", 0.0875),
                 ("Motala kommun", 0.03), ("Söderköpings kommun", 0.02))
 
+# -- the board's economy (issue 19): budget and ledger only, no participants ---------------------
+# A strukturövergripande insats every year; an individinriktad insats that starts in mid-May of the
+# last year with yearly amounts only; income booked on an insats each September.
+_STRUCTURAL = "SAMVERK"
+_MID_YEAR = "UNGVAG"
+_BOARD_INSATSER: dict[str, tuple[str, str, int | None]] = {
+    _STRUCTURAL: ("Samverkan och kompetens", "Strukturövergripande", None),
+    _MID_YEAR: ("Unga vägen", "Individinriktad", 20),
+}
+_BOARD_ANNUAL = {
+    _STRUCTURAL: {"LON": 240_000, "UTB": 60_000, "OVR": 24_000},
+    _MID_YEAR: {"LON": 360_000, "LOK": 32_000},
+}
+_UTB_MONTHS = (3, 10)                  # the structural insats's two training days a year
+_INSATS_INCOME = ("SAMTEAM", 3590, 25_000, 9)   # insats, account, amount, month
+
 _KOMMUNER = ("0580", "0581", "0583", "0582")
 _KOMMUN_WEIGHTS = (0.45, 0.35, 0.12, 0.08)
 _AKTUALISERANDE = ("AF", "FK", "SOC", "HSF", "UAF", "PRIV", "EXT", "EGEN")
@@ -306,6 +322,7 @@ class _Builder:
         self.copies: list[tuple[str, str, str]] = []   # (folder, file copied, new name)
         self._pool = _IdentityPool(rng)
         self.single_partner: dict[str, str] = {}   # pnr -> the one partner reporting (a conflict)
+        self._ledger_result: dict[int, tuple[float, float]] = {}   # year -> (costs, insats income)
 
     # -- random choices -------------------------------------------------------------------------
     def pick(self, options: Sequence[T], weights: Sequence[float] | None = None) -> T:
@@ -880,6 +897,12 @@ class _Builder:
             for order, project in enumerate((*INSATSER, ADM)):
                 lines = self._ledger_lines(project, year, month, factor)
                 vouchers.append((date(year, month, 25), order, lines))
+            for order, project in enumerate(self._board_insatser(year), len(INSATSER) + 1):
+                lines = self._board_ledger_lines(project, year, month, factor)
+                if lines:
+                    vouchers.append((date(year, month, 25), order, lines))
+            if month == _INSATS_INCOME[3]:
+                vouchers.append((date(year, month, 20), 8, self._insats_income_lines(year, factor)))
             if month % 3 == 0:
                 vouchers.append((date(year, month, 28), 9, self._income_lines(year, month // 3, factor)))
         rows = []
@@ -887,6 +910,7 @@ class _Builder:
             for line_number, line in enumerate(lines, 1):
                 rows.append({**line, "Ver.nr": f"{year % 100:02d}{number:04d}", "Rad": str(line_number),
                              "Bokföringsdatum": day, "_date": day})
+        self._ledger_result[year] = _result_of(rows)
         return rows
 
     def _ledger_lines(self, project: str, year: int, month: int, factor: float) -> list[dict]:
@@ -930,10 +954,11 @@ class _Builder:
                 "Belopp": f"{amount:.2f}".replace(".", ","), "Text": text}
 
     def _income_lines(self, year: int, quarter: int, factor: float) -> list[dict]:
-        total = sum(_annual_budget(project, factor) for project in (*INSATSER, ADM))
-        return [self._ledger_line(ADM, _INCOME_ACCOUNT, -round(total * share / 4, 2),
+        """Each member pays a quarter of its contribution in the Finansiering sheet (eget kapital
+        is no payment)."""
+        return [self._ledger_line(ADM, _INCOME_ACCOUNT, -round(amount / 4, 2),
                                   f"Medlemsbidrag {name} kvartal {quarter} {year}")
-                for name, share in _FINANSIARER]
+                for name, amount in self._members(year, factor)]
 
     def _unknown_projekt(self, year_end: _File, extracted: date) -> None:
         """A project code the accounts use but the catalogue does not know, in the year's last rows."""
@@ -956,8 +981,11 @@ class _Builder:
             rows = []
             for project in (*INSATSER, ADM):
                 rows += self._budget_rows(project, factor)
+            for project in self._board_insatser(year):
+                rows += self._board_budget_rows(project, factor)
             extracted = date(year, 1, 15)
-            sheets = {"catalogue": self._catalogue(self.first_year), "financing": self._financing(factor)}
+            sheets = {"catalogue": self._catalogue(self.first_year) + self._board_catalogue(year),
+                      "financing": self._financing(year, factor)}
             budget_files.append(_File("budget", f"{extracted:%Y%m%d}_budget_{year}.xlsx", extracted,
                                       BUDGET_COLUMNS, rows, options=sheets))
         self._budget_mistakes(budget_files)
@@ -995,13 +1023,91 @@ class _Builder:
                      "Inriktning": "Strukturövergripande"})
         return rows
 
-    @staticmethod
-    def _financing(factor: float) -> list[dict]:
+    def _financing(self, year: int, factor: float) -> list[dict]:
+        rows = [{"Finansiär": name, "Belopp": amount} for name, amount in self._members(year, factor)]
+        rows.append({"Finansiär": "Eget kapital", "Belopp": self._eget_kapital(year)})
+        return rows
+
+    # -- the board's economy (issue 19): members, eget kapital and the budget-only insatser -------
+    def _members(self, year: int, factor: float) -> list[tuple[str, int]]:
+        """The members' contributions: the year's Årsbudget less the 6 % the budget plans to take
+        from eget kapital, shared as the förbund's members share it."""
         total = sum(_annual_budget(project, factor) for project in (*INSATSER, ADM))
+        total += sum(_board_annual_budget(project, factor) for project in self._board_insatser(year))
         surplus = int(round(total * 0.06, -3))
-        rows = [{"Finansiär": name, "Belopp": int(round((total - surplus) * share, -3))}
-                for name, share in _FINANSIARER]
-        rows.append({"Finansiär": "Eget kapital", "Belopp": surplus})
+        return [(name, int(round((total - surplus) * share, -3))) for name, share in _FINANSIARER]
+
+    def _eget_kapital(self, year: int) -> int:
+        """Brought forward: 6 % of the first year's Årsbudget, then last year's closing balance as
+        the books show it (the members' contributions + income on insatser - costs)."""
+        if year == self.first_year:
+            factor = 1.0
+            total = sum(_annual_budget(project, factor) for project in (*INSATSER, ADM))
+            total += sum(_board_annual_budget(project, factor)
+                         for project in self._board_insatser(year))
+            return int(round(total * 0.06, -3))
+        previous = year - 1
+        members = sum(amount for _, amount in self._members(previous, 1.03 ** (previous - self.first_year)))
+        costs, other_income = self._ledger_result[previous]
+        return int(round(self._eget_kapital(previous) + members + other_income - costs))
+
+    def _board_insatser(self, year: int) -> list[str]:
+        last = self.first_year + self.years - 1
+        return [_STRUCTURAL, *([_MID_YEAR] if year == last else [])]
+
+    def _board_start(self, project: str, year: int) -> date:
+        return date(year, 5, 15) if project == _MID_YEAR else date(self.first_year - 1, 1, 1)
+
+    def _board_catalogue(self, year: int) -> list[dict]:
+        return [{"Insats": code, "Namn": name, "Startdatum": self._board_start(code, year),
+                 "Slutdatum": None, "Inriktning": inriktning, "Mål deltagare per år": target}
+                for code, (name, inriktning, target) in _BOARD_INSATSER.items()
+                if code in self._board_insatser(year)]
+
+    def _board_ledger_lines(self, project: str, year: int, month: int, factor: float) -> list[dict]:
+        """Whole months of the yearly amounts from the insats's first month; no randomness, so
+        the rest of the demo draws the same numbers as before."""
+        start = self._board_start(project, year)
+        first = start.month if start.year == year else 1
+        if month < first:
+            return []
+        when = f"{_MONTHS[month - 1]} {year}"
+        lines = []
+        for slag, annual in _BOARD_ANNUAL[project].items():
+            if slag == "UTB":
+                amount = round(annual * factor / len(_UTB_MONTHS), 2) if month in _UTB_MONTHS else 0.0
+            else:
+                amount = round(annual * factor / (13 - first), 2)
+            if amount:
+                lines.append(self._ledger_line(project, _KOSTNADSSLAG[slag][0], amount,
+                                               f"{_KOSTNADSSLAG[slag][1]} {project} {when}"))
+        return lines
+
+    def _insats_income_lines(self, year: int, factor: float) -> list[dict]:
+        project, account, amount, month = _INSATS_INCOME
+        return [self._ledger_line(project, account, -round(amount * factor, 2),
+                                  f"Ersättning från regionen för handledning {project} "
+                                  f"{_MONTHS[month - 1]} {year}")]
+
+    def _board_budget_rows(self, project: str, factor: float) -> list[dict]:
+        """The structural insats per quarter (training in Q1 and Q4); the mid-year insats as
+        yearly amounts only, which the reader spreads over its active months."""
+        rows = []
+        for slag, annual in _BOARD_ANNUAL[project].items():
+            total = int(round(annual * factor, -2))
+            row = {"Insats": project, "Kostnadsslag": slag, "Ackumulering": total, "_total": total}
+            if project == _STRUCTURAL:
+                if slag == "UTB":
+                    quarters = [total // 2, 0, 0, total - total // 2]
+                else:
+                    quarter = int(round(total / 4, -2))
+                    quarters = [quarter, quarter, quarter, total - 3 * quarter]
+                for number, value in enumerate(quarters, 1):
+                    row[f"Kvartal {number}"] = value
+            rows.append(row)
+        stated = sum(row["_total"] for row in rows)
+        rows.append({"Insats": project, "Kostnadsslag": "TOTALT", "Ackumulering": stated,
+                     "Årsbudget": _board_annual_budget(project, factor), "_total": stated})
         return rows
 
     def _budget_mistakes(self, files: list[_File]) -> None:
@@ -1092,6 +1198,25 @@ def _annual_budget(project: str, factor: float) -> int:
     """The means set aside for an insats: its cost lines plus a margin, in whole ten thousands."""
     stated = sum(int(round(annual * factor, -2)) for annual in _ANNUAL[project].values())
     return int(-(-stated * 1.04 // 10_000) * 10_000)
+
+
+def _board_annual_budget(project: str, factor: float) -> int:
+    """As :func:`_annual_budget`, for the budget-only insatser of the board's economy."""
+    stated = sum(int(round(annual * factor, -2)) for annual in _BOARD_ANNUAL[project].values())
+    return int(-(-stated * 1.04 // 10_000) * 10_000)
+
+
+def _result_of(rows: list[dict]) -> tuple[float, float]:
+    """A year's costs (accounts 4000-7999) and income booked on insatser (3000-3999 with a
+    Projekt), as the ledger rows say."""
+    costs = other_income = 0.0
+    for row in rows:
+        account, amount = int(row["Konto"]), float(row["Belopp"].replace(",", "."))
+        if 4000 <= account <= 7999:
+            costs += amount
+        elif 3000 <= account <= 3999 and row["Projekt"]:
+            other_income -= amount
+    return costs, other_income
 
 
 _IDENTITY_COLUMN = {"fk": "PERSONNR", "af": "Personnummer", "soc": "pnr", "hsf": "PATIENT_ID"}

@@ -37,7 +37,9 @@ def test_dry_run_says_what_would_change_and_changes_nothing(env, sample_landing,
 
 def test_failed_quarter_is_the_only_one_redone(env, sample_landing, capsys):
     tmp_path, url = env
-    blocker = tmp_path / "out" / "budget" / "2024Q2"
+    # A file where the quarter's SUS folder should go: Q2 has no data yet when it runs first
+    # (the samples are extracted in Q4), so the budget follow-up writes nothing to block.
+    blocker = tmp_path / "out" / "sus" / "2024Q2_2024Q2"
     blocker.parent.mkdir(parents=True)
     blocker.write_text("a file where the quarter's folder should go")
     assert main(_args(sample_landing, tmp_path, url)) == 1

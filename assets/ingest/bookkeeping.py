@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 
 import pandas as pd
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 
 from assets.ingest import matching, transforms
 from assets.ingest.context import (
@@ -101,7 +101,7 @@ def finish(ctx: RunContext, batch: list[Item]) -> list[FileOutcome]:
     matching.key_issues(ctx, readable)
     _mark_people(ctx, readable)
     _keep_records(ctx, readable)
-    outcomes = []
+    outcomes, updates = [], []
     for item in batch:
         outcome = FileOutcome(item.delivery.file_name, item.outcome,
                               message=str(item.rejection) if item.rejection else item.message)
@@ -111,13 +111,19 @@ def finish(ctx: RunContext, batch: list[Item]) -> list[FileOutcome]:
         outcome.rows_read = item.conformed.rows_read
         outcome.rows_loaded = item.tally.loaded
         outcome.rows_held = len(failing_rows(item.held))
-        ctx.connection.execute(update(models.Delivery).where(models.Delivery.id == item.delivery_id)
-                               .values(rows_loaded=outcome.rows_loaded, rows_held=outcome.rows_held,
-                                       outcome=item.outcome, message=outcome.message))
+        updates.append({"b_id": item.delivery_id, "b_loaded": outcome.rows_loaded,
+                        "b_held": outcome.rows_held, "b_outcome": item.outcome,
+                        "b_message": outcome.message})
         if item.tally.without_consent:
             ctx.notice("utan_samtycke", item.delivery.file_name, item.tally.without_consent,
                        f"{item.tally.without_consent} rader om personer utan gällande samtycke "
                        f"för {ctx.spec.consent.partner}: inte lagrade")
+    if updates:
+        # every file's outcome in one executemany: a backfill has thousands of files
+        table = models.Delivery.__table__
+        ctx.connection.execute(update(table).where(table.c.id == bindparam("b_id")).values(
+            rows_loaded=bindparam("b_loaded"), rows_held=bindparam("b_held"),
+            outcome=bindparam("b_outcome"), message=bindparam("b_message")), updates)
     snapshot = ctx.spec.strategy != Strategy.DELTA
     held = [item.held.assign(
         delivery_id=item.delivery_id,
@@ -184,6 +190,12 @@ def _mark_people(ctx: RunContext, items: list[Item]) -> None:
     """Whose row each issue is about (pseudonym, when the number was valid) and the record's own
     date; then what may not be held is only counted: an erased person's rows, and a partner's rows
     about someone with no consent naming that partner at all."""
+    partner = None
+    if isinstance(ctx.spec.consent, PartnerConsent):
+        # once per batch, not per file: the register's 10,000s of partner lists are scanned once
+        consents = ctx.consents.frame()
+        partner = pd.Index(consents.loc[consents["parter"].str.contains(
+            rf"(?:^|,){ctx.spec.consent.partner}(?:,|$)", regex=True), "pseudonym"].unique())
     for item in items:
         held = item.held.assign(pseudonym=pd.Series(pd.NA, index=item.held.index, dtype="string"),
                                 record_date=pd.Series(pd.NaT, index=item.held.index))
@@ -200,10 +212,7 @@ def _mark_people(ctx: RunContext, items: list[Item]) -> None:
         held[transforms.TOMBSTONE] = numbers.map(by_row[transforms.TOMBSTONE])
         erased = erased_before(held, held["record_date"], ctx.consents.tombstones())
         unconsented = pd.Series(False, index=held.index)
-        if isinstance(ctx.spec.consent, PartnerConsent):
-            consents = ctx.consents.frame()
-            partner = consents.loc[consents["parter"].str.contains(
-                rf"(?:^|,){ctx.spec.consent.partner}(?:,|$)", regex=True), "pseudonym"]
+        if partner is not None:
             unconsented = held["pseudonym"].notna() & ~held["pseudonym"].isin(partner)
         dropped = held.loc[erased | unconsented, "row_number"].nunique()
         if dropped:

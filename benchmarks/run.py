@@ -311,13 +311,13 @@ def nightly(root: Path, places: dict[str, tuple[str, str]], day: date, manifest)
     """The day's deliveries processed into the warehouses the full run built.
 
     ``places``: förbund -> (warehouse URL, working folder of the full run, which holds its keys)."""
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     rows = 0
     for name in manifest.forbund:
         url, work = places[name]
         rows += _finsam_one((str(root / name), url, work, day))["rows"]
-    return {"wall": time.perf_counter() - started, "rows": rows, "forbund": len(manifest.forbund),
-            "day": day.isoformat()}
+    return {"wall": time.perf_counter() - started, "cpu": time.process_time() - cpu, "rows": rows,
+            "forbund": len(manifest.forbund), "day": day.isoformat()}
 
 
 def nightly_growth(workdir: Path, fractions: tuple[float, ...] = (0.01, 0.1, 1.0), *,
@@ -339,6 +339,39 @@ def nightly_growth(workdir: Path, fractions: tuple[float, ...] = (0.01, 0.1, 1.0
         rows.append({"fraction": fraction, "full_rows": full["rows"], "full_wall": full["wall"],
                      "warehouse_mb": Path(url.removeprefix("sqlite:///")).stat().st_size / 1e6,
                      "night_rows": night["rows"], "night_wall": night["wall"]})
+    return rows
+
+
+def nightly_split(workdir: Path, warehouses: tuple[float, ...] = (0.01, 1.0),
+                  days: tuple[float, ...] = (1.0, 100.0), *, seed: int = 1) -> list[dict]:
+    """The nightly of one average förbund with the warehouse's size and the day's rows varied
+    separately: each warehouse (ten years at a fraction of the national volume per förbund) is
+    loaded once and copied, and each copy gets a day of a different size (``next_day``'s scale).
+    The day's consent register and insats snapshots are whole registers, so part of a day's rows
+    follows the warehouse whatever the day's scale."""
+    rows = []
+    for fraction in warehouses:
+        base = workdir / f"split_w{fraction}"
+        if base.exists():
+            shutil.rmtree(base)
+        generate_national(base / "landing", scale=fraction / 75, seed=seed, forbund=1, years=10)
+        url = f"sqlite:///{base / 'warehouse.db'}"
+        full = _finsam_one((str(base / "landing" / "sf01"), url, str(base / "work"), False))
+        size = Path(url.removeprefix("sqlite:///")).stat().st_size / 1e6
+        for day_fraction in days:
+            copy = workdir / f"split_w{fraction}_d{day_fraction}"
+            if copy.exists():
+                shutil.rmtree(copy)
+            shutil.copytree(base, copy)
+            root = copy / "landing"
+            copied = f"sqlite:///{copy / 'warehouse.db'}"
+            night = nightly(root, {"sf01": (copied, str(copy / "work"))},
+                            *one_more_day(root, day_fraction / 75, seed))
+            rows.append({"warehouse_fraction": fraction, "day_fraction": day_fraction,
+                         "full_rows": full["rows"], "warehouse_mb": size,
+                         "night_rows": night["rows"], "night_wall": night["wall"],
+                         "night_cpu": night["cpu"]})
+            shutil.rmtree(copy)
     return rows
 
 
@@ -410,12 +443,24 @@ def main() -> None:
     parser.add_argument("--anchor", action="store_true",
                         help="only finsam against the polars anchor, one average förbund "
                              "(--scale is then that förbund's share of the national volume)")
+    parser.add_argument("--split", action="store_true",
+                        help="only the nightly of one average förbund, the warehouse's size and "
+                             "the day's rows varied separately")
     parser.add_argument("--growth", action="store_true",
                         help="only the nightly run of one average förbund at 1 %%, 10 %%, 100 %%")
     args = parser.parse_args()
     if args.anchor:
         print(_anchor_markdown(anchor_round(args.workdir, scale=args.scale or 1 / 75, years=args.years,
                                             seed=args.seed, postgres=args.postgres)))
+        return
+    if args.split:
+        print("| warehouse (share of an average förbund) | warehouse | day's scale | rows read "
+              "that night | nightly wall | nightly CPU |")
+        print("|---:|---:|---:|---:|---:|---:|")
+        for row in nightly_split(args.workdir, seed=args.seed):
+            print(f"| {row['warehouse_fraction']:.0%} | {row['warehouse_mb']:.0f} MB "
+                  f"| {row['day_fraction']:.0%} | {row['night_rows']:,} | {row['night_wall']:.1f} s "
+                  f"| {row['night_cpu']:.1f} s |")
         return
     if args.growth:
         for row in nightly_growth(args.workdir, seed=args.seed):

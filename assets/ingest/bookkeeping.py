@@ -20,7 +20,11 @@ from assets.ingest.context import (
 )
 from assets.ingest.frames import ITEM, keyed, together
 from assets.ingest.vault import store_vault
-from assets.ingest.withdrawal import erased_before, participants_view
+from assets.ingest.withdrawal import (
+    erased_before,
+    erasure_day_by_tombstone,
+    participants_view,
+)
 from finsam.consent import PartnerConsent
 from finsam.enums import Outcome, Severity
 from sources.base import HELD_WARNINGS, ISSUE_ROWS, Delivery
@@ -194,8 +198,10 @@ def _mark_people(ctx: RunContext, items: list[Item]) -> None:
     if isinstance(ctx.spec.consent, PartnerConsent):
         # once per batch, not per file: the register's 10,000s of partner lists are scanned once
         consents = ctx.consents.frame()
-        partner = pd.Index(consents.loc[consents["parter"].str.contains(
-            rf"(?:^|,){ctx.spec.consent.partner}(?:,|$)", regex=True), "pseudonym"].unique())
+        partner = set(consents.loc[consents["parter"].str.contains(
+            rf"(?:^|,){ctx.spec.consent.partner}(?:,|$)", regex=True), "pseudonym"].dropna())
+    tombstones = ctx.consents.tombstones()
+    erased_on = erasure_day_by_tombstone(tombstones)
     for item in items:
         held = item.held.assign(pseudonym=pd.Series(pd.NA, index=item.held.index, dtype="string"),
                                 record_date=pd.Series(pd.NaT, index=item.held.index))
@@ -210,10 +216,13 @@ def _mark_people(ctx: RunContext, items: list[Item]) -> None:
         held["pseudonym"] = numbers.map(by_row["pseudonym"]).astype("string")
         held["record_date"] = pd.to_datetime(numbers.map(by_row["_date"]))
         held[transforms.TOMBSTONE] = numbers.map(by_row[transforms.TOMBSTONE])
-        erased = erased_before(held, held["record_date"], ctx.consents.tombstones())
+        erased = erased_before(held, held["record_date"], tombstones, erased_on=erased_on)
         unconsented = pd.Series(False, index=held.index)
         if partner is not None:
-            unconsented = held["pseudonym"].notna() & ~held["pseudonym"].isin(partner)
+            # a file's held rows are few and the partner's people many: look each row up in a
+            # set built once, instead of hashing every consenting person again per file (isin)
+            unconsented = pd.Series([value is not pd.NA and value not in partner
+                                     for value in held["pseudonym"]], index=held.index, dtype=bool)
         dropped = held.loc[erased | unconsented, "row_number"].nunique()
         if dropped:
             item.tally.without_consent += int(held.loc[unconsented & ~erased, "row_number"].nunique())

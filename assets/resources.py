@@ -11,7 +11,6 @@ import dagster as dg
 from pydantic import PrivateAttr
 from sqlalchemy import Engine
 
-from assets.ingest.context import IngestSettings
 from finsam.periods import TIMEZONE
 from finsam.privacy import (
     PSEUDONYM_KEY_ENV,
@@ -21,6 +20,7 @@ from finsam.privacy import (
     Vault,
     read_key_file,
 )
+from sources.landing import IngestSettings
 from warehouse.db import make_engine, migrate
 
 DEFAULT_FRESHNESS_DAYS = 45

@@ -4,14 +4,21 @@ folder and swapped in, readable offline; and GX runs only for a suite whose fram
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
+import tempfile
 import threading
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
 
 import pandas as pd
 import pytest
 
 from assets.files import write_folder
-from assets.quality import docs
-from assets.quality.suites import PLANS
+from assets.quality import checks, docs
+from assets.quality.suites import PLANS, Plan
+from assets.steward.render import IDENTITY_LIKE
+from finsam.reference import test_personnummer as skatteverket_numbers
 from validation import quality
 from validation.quality import Rule, RuleResult, Suite, SuiteResult, validate
 
@@ -147,3 +154,143 @@ def test_an_empty_frame_passes_without_gx(monkeypatch):
     monkeypatch.setattr(quality, "_run_gx", lambda *args: pytest.fail("GX ran"))
     result = validate({"prov": pd.DataFrame({"ok": pd.Series(dtype=bool)})}, [SUITE])["prov"]
     assert result.success and result.rows == 0
+
+
+# -- attacker: identifiers in the very values GX judges -------------------------------------
+
+def _identifiers() -> list[str]:
+    """The test numbers in every written form, and a pseudonym: none may leave GX."""
+    numbers = list(skatteverket_numbers()[:3])
+    return [*numbers, *(number[2:] for number in numbers),
+            *(f"{number[2:8]}-{number[8:]}" for number in numbers), PSEUDONYM]
+
+
+def _scan(text: str) -> list[str]:
+    found = [one for one in _identifiers() if one in text]
+    if IDENTITY_LIKE.search(text) or re.search(r"[0-9a-f]{64}", text):
+        found.append("identity- or pseudonym-shaped run")
+    return found
+
+
+def test_no_identifier_gx_sees_reaches_a_result_the_metadata_or_the_pages(monkeypatch, tmp_path):
+    """Break every rule with the identifiers themselves as the failing values: GX is asked for no
+    examples (its raw result holds no value list), and nothing but counts is copied out of it."""
+    values = _identifiers()
+    frame = pd.DataFrame({"ok": [*values, True], "tal": [*range(len(values)), 0]})
+    suite = Suite("prov", "Prov", (Rule("ok", "Varje rad håller."),
+                                  Rule("tal", "Talet är högst 1.", 0, 1)))
+    raw = []
+    summarise = quality._summarise
+
+    def keep_raw(suite, rows, validation, mark, stamp):
+        raw.append(json.dumps(validation.to_json_dict(), default=str))
+        return summarise(suite, rows, validation, mark, stamp)
+
+    monkeypatch.setattr(quality, "_summarise", keep_raw)
+    # whatever GX writes on its own goes to the temporary folder: it must leave nothing there
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    result = validate({"prov": frame}, [suite])["prov"]
+    assert not list(scratch.iterdir())
+    assert [rule.unexpected for rule in result.rules] == [len(values), len(values) - 2]
+    # GX itself kept no example values: BASIC with partial_unexpected_count 0
+    assert raw and not _scan(raw[0])
+    assert '"partial_unexpected_list": [' not in raw[0].replace('"partial_unexpected_list": []', "")
+
+    plan = Plan(suite, "insats_spells", True, lambda tables: frame)
+    metadata = checks._result(plan, result, docs.page_of(tmp_path, "prov")).metadata
+    shown = json.dumps({key: getattr(value, "value", value) for key, value in metadata.items()},
+                       ensure_ascii=False, default=str)
+    assert set(metadata) <= {"förväntningar", "misslyckade", "rader", "avvikelser", "data_docs",
+                             "oförändrad_sedan", "kommentar"}
+    assert f'"avvikande_rader": {len(values)}' in shown and not _scan(shown)
+    folder = tmp_path / "gx"
+    with docs.locked(folder):
+        docs.publish(folder, {"prov": result}, [plan], "körning-1")
+    written = "".join(path.read_text(encoding="utf-8") for path in folder.rglob("*")
+                      if path.is_file())
+    # the only 64-hex run allowed is the fingerprint of the boolean frame (resultat.json)
+    assert "uppfylls inte" in written and not _scan(written.replace(result.fingerprint, ""))
+
+
+# -- bounded: the folder holds the newest result of each suite, however many runs -------------
+
+def _everything(root) -> list[str]:
+    return sorted(path.relative_to(root).as_posix() for path in root.rglob("*"))
+
+
+def test_the_folder_stays_the_same_size_after_many_runs_and_killed_ones(tmp_path):
+    folder = tmp_path / "steward" / "gx"
+    names = [plan.suite.name for plan in PLANS]
+    sizes = []
+    for run in range(12):
+        # a run killed half-way leaves its new folder behind; the next run clears it
+        (folder.parent / f".gx.ny-{run:08x}.tmp" / "sviter").mkdir(parents=True)
+        # the steps of a run publish a few suites each, failing ones and passing ones
+        chosen = names[run % 3::3]
+        with docs.locked(folder):
+            docs.publish(folder, {name: _result(name, run % 2 == 0, run) for name in chosen},
+                         PLANS, f"körning-{run}")
+        sizes.append(len(_everything(folder.parent)))
+    expected = [".gx.lock", "gx", *(f"gx/{name}" for name in ("index.html", "oversikt.html", "resultat.json",
+                                                  "sviter")),
+                *(f"gx/sviter/{name}.html" for name in names)]
+    assert _everything(folder.parent) == sorted(expected)
+    assert max(sizes[3:]) == min(sizes[3:]) == len(expected)
+    assert {name: run for name, (_, run) in docs.read_results(folder).items()} == {
+        name: f"körning-{9 + index % 3}" for index, name in enumerate(names)}
+
+
+# -- offline: every page renders with nothing to fetch ----------------------------------------
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.links: list[str] = []
+        self.styles: list[str] = []
+        self.text: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self._in_style = tag == "style"
+        for name, value in attrs:
+            if name in ("href", "src", "srcset", "action", "poster", "data", "formaction"):
+                self.links.append(value or "")
+            if name == "style":
+                self.styles.append(value or "")
+
+    def handle_endtag(self, tag):
+        self._in_style = False
+
+    def handle_data(self, data):
+        (self.styles if self._in_style else self.text).append(data)
+
+
+def test_every_page_renders_offline_and_links_only_to_pages_beside_it(tmp_path):
+    folder = tmp_path / "gx"
+    results = {plan.suite.name: _result(plan.suite.name) for plan in PLANS}
+    results["spell"] = _result("spell", False, 3)
+    with docs.locked(folder):
+        docs.publish(folder, results, PLANS, "körning-1")
+    for page in folder.rglob("*.html"):
+        parsed = _Links()
+        parsed.feed(page.read_text(encoding="utf-8"))
+        assert not {"script", "link", "img", "iframe", "object", "embed", "base", "source",
+                    "video", "audio"} & set(parsed.tags), page
+        for link in parsed.links:
+            target = urlsplit(link)
+            assert not target.scheme and not target.netloc and not link.startswith("/"), link
+            assert (page.parent / target.path).resolve().is_file(), link
+        style = " ".join(parsed.styles)
+        assert "url(" not in style and "@import" not in style and "@font-face" not in style
+    overview = _Links()
+    overview.feed((folder / "oversikt.html").read_text(encoding="utf-8"))
+    text = " ".join(overview.text)
+    assert all(plan.suite.title in text for plan in PLANS)
+    assert sorted(overview.links) == sorted(f"sviter/{plan.suite.name}.html" for plan in PLANS)
+    spell = _Links()
+    spell.feed((folder / "sviter" / "spell.html").read_text(encoding="utf-8"))
+    assert "uppfylls inte" in " ".join(spell.text) and "../oversikt.html" in spell.links

@@ -7,13 +7,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import inspect
 import json
 from pathlib import Path
 
 import pytest
 from sqlalchemy import insert
 
-from assets.quality import checks, docs
+from assets.quality import checks, docs, suites
 from assets.quality import frames as f
 from assets.quality.frames import Tables
 from assets.quality.suites import PLANS, plans
@@ -338,3 +339,30 @@ def test_no_pseudonym_reaches_the_metadata_or_the_data_docs(lager, tmp_path):
     failed = checks._result(next(plan for plan in PLANS if plan.suite.name == "fk_benefit"),
                             results["fk_benefit"], Path("x"))
     assert not failed.passed and failed.severity.value == "ERROR"
+
+
+def test_every_registered_table_is_judged_and_no_source_is_listed_by_hand():
+    by_name = {plan.suite.name: plan for plan in PLANS}
+    for spec in REGISTRY.specs():
+        if spec.table is None:
+            continue
+        plan = by_name[spec.table.name]
+        assert plan.asset == spec.asset and plan.blocking
+        assert all(table.name in plan.suite.title for table in spec.extra_tables.values())
+        lineage = {rule.column for rule in plan.suite.rules}
+        assert {f.FROM_LOADED_DELIVERY, f.SAME_EXTRACTION} <= lineage
+    # the suites' code names no source, table or partner: all of it comes from the declarations
+    code = "".join(inspect.getsource(module) for module in (f, suites, checks, docs))
+    for spec in REGISTRY.specs():
+        names = {spec.name, getattr(spec.table, "name", spec.name)}
+        if isinstance(spec.consent, PartnerConsent):
+            names.add(spec.consent.partner)
+        for name in names:
+            assert f'"{name}"' not in code and f"'{name}'" not in code, name
+
+
+def test_a_source_left_out_of_the_registry_has_no_suite():
+    registry = Registry([source for source in REGISTRY if source.name != "hsf"])
+    names = {plan.suite.name for plan in plans(registry)}
+    assert "hsf_contact" not in names and "fk_benefit" in names
+    assert len(plans(registry)) == len(PLANS) - 1

@@ -33,6 +33,7 @@ DEIDENTIFIED_BARE = "avidentifierad_utan_pekare"
 ONE_KIND = "ett_slag_av_deltagande"
 ERASED_WHEN_WITHDRAWN = "inte_helt_aterkallad"
 VAULT_OWNER = "har_deltagande"
+IN_CATALOGUE = "kod_i_arets_insatskatalog"
 
 
 def _true(values: pd.Series) -> pd.Series:
@@ -56,7 +57,7 @@ class Tables:
 
     def read(self, table: Table, *columns: str) -> pd.DataFrame:
         # in a stable order, so an unchanged table gives the same frame (and fingerprint)
-        order = [table.c[name] for name in table.primary_key.columns]
+        order = list(table.primary_key.columns)
         query = select(*[table.c[name] for name in columns]).order_by(*order)
         return pd.read_sql(query, self.connection)
 
@@ -81,6 +82,10 @@ class Tables:
     @cached_property
     def vault(self) -> pd.Series:
         return self.read(models.IdentityVault.__table__, "pseudonym")["pseudonym"]
+
+    @cached_property
+    def catalogue(self) -> pd.DataFrame:
+        return self.read(models.BudgetInsats.__table__, "year", "insats")
 
     def waiting_people(self, sources: Iterable[str]) -> pd.Series:
         """Pseudonyms of records still waiting to load (held for the steward or the catalogue)."""
@@ -236,6 +241,27 @@ def vault_owners(vault: pd.Series, spells: pd.DataFrame, waiting: pd.Series) -> 
     identity number kept for nobody the förbund follows is kept without a purpose."""
     owners = set(spells["pseudonym"].dropna()) | set(waiting)
     return pd.Series(vault.reset_index(drop=True).isin(owners).to_numpy())
+
+
+# -- Codes that must agree with the budget workbook --------------------------------------------
+
+def in_catalogue(codes: pd.Series, days: pd.Series, catalogue: pd.DataFrame,
+                 always_known: Iterable[str] = ()) -> pd.Series:
+    """Per stored row: its code is on the Insatser sheet of the budget year its date falls in. A
+    year no budget workbook covers is judged by every year's sheet (the first spells of a year
+    arrive before its budget); ``always_known`` codes (ADM) need no sheet. A code that was on the
+    sheet when the row loaded and is gone from the workbook that replaced it fails here."""
+    rows = pd.DataFrame({"year": _days(days).dt.year.astype("Int64").to_numpy(),
+                         "code": codes.astype("string").str.upper().to_numpy(),
+                         "position": range(len(codes))})
+    sheet = pd.DataFrame({"year": catalogue["year"].astype("Int64"),
+                          "code": catalogue["insats"].astype("string").str.upper()})
+    listed = rows.merge(sheet.drop_duplicates(), on=["year", "code"], how="inner")["position"]
+    uncovered = ~rows["year"].isin(sheet["year"].dropna().unique())
+    anywhere = uncovered & rows["code"].isin(sheet["code"].dropna().unique())
+    fixed = rows["code"].isin([code.upper() for code in always_known])
+    known = rows["position"].isin(listed) | _true(anywhere) | _true(fixed)
+    return pd.Series(known.to_numpy(dtype=bool))
 
 
 # -- Distributions: worth a look, never blocking -------------------------------------------------

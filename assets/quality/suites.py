@@ -3,7 +3,8 @@
 Derived from the source registry, so a new source is covered without code: every source's tables
 get the lineage rules (and the snapshot rule when its deliveries replace a scope), a partner
 source the consent rule for the partner and record time it declares, the participant register
-the spell rules, the consent register the erasure rule.
+the spell rules, the consent register the erasure rule, a source with a catalogue check the rule
+that its codes agree with the budget workbook's catalogue.
 
 Severity is chosen per suite. A suite is blocking (ERROR: nothing downstream of its asset is
 built) when a failure means a wrong or unlawful output would follow: partner records without a
@@ -56,6 +57,15 @@ DELIVERED = Rule("rows", "Varje partner har levererat läsbara rader varje kvart
                          "första leverans.", 1)
 
 
+def catalogue_rule(spec: SourceSpec) -> Rule:
+    check, names = spec.catalogue, spec.contract_names()
+    fixed = f" (utom {', '.join(check.always_known)}, som alltid är känd)" if check.always_known else ""
+    return Rule(f.IN_CATALOGUE,
+                f"Koden i {check.contract_column} finns på budgetens flik Insatser för året som "
+                f"{names.get(check.date_column, check.date_column)} ligger i (ett år utan "
+                f"budget: något års flik){fixed}.")
+
+
 def partner_rule(spec: SourceSpec) -> Rule:
     consent, names = spec.consent, spec.contract_names()
     time = consent.time
@@ -92,6 +102,12 @@ def plans(registry: Registry = REGISTRY) -> list[Plan]:
         found.append(Plan(Suite(f"{spec.table.name}_distribution",
                                 f"{spec.label}: fördelning över kvartal", (SHARE_CHANGE,)),
                           spec.asset, False, _distribution_frame(spec)))
+    for spec in registry.specs():
+        if spec.catalogue is not None and spec.table is not None:
+            found.append(Plan(Suite(f"{spec.table.name}_catalogue",
+                                    f"{spec.label}: koder mot budgetens insatskatalog",
+                                    (catalogue_rule(spec),)),
+                              spec.asset, False, _catalogue_frame(spec)))
     partners = [spec.name for spec in registry.partner_sources()]
     if partners:
         found.append(Plan(Suite("partner_completeness", "Partnernas leveranser per kvartal",
@@ -170,6 +186,17 @@ def _vault_frame(participants: list[SourceSpec]) -> Callable[[f.Tables], pd.Data
                            ignore_index=True)
         waiting = tables.waiting_people(spec.name for spec in participants)
         return pd.DataFrame({f.VAULT_OWNER: f.vault_owners(tables.vault, spells, waiting)})
+    return build
+
+
+def _catalogue_frame(spec: SourceSpec) -> Callable[[f.Tables], pd.DataFrame]:
+    check = spec.catalogue
+
+    def build(tables: f.Tables) -> pd.DataFrame:
+        rows = tables.read(spec.table, check.code_column, check.date_column)
+        return pd.DataFrame({f.IN_CATALOGUE: f.in_catalogue(
+            rows[check.code_column], rows[check.date_column], tables.catalogue,
+            check.always_known)})
     return build
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 from assets.quality.frames import (
     current_snapshot,
     delivered_rows,
+    in_catalogue,
     lineage,
     not_fully_withdrawn,
     partner_consent,
@@ -99,3 +100,14 @@ def test_lineage_excuses_only_the_rows_that_rightly_point_nowhere():
     scoped = rows.assign(insats=["A", "A", "A", "B"])
     assert current_snapshot(scoped, deliveries, states, "insats", "insats",
                             pointerless=pointerless).tolist() == [True, True, False, False]
+
+
+def test_a_code_is_judged_by_its_own_year_s_sheet_or_any_sheet_for_a_year_without_one():
+    catalogue = pd.DataFrame({"year": [2024, 2024, 2025], "insats": ["A", "b", "C"]})
+    codes = pd.Series(["A", "B", "C", "C", "ADM", "X", None])
+    days = pd.Series(["2024-02-01", "2024-12-31", "2024-06-01", "2023-06-01", "2025-01-01",
+                      "2026-01-01", "2024-01-01"])
+    # by hand: A in 2024; b matches B; C not on 2024's sheet; 2023 has no sheet and C is on
+    # 2025's; ADM always known; X on no sheet; a missing code is never known
+    assert in_catalogue(codes, days, catalogue, ("ADM",)).tolist() == [
+        True, True, False, True, True, False, False]

@@ -372,6 +372,10 @@ def test_a_source_left_out_of_the_registry_has_no_suite():
 
 
 def test_a_spell_whose_insats_is_not_in_its_year_s_budget_is_a_warning(lager):
+    with lager.engine.begin() as connection:         # the register's scope B is current
+        connection.execute(insert(models.SnapshotState.__table__).values(
+            source="insats", scope="B", delivery_id=lager.delivery["insats"],
+            extraction_date=D(2024, 6, 30)))
     lager.spell(P1, insats="B")                      # 2024 has a catalogue, without B
     lager.spell(P1, inskrivningsdatum=D(2023, 5, 2)) # 2023 has none: any year's sheet counts
     lager.add(models.LedgerEntry, "ekonomi", record_key="V2|1", ver_nr="V2", rad=1,

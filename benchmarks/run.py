@@ -49,7 +49,8 @@ def _finsam_one(args: tuple) -> dict:
 
     ``outputs``: False (ingestion only), True (every year's reports, as a backfill writes them) or
     a date (the nightly: the reports of that day's quarter only)."""
-    landing, url, workdir, outputs = args
+    landing, url, workdir, outputs, *only = args
+    sources = only[0] if only else ORDER
     clock = StageClock()
     restore = install(clock)
     # imported after the clock is installed, so these names are the timed wrappers
@@ -67,7 +68,7 @@ def _finsam_one(args: tuple) -> dict:
         migrate(engine)
         keys = _keys(Path(workdir))
         rows = 0
-        for source in ORDER:
+        for source in sources:
             rows += ingest_source(source, Path(landing), engine, keys).rows_read
         if outputs:
             out = Path(workdir) / "out"
@@ -94,11 +95,11 @@ def _finsam_one(args: tuple) -> dict:
         engine.dispose()
     finally:
         restore()
-    wall = time.perf_counter() - started
-    stages = dict(clock.wall)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    stages, stage_cpu = dict(clock.wall), dict(clock.cpu)
     stages["_other"] = wall - sum(stages.values())
-    return {"rows": rows, "wall": wall, "cpu": time.process_time() - cpu, "stages": stages,
-            "stage_cpu": dict(clock.cpu)}
+    stage_cpu["_other"] = cpu - sum(stage_cpu.values())
+    return {"rows": rows, "wall": wall, "cpu": cpu, "stages": stages, "stage_cpu": stage_cpu}
 
 
 # --- the bare-minimum reference ------------------------------------------------------------------
@@ -150,6 +151,78 @@ def _reference_one(args: tuple[str, str]) -> dict:
                              chunksize=10_000)
     engine.dispose()
     return {"rows": rows, "wall": time.perf_counter() - started, "cpu": time.process_time() - cpu}
+
+
+# --- the honest anchor ----------------------------------------------------------------------------
+
+#: what the anchor (``benchmarks/anchor.py``) does too: the consent register and the CSV partners
+ANCHOR_SOURCES = ("samtycke", "fk", "soc", "hsf")
+ANCHOR_STAGES = ("read", "validate", "normalise + pseudonymise", "consent", "newest wins", "load",
+                 "_other")
+
+
+def _anchor_one(args: tuple[str, str, str]) -> dict:
+    """The anchor over one landing zone, with finsam's pseudonym key (so the tables can be equal)."""
+    from benchmarks import anchor
+    from finsam.privacy import read_key_file
+
+    landing, url, workdir = args
+    key = read_key_file(Path(workdir) / "keys" / "pseudonym.key", "P")
+    result = anchor.run(Path(landing), url, key)
+    result["stages"]["_other"] = result["wall"] - sum(result["stages"].values())
+    result["stage_cpu"]["_other"] = result["cpu"] - sum(result["stage_cpu"].values())
+    return result
+
+
+def anchor_round(workdir: Path, *, scale: float = 1 / 75, years: int = 10, seed: int = 1,
+                 postgres: str | None = None, fresh: bool = True) -> dict:
+    """finsam and the anchor over one average förbund (``scale`` of the national volume in one
+    förbund), one after the other in fresh processes' worth of state, on every backend; the
+    anchor's tables are asserted equal to finsam's before any figure is reported."""
+    from benchmarks import anchor
+
+    if fresh and workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    root = workdir / "landing"
+    manifest = generate_national(root, scale=scale, seed=seed, forbund=1, years=years)
+    landing = _forbund(root)[0]
+    report = {"scale": scale, "years": years, "files": len(manifest.files),
+              "workdir": str(workdir), "backends": {}}
+    for backend in ("sqlite", *(("postgresql",) if postgres else ())):
+        runs = workdir / backend
+        runs.mkdir(parents=True, exist_ok=True)
+        finsam_url = _url(backend, runs, "anchor_finsam", postgres)
+        anchor_url = _url(backend, runs, "anchor_anchor", postgres)
+        work = runs / "work"
+        finsam = _finsam_one((str(landing), finsam_url, str(work), False, ANCHOR_SOURCES))
+        ours = _anchor_one((str(landing), anchor_url, str(work)))
+        equal = anchor.compare(finsam_url, anchor_url)
+        report["backends"][backend] = {"finsam": finsam, "anchor": ours, "equal_rows": equal}
+    (workdir / "anchor.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+    return report
+
+
+def _anchor_markdown(report: dict) -> str:
+    lines = []
+    for backend, result in report["backends"].items():
+        finsam, ours = result["finsam"], result["anchor"]
+        title = f"### {backend}: finsam / anchor, one average förbund ({', '.join(ANCHOR_SOURCES)})"
+        lines += [title, "",
+                  "| stage | finsam wall s | anchor wall s | finsam CPU s | anchor CPU s |",
+                  "|---|---:|---:|---:|---:|"]
+        for stage in ANCHOR_STAGES:
+            cells = (finsam["stages"].get(stage, 0.0), ours["stages"].get(stage, 0.0),
+                     finsam["stage_cpu"].get(stage, 0.0), ours["stage_cpu"].get(stage, 0.0))
+            lines.append(f"| {stage.replace('_other', 'other')} | "
+                         + " | ".join(f"{value:.2f}" for value in cells) + " |")
+        total = (finsam["wall"], ours["wall"], finsam["cpu"], ours["cpu"])
+        equal = ", ".join(f"{table} {rows:,}" for table, rows in result["equal_rows"].items())
+        lines += ["| **total** | " + " | ".join(f"{value:.2f}" for value in total) + " |", "",
+                  (f"- finsam / anchor: {total[0] / total[1]:.2f} × wall, "
+                   f"{total[2] / total[3]:.2f} × CPU"),
+                  f"- tables equal (rows): {equal}", ""]
+    return "\n".join(lines)
 
 
 # --- orchestration of the measurement ----------------------------------------------------------
@@ -238,13 +311,13 @@ def nightly(root: Path, places: dict[str, tuple[str, str]], day: date, manifest)
     """The day's deliveries processed into the warehouses the full run built.
 
     ``places``: förbund -> (warehouse URL, working folder of the full run, which holds its keys)."""
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     rows = 0
     for name in manifest.forbund:
         url, work = places[name]
         rows += _finsam_one((str(root / name), url, work, day))["rows"]
-    return {"wall": time.perf_counter() - started, "rows": rows, "forbund": len(manifest.forbund),
-            "day": day.isoformat()}
+    return {"wall": time.perf_counter() - started, "cpu": time.process_time() - cpu, "rows": rows,
+            "forbund": len(manifest.forbund), "day": day.isoformat()}
 
 
 def nightly_growth(workdir: Path, fractions: tuple[float, ...] = (0.01, 0.1, 1.0), *,
@@ -266,6 +339,39 @@ def nightly_growth(workdir: Path, fractions: tuple[float, ...] = (0.01, 0.1, 1.0
         rows.append({"fraction": fraction, "full_rows": full["rows"], "full_wall": full["wall"],
                      "warehouse_mb": Path(url.removeprefix("sqlite:///")).stat().st_size / 1e6,
                      "night_rows": night["rows"], "night_wall": night["wall"]})
+    return rows
+
+
+def nightly_split(workdir: Path, warehouses: tuple[float, ...] = (0.01, 1.0),
+                  days: tuple[float, ...] = (1.0, 100.0), *, seed: int = 1) -> list[dict]:
+    """The nightly of one average förbund with the warehouse's size and the day's rows varied
+    separately: each warehouse (ten years at a fraction of the national volume per förbund) is
+    loaded once and copied, and each copy gets a day of a different size (``next_day``'s scale).
+    The day's consent register and insats snapshots are whole registers, so part of a day's rows
+    follows the warehouse whatever the day's scale."""
+    rows = []
+    for fraction in warehouses:
+        base = workdir / f"split_w{fraction}"
+        if base.exists():
+            shutil.rmtree(base)
+        generate_national(base / "landing", scale=fraction / 75, seed=seed, forbund=1, years=10)
+        url = f"sqlite:///{base / 'warehouse.db'}"
+        full = _finsam_one((str(base / "landing" / "sf01"), url, str(base / "work"), False))
+        size = Path(url.removeprefix("sqlite:///")).stat().st_size / 1e6
+        for day_fraction in days:
+            copy = workdir / f"split_w{fraction}_d{day_fraction}"
+            if copy.exists():
+                shutil.rmtree(copy)
+            shutil.copytree(base, copy)
+            root = copy / "landing"
+            copied = f"sqlite:///{copy / 'warehouse.db'}"
+            night = nightly(root, {"sf01": (copied, str(copy / "work"))},
+                            *one_more_day(root, day_fraction / 75, seed))
+            rows.append({"warehouse_fraction": fraction, "day_fraction": day_fraction,
+                         "full_rows": full["rows"], "warehouse_mb": size,
+                         "night_rows": night["rows"], "night_wall": night["wall"],
+                         "night_cpu": night["cpu"]})
+            shutil.rmtree(copy)
     return rows
 
 
@@ -325,7 +431,8 @@ def run(scale: float, workdir: Path, *, forbund: int = 75, years: int = 10, seed
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=0.01)
+    parser.add_argument("--scale", type=float, default=None,
+                        help="share of the national volume (default 0.01; with --anchor 1/75)")
     parser.add_argument("--workdir", type=Path, default=Path("bench-work"))
     parser.add_argument("--forbund", type=int, default=75)
     parser.add_argument("--years", type=int, default=10)
@@ -333,15 +440,34 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--postgres", default=os.environ.get("FINSAM_BENCH_POSTGRES_URL"),
                         help="server URL for the PostgreSQL measurement (optional)")
+    parser.add_argument("--anchor", action="store_true",
+                        help="only finsam against the polars anchor, one average förbund "
+                             "(--scale is then that förbund's share of the national volume)")
+    parser.add_argument("--split", action="store_true",
+                        help="only the nightly of one average förbund, the warehouse's size and "
+                             "the day's rows varied separately")
     parser.add_argument("--growth", action="store_true",
                         help="only the nightly run of one average förbund at 1 %%, 10 %%, 100 %%")
     args = parser.parse_args()
+    if args.anchor:
+        print(_anchor_markdown(anchor_round(args.workdir, scale=args.scale or 1 / 75, years=args.years,
+                                            seed=args.seed, postgres=args.postgres)))
+        return
+    if args.split:
+        print("| warehouse (share of an average förbund) | warehouse | day's scale | rows read "
+              "that night | nightly wall | nightly CPU |")
+        print("|---:|---:|---:|---:|---:|---:|")
+        for row in nightly_split(args.workdir, seed=args.seed):
+            print(f"| {row['warehouse_fraction']:.0%} | {row['warehouse_mb']:.0f} MB "
+                  f"| {row['day_fraction']:.0%} | {row['night_rows']:,} | {row['night_wall']:.1f} s "
+                  f"| {row['night_cpu']:.1f} s |")
+        return
     if args.growth:
         for row in nightly_growth(args.workdir, seed=args.seed):
             print(f"| {row['fraction']:.0%} | {row['full_rows']:,} | {row['warehouse_mb']:.0f} MB "
                   f"| {row['night_rows']:,} | {row['night_wall']:.1f} s |")
         return
-    report = run(args.scale, args.workdir, forbund=args.forbund, years=args.years, seed=args.seed,
+    report = run(args.scale or 0.01, args.workdir, forbund=args.forbund, years=args.years, seed=args.seed,
                  postgres=args.postgres, workers=args.workers)
     print(_markdown(report))
 

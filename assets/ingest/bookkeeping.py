@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 
 import pandas as pd
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 
 from assets.ingest import matching, transforms
 from assets.ingest.context import (
@@ -20,7 +20,11 @@ from assets.ingest.context import (
 )
 from assets.ingest.frames import ITEM, keyed, together
 from assets.ingest.vault import store_vault
-from assets.ingest.withdrawal import erased_before, participants_view
+from assets.ingest.withdrawal import (
+    erased_before,
+    erasure_day_by_tombstone,
+    participants_view,
+)
 from finsam.consent import PartnerConsent
 from finsam.enums import Outcome, Severity
 from sources.base import HELD_WARNINGS, ISSUE_ROWS, Delivery
@@ -101,7 +105,7 @@ def finish(ctx: RunContext, batch: list[Item]) -> list[FileOutcome]:
     matching.key_issues(ctx, readable)
     _mark_people(ctx, readable)
     _keep_records(ctx, readable)
-    outcomes = []
+    outcomes, updates = [], []
     for item in batch:
         outcome = FileOutcome(item.delivery.file_name, item.outcome,
                               message=str(item.rejection) if item.rejection else item.message)
@@ -111,13 +115,19 @@ def finish(ctx: RunContext, batch: list[Item]) -> list[FileOutcome]:
         outcome.rows_read = item.conformed.rows_read
         outcome.rows_loaded = item.tally.loaded
         outcome.rows_held = len(failing_rows(item.held))
-        ctx.connection.execute(update(models.Delivery).where(models.Delivery.id == item.delivery_id)
-                               .values(rows_loaded=outcome.rows_loaded, rows_held=outcome.rows_held,
-                                       outcome=item.outcome, message=outcome.message))
+        updates.append({"b_id": item.delivery_id, "b_loaded": outcome.rows_loaded,
+                        "b_held": outcome.rows_held, "b_outcome": item.outcome,
+                        "b_message": outcome.message})
         if item.tally.without_consent:
             ctx.notice("utan_samtycke", item.delivery.file_name, item.tally.without_consent,
                        f"{item.tally.without_consent} rader om personer utan gällande samtycke "
                        f"för {ctx.spec.consent.partner}: inte lagrade")
+    if updates:
+        # every file's outcome in one executemany: a backfill has thousands of files
+        table = models.Delivery.__table__
+        ctx.connection.execute(update(table).where(table.c.id == bindparam("b_id")).values(
+            rows_loaded=bindparam("b_loaded"), rows_held=bindparam("b_held"),
+            outcome=bindparam("b_outcome"), message=bindparam("b_message")), updates)
     snapshot = ctx.spec.strategy != Strategy.DELTA
     held = [item.held.assign(
         delivery_id=item.delivery_id,
@@ -184,6 +194,14 @@ def _mark_people(ctx: RunContext, items: list[Item]) -> None:
     """Whose row each issue is about (pseudonym, when the number was valid) and the record's own
     date; then what may not be held is only counted: an erased person's rows, and a partner's rows
     about someone with no consent naming that partner at all."""
+    partner = None
+    if isinstance(ctx.spec.consent, PartnerConsent):
+        # once per batch, not per file: the register's 10,000s of partner lists are scanned once
+        consents = ctx.consents.frame()
+        partner = set(consents.loc[consents["parter"].str.contains(
+            rf"(?:^|,){ctx.spec.consent.partner}(?:,|$)", regex=True), "pseudonym"].dropna())
+    tombstones = ctx.consents.tombstones()
+    erased_on = erasure_day_by_tombstone(tombstones)
     for item in items:
         held = item.held.assign(pseudonym=pd.Series(pd.NA, index=item.held.index, dtype="string"),
                                 record_date=pd.Series(pd.NaT, index=item.held.index))
@@ -198,13 +216,13 @@ def _mark_people(ctx: RunContext, items: list[Item]) -> None:
         held["pseudonym"] = numbers.map(by_row["pseudonym"]).astype("string")
         held["record_date"] = pd.to_datetime(numbers.map(by_row["_date"]))
         held[transforms.TOMBSTONE] = numbers.map(by_row[transforms.TOMBSTONE])
-        erased = erased_before(held, held["record_date"], ctx.consents.tombstones())
+        erased = erased_before(held, held["record_date"], tombstones, erased_on=erased_on)
         unconsented = pd.Series(False, index=held.index)
-        if isinstance(ctx.spec.consent, PartnerConsent):
-            consents = ctx.consents.frame()
-            partner = consents.loc[consents["parter"].str.contains(
-                rf"(?:^|,){ctx.spec.consent.partner}(?:,|$)", regex=True), "pseudonym"]
-            unconsented = held["pseudonym"].notna() & ~held["pseudonym"].isin(partner)
+        if partner is not None:
+            # a file's held rows are few and the partner's people many: look each row up in a
+            # set built once, instead of hashing every consenting person again per file (isin)
+            unconsented = pd.Series([value is not pd.NA and value not in partner
+                                     for value in held["pseudonym"]], index=held.index, dtype=bool)
         dropped = held.loc[erased | unconsented, "row_number"].nunique()
         if dropped:
             item.tally.without_consent += int(held.loc[unconsented & ~erased, "row_number"].nunique())

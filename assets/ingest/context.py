@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from assets.ingest.withdrawal import (
     Erasure,
@@ -144,6 +144,9 @@ class RunContext:
     # filled by an erasure, used after it: never logged, never stored
     erased_numbers: set[str] = field(default_factory=set)
     erased_tables: set[str] = field(default_factory=set)
+    # steward notices of this run, (kind, file name) -> (count, detail): written together by
+    # ``flush_notices`` before the commit instead of a select and a write per notice
+    pending_notices: dict[tuple[str, str], tuple[int, str | None]] = field(default_factory=dict)
 
     @property
     def spec(self) -> SourceSpec:
@@ -165,25 +168,44 @@ class RunContext:
     def clear_notices(self, kind: str, file_names: list[str]) -> None:
         """Notices of ``kind`` about these files no longer apply (a waiting file was read)."""
         table = models.StewardNotice.__table__
+        for file_name in file_names:
+            self.pending_notices.pop((kind, file_name), None)
         if file_names:
             self.connection.execute(delete(table).where(
                 table.c.kind == kind, table.c.source == self.spec.name,
                 table.c.file_name.in_(file_names)))
 
     def notice(self, kind: str, file_name: str, count: int, detail: str | None) -> None:
-        """Record (or refresh) a steward notice about one file: counts, never values."""
+        """Record (or refresh) a steward notice about one file: counts, never values. Written
+        by ``flush_notices``, in the same transaction."""
+        self.pending_notices[(kind, file_name)] = (count, detail)
+
+    def flush_notices(self) -> None:
+        """Write this run's notices: one read of the source's notices about these files, then
+        the new ones inserted and the known ones refreshed, each as one executemany."""
+        if not self.pending_notices:
+            return
         table = models.StewardNotice.__table__
         now = dt.datetime.now(dt.UTC)
-        existing = self.connection.execute(select(table.c.id).where(
-            table.c.kind == kind, table.c.source == self.spec.name,
-            table.c.file_name == file_name)).scalar()
-        if existing is None:
-            self.connection.execute(insert(table).values(
-                kind=kind, source=self.spec.name, file_name=file_name, count=count, detail=detail,
-                first_seen=now, last_seen=now))
-        else:
-            self.connection.execute(update(table).where(table.c.id == existing).values(
-                count=count, detail=detail, last_seen=now))
+        names = sorted({file_name for _, file_name in self.pending_notices})
+        existing = {(kind, file_name): id_ for id_, kind, file_name in self.connection.execute(
+            select(table.c.id, table.c.kind, table.c.file_name).where(
+                table.c.source == self.spec.name, table.c.file_name.in_(names)))}
+        new, known = [], []
+        for (kind, file_name), (count, detail) in self.pending_notices.items():
+            if (kind, file_name) in existing:
+                known.append({"b_id": existing[(kind, file_name)], "b_count": count,
+                              "b_detail": detail, "b_seen": now})
+            else:
+                new.append({"kind": kind, "source": self.spec.name, "file_name": file_name,
+                            "count": count, "detail": detail, "first_seen": now, "last_seen": now})
+        if new:
+            self.connection.execute(insert(table), new)
+        if known:
+            self.connection.execute(update(table).where(table.c.id == bindparam("b_id")).values(
+                count=bindparam("b_count"), detail=bindparam("b_detail"),
+                last_seen=bindparam("b_seen")), known)
+        self.pending_notices.clear()
 
 
 def scope(item: Item) -> str:

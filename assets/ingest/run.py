@@ -63,6 +63,7 @@ def ingest_source(source: str, landing: Path, engine: Engine, keys: Keys, *,
         report.closed = bookkeeping.close_corrected(ctx, batch.items)
         if spec.personal:
             register_out_withdrawn(connection, read_consents(connection))
+        ctx.flush_notices()
         if ctx.erased_numbers and scrub is not None:
             # before the commit: if the run dies here the erasure is redone, and scrubbing twice
             # removes nothing more

@@ -125,13 +125,22 @@ def read_tombstones(connection: Connection) -> pd.DataFrame:
     return frame
 
 
-def erased_before(frame: pd.DataFrame, dates: pd.Series, tombstones: pd.DataFrame) -> pd.Series:
-    """Rows about an erased person dated on or before their erasure day (or undated): never kept."""
+def erased_before(frame: pd.DataFrame, dates: pd.Series, tombstones: pd.DataFrame, *,
+                  erased_on: pd.Series | None = None) -> pd.Series:
+    """Rows about an erased person dated on or before their erasure day (or undated): never kept.
+    ``erased_on`` (``erasure_day_by_tombstone(tombstones)``) spares a caller that asks per file
+    the grouping each time."""
     if TOMBSTONE not in frame or tombstones.empty:
         return pd.Series(False, index=frame.index)
-    erased_on = tombstones.groupby("tombstone")["erased_on"].min()
+    if erased_on is None:
+        erased_on = erasure_day_by_tombstone(tombstones)
     day = frame[TOMBSTONE].map(erased_on)
     return (day.notna() & (dates.isna() | (pd.to_datetime(dates) <= day))).fillna(False).astype(bool)
+
+
+def erasure_day_by_tombstone(tombstones: pd.DataFrame) -> pd.Series:
+    """tombstone -> the person's first erasure day."""
+    return tombstones.groupby("tombstone")["erased_on"].min()
 
 
 def participants_view(frame: pd.DataFrame, tombstones: pd.DataFrame) -> pd.DataFrame:

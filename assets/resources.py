@@ -14,9 +14,9 @@ from pydantic import PrivateAttr
 from sqlalchemy import Engine
 
 from assets import runs
-from assets.ingest.context import IngestSettings
 from finsam.periods import TIMEZONE
 from finsam.privacy import Keys, read_keys
+from sources.landing import IngestSettings
 from warehouse import key_checks
 from warehouse.db import make_engine, migrate
 from warehouse.lock import DEFAULT_WAIT_SECONDS, holder_text, run_lock

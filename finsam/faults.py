@@ -7,7 +7,8 @@ production), each point costs one dictionary look-up.
 
 Points (see docs/ARCHITECTURE.md, "Faults"):
 ``before_commit:<source>``, ``after_commit:<source>`` around one source's ingestion transaction;
-``migration:<n>`` after the n-th statement of a schema upgrade; ``before_rename:<file name>`` in an
+``migration:<n>`` after the n-th statement of a schema upgrade (``migration:commit``: all done,
+not committed); ``before_rename:<file name>`` in an
 atomic output write, after the temporary file is written; ``run_locked`` once a run holds the
 warehouse lock; ``rekey:before_commit`` in a key rotation; ``asset:<asset name>`` when an asset
 body starts.

@@ -87,6 +87,7 @@ def migrate(engine: Engine) -> None:
             # two processes upgrading at once: the second waits and then finds nothing to do
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         _upgrade(connection)
+        faults.point("migration:commit")
 
 
 # pg_advisory_xact_lock's key for schema upgrades (any constant; the run lock uses another)
@@ -108,6 +109,7 @@ def _migrate_sqlite(engine: Engine) -> None:
             except BaseException:
                 connection.rollback()
                 raise
+            faults.point("migration:commit")
             connection.commit()
         finally:
             raw.isolation_level = saved

@@ -98,8 +98,8 @@ def undisturbed(baseline_url, sample_landing, key_files) -> dict:
 @pytest.mark.parametrize("point", [
     "run_locked",                    # before anything: the lock released by the kernel/server
     "migration:5",                   # early in the first migration
-    "migration:80",                  # in the middle of it
-    "migration:157",                 # its last statements, before the version is committed
+    "migration:40",                  # in the middle of it (SQLite 158 statements, PostgreSQL 83)
+    "migration:commit",              # every statement done, the version stamped, not committed
     "before_commit:insats",          # participants written, not committed
     "after_commit:samtycke",         # one source committed, the next not begun
     "before_commit:ekonomi",         # the last source's transaction

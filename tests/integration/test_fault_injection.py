@@ -48,14 +48,15 @@ with run_lock(url, "feltest", wait_seconds=300):
     engine.dispose()
 """
 
-# Holds the warehouse's run lock until killed; says so in a marker file.
+# Holds the warehouse's run lock until killed; says so in a marker file. (ASCII name: PostgreSQL's
+# application_name, which names the holder there, keeps ASCII only.)
 HOLDER = """
 import sys, time
 from pathlib import Path
 from warehouse.lock import run_lock
 
 url, marker = sys.argv[1:3]
-with run_lock(url, "hållande testkörning", wait_seconds=5):
+with run_lock(url, "testkorning-A", wait_seconds=5):
     Path(marker).write_text("held")
     time.sleep(600)
 """
@@ -209,7 +210,7 @@ def test_a_second_run_waits_then_refuses_naming_the_holder_and_a_kill_frees_the_
     holder = _hold(warehouse_url, tmp_path)
     try:
         started = time.monotonic()
-        with pytest.raises(WarehouseBusy, match=f"hållande testkörning, pid {holder.pid}"), \
+        with pytest.raises(WarehouseBusy, match=f"testkorning-A, pid {holder.pid}"), \
                 run_lock(warehouse_url, "andra", wait_seconds=1.5):
             pass
         assert time.monotonic() - started >= 1.5
@@ -247,5 +248,5 @@ def test_finsam_run_refuses_with_exit_2_while_the_warehouse_is_busy(
         holder.send_signal(signal.SIGKILL)
         holder.wait()
     assert code == 2
-    assert "används av en annan körning (hållande testkörning" in capsys.readouterr().err
+    assert "används av en annan körning (testkorning-A, pid" in capsys.readouterr().err
     assert differences(before, state(engine)) == {}

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from finsam import faults
+
 RESTRICTED = "begransad"
 _DIR_MODE, _FILE_MODE = 0o700, 0o600
 # OWASP CSV injection: a cell starting with one of these is a formula to Excel and LibreOffice
@@ -54,6 +56,7 @@ def atomic_path(path: Path, *, private: bool = False) -> Iterator[Path]:
     try:
         yield temporary
         temporary.chmod(_FILE_MODE if private else 0o644)
+        faults.point(f"before_rename:{path.name}")
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,17 +13,13 @@ import dagster as dg
 from pydantic import PrivateAttr
 from sqlalchemy import Engine
 
+from assets import runs
 from finsam.periods import TIMEZONE
-from finsam.privacy import (
-    PSEUDONYM_KEY_ENV,
-    VAULT_KEY_ENV,
-    Keys,
-    Pseudonymiser,
-    Vault,
-    read_key_file,
-)
+from finsam.privacy import Keys, read_keys
 from sources.landing import IngestSettings
+from warehouse import key_checks
 from warehouse.db import make_engine, migrate
+from warehouse.lock import DEFAULT_WAIT_SECONDS, holder_text, run_lock
 
 DEFAULT_FRESHNESS_DAYS = 45
 
@@ -58,10 +56,30 @@ class OutputFolder(dg.ConfigurableResource):
 
 
 class Warehouse(dg.ConfigurableResource):
-    """The warehouse database; migrated to the newest schema on first use in a process."""
+    """The warehouse database; migrated to the newest schema on first use in a process.
+
+    A run holds the warehouse's run lock from the moment its resources are set up until they are
+    torn down (``warehouse.lock``): two runs, or a nightly run during a backfill, never write at
+    the same time; the second waits up to ``lock_wait_seconds`` and then fails saying which run
+    holds the warehouse."""
 
     url: str
+    lock_wait_seconds: float = DEFAULT_WAIT_SECONDS
     _engine: Engine | None = PrivateAttr(default=None)
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[Warehouse]:
+        run_id = context.run_id
+        what = f"Dagster-körning {run_id}" if run_id else "Dagster"
+        with run_lock(self.url, what, wait_seconds=self.lock_wait_seconds) as describe:
+            if run_id and context.instance is not None:
+                describe(holder_text(what))
+                # which process runs this run, so that a killed one is found dead (assets/runs.py);
+                # and runs of this warehouse's processes that died are marked failed now that
+                # this run holds the warehouse
+                context.instance.add_run_tags(run_id, runs.tags())
+                runs.fail_dead_runs(context.instance)
+            yield self
 
     def engine(self) -> Engine:
         if self._engine is None:
@@ -78,5 +96,11 @@ class SecretKeys(dg.ConfigurableResource):
     vault_key_file: str
 
     def load(self) -> Keys:
-        return Keys(Pseudonymiser(read_key_file(self.pseudonym_key_file, PSEUDONYM_KEY_ENV)),
-                    Vault(read_key_file(self.vault_key_file, VAULT_KEY_ENV)))
+        """Both keys, refused if missing, readable by others, guessable or one and the same."""
+        return read_keys(self.pseudonym_key_file, self.vault_key_file)
+
+    def verified(self, engine: Engine) -> Keys:
+        """The keys, checked against the warehouse's check values before anything is written
+        (stored by the first run); a wrong key fails the run with ``KeyMismatch``. Checked at
+        every use (a few rows): a rotation by another process is seen at once."""
+        return key_checks.verify(engine, self.load())

@@ -8,6 +8,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from cli import keys as keys_cli
 from cli import steward as steward_cli
 from finsam.errors import ConfigurationError, FinsamError
 
@@ -69,19 +70,16 @@ def _parser() -> argparse.ArgumentParser:
     reopen.add_argument("id", type=int)
     reopen.add_argument("--note", default=None, help="why")
     steward_cli.add_parser(commands)
+    keys_cli.add_parser(commands)   # issue 16: finsam nycklar kontrollera / byt
     return parser
 
 
 def _dagster_instance(home: Path):
-    import dagster as dg
+    # issue 16: created under a lock (two processes on a fresh home), run monitoring on, runs
+    # left STARTED by a killed process marked failed with an alert
+    from orchestration.instance import prepare
 
-    home.mkdir(parents=True, exist_ok=True)
-    settings = home / "dagster.yaml"
-    if not settings.exists():
-        # finsam runs offline and handles personal data: no usage statistics leave the machine
-        settings.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
-    os.environ["DAGSTER_HOME"] = str(home.resolve())
-    return dg.DagsterInstance.get()
+    return prepare(home)
 
 
 def _print_summary(outcome, landing: Path, warehouse: str, out: Path, dagster_home: Path) -> None:
@@ -102,13 +100,14 @@ def _print_summary(outcome, landing: Path, warehouse: str, out: Path, dagster_ho
 
 def _run(landing: Path, warehouse: str, out: Path, first: str, last: str, pseudonym_key: str | None,
          vault_key: str | None, dagster_home: Path, *, settle: float | None = None):
-    from finsam.privacy import PSEUDONYM_KEY_ENV, VAULT_KEY_ENV, read_key_file
+    from finsam.privacy import read_keys
     from orchestration import settings as resources
     from orchestration.runner import run_quarters
 
-    # Refuse before anything starts: a missing key must not surface as a half-done run.
-    read_key_file(pseudonym_key, PSEUDONYM_KEY_ENV)
-    read_key_file(vault_key, VAULT_KEY_ENV)
+    # Refuse before anything starts: a missing key must not surface as a half-done run. (Issue 16:
+    # also a key others may read, a guessable key, one key for both; the runner then checks both
+    # against the warehouse before the run starts.)
+    read_keys(pseudonym_key, vault_key)
     out.mkdir(parents=True, exist_ok=True)
     instance = _dagster_instance(dagster_home)
     resource_defs = resources.explicit(landing, warehouse, out, pseudonym_key, vault_key,
@@ -154,11 +153,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _keys_from_environment() -> tuple[str, str]:
-    from finsam.privacy import PSEUDONYM_KEY_ENV, VAULT_KEY_ENV, read_key_file
+    from finsam.privacy import PSEUDONYM_KEY_ENV, VAULT_KEY_ENV, read_keys
 
     paths = (os.environ.get(PSEUDONYM_KEY_ENV), os.environ.get(VAULT_KEY_ENV))
-    read_key_file(paths[0], PSEUDONYM_KEY_ENV)
-    read_key_file(paths[1], VAULT_KEY_ENV)
+    read_keys(*paths)
     return paths
 
 
@@ -206,8 +204,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     dagster_home = Path(os.environ.get("DAGSTER_HOME") or args.out / "dagster_home")
     instance = _dagster_instance(dagster_home)
-    # the statistics read the warehouse only: no landing zone and no keys are involved
-    resource_defs = resources.explicit(Path("."), args.warehouse, args.out, "", "")
+    # the statistics read the warehouse only: no landing zone and no keys are involved (issue 16:
+    # keys that are set are checked against the warehouse all the same)
+    resource_defs = resources.explicit(Path("."), args.warehouse, args.out,
+                                       os.environ.get("FINSAM_PSEUDONYM_KEY_FILE", ""),
+                                       os.environ.get("FINSAM_VAULT_KEY_FILE", ""))
     config = {"insats": args.insats, "min_cell": args.min_cell}
     outcome = run_quarters(resource_defs, args.first, args.last, instance,
                            assets=["sus_statistics"], asset_config={"sus_statistics": config},
@@ -231,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     args = _parser().parse_args(argv)
     handlers = {"demo": _demo, "run": _cmd_run, "report": _cmd_report, "backfill": _cmd_backfill,
-                "failures": _cmd_failures, "steward": steward_cli.steward}
+                "failures": _cmd_failures, "steward": steward_cli.steward, "nycklar": keys_cli.run}
     try:
         return handlers[args.command](args)
     except FinsamError as exc:

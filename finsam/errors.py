@@ -21,11 +21,36 @@ class ConfigurationError(FinsamError):
 class KeyFileError(ConfigurationError):
     """A secret key file is missing, unreadable or too short."""
 
-    def __init__(self, env_var: str, path: str | Path | None, problem: str):
+    def __init__(self, env_var: str, path: str | Path | None, problem: str, *,
+                 advice: str | None = None):
         self.path = None if path is None else Path(path)
         where = "är inte satt" if path is None else f"pekar på {path}, som {problem}"
-        super().__init__(env_var, f"{where}. Sätt {env_var} till en läsbar nyckelfil "
-                         f"(minst 32 byte; README beskriver hur nycklarna skapas).")
+        advice = advice or (f"Sätt {env_var} till en läsbar nyckelfil (minst 32 byte; README "
+                            "beskriver hur nycklarna skapas)")
+        super().__init__(env_var, f"{where}. {advice}.")
+
+
+class KeyMismatch(ConfigurationError):
+    """A key file holds another key than the one the warehouse was written with. Nothing has been
+    written when this is raised; the message says how to go on."""
+
+    def __init__(self, env_var: str, role: str):
+        self.role = role
+        super().__init__(env_var, (
+            f"{role} är inte den som lagret skrevs med (kontrollvärdet i lagret stämmer inte). "
+            "Inget har skrivits. Sätt tillbaka rätt nyckelfil; en nyckel byts bara med "
+            "`finsam nycklar byt`, som nycklar om hela lagret"))
+
+
+class WarehouseBusy(ConfigurationError):
+    """Another run holds the warehouse's run lock longer than this run may wait."""
+
+    def __init__(self, warehouse: str, holder: str, waited: float):
+        self.holder = holder
+        super().__init__("lagret", (
+            f"{warehouse} används av en annan körning ({holder}); väntade {waited:.0f} s. "
+            "Inget har skrivits. Kör igen när den är klar, eller vänta längre med "
+            "FINSAM_LOCK_WAIT_SECONDS"))
 
 
 class DeliveryRejected(FinsamError):

@@ -8,10 +8,14 @@ pseudonyms cannot be linked to each other. The vault holds the real number encry
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
+import math
 import os
-from dataclasses import dataclass
+import stat
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -22,25 +26,88 @@ from finsam.errors import KeyFileError
 PSEUDONYM_KEY_ENV = "FINSAM_PSEUDONYM_KEY_FILE"
 VAULT_KEY_ENV = "FINSAM_VAULT_KEY_FILE"
 MIN_KEY_BYTES = 32
+# A key is refused as guessable below these: fewer distinct symbols than this, or an estimated
+# strength (length x log2 of the distinct symbols) under this many bits. A hex key of 32 random
+# bytes (README) has 16 symbols and 256+ bits; "aaaa..." or "abcabc..." have neither.
+MIN_DISTINCT_SYMBOLS = 10
+MIN_ESTIMATED_BITS = 100
+# a Fernet key's 32 decoded bytes: random ones have about 30 distinct values
+MIN_DISTINCT_VAULT_BYTES = 16
 FOLLOW_UP_PURPOSE = "finsam-uppfoljning-v1"
 # Tombstones of erased people: a domain of its own, so a tombstone is never a pseudonym.
 ERASURE_PURPOSE = "finsam-radering-v1"
 
 
 def read_key_file(path: str | Path | None, env_var: str) -> bytes:
-    """The bytes of a key file; refuses a missing, unreadable or too-short key with what to set."""
+    """The bytes of a key file; refuses a missing, unreadable, too-short or guessable key, and
+    (on POSIX) a file that group or others may read, saying what to do."""
     if path is None or str(path).strip() == "":
         raise KeyFileError(env_var, None, "är inte satt")
     path = Path(path)
     try:
         key = path.read_bytes().strip()
+        mode = path.stat().st_mode
     except FileNotFoundError:
         raise KeyFileError(env_var, path, "inte finns") from None
     except OSError as exc:
         raise KeyFileError(env_var, path, f"inte kan läsas ({exc.strerror})") from None
+    if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyFileError(env_var, path, f"kan läsas av grupp eller andra (läge "
+                           f"{stat.S_IMODE(mode):04o})",
+                           advice=f"Gör den läsbar bara för finsams användare: chmod 600 {path}")
     if len(key) < MIN_KEY_BYTES:
         raise KeyFileError(env_var, path, f"bara har {len(key)} byte, färre än {MIN_KEY_BYTES}")
+    weak = weakness(key)
+    if weak is not None:
+        raise KeyFileError(env_var, path, f"är lätt att gissa: den {weak}")
     return key
+
+
+def weakness(key: bytes) -> str | None:
+    """Why a key is guessable, or None: too few distinct symbols, a repeated pattern, or too
+    little estimated strength. A screen against mistakes ("aaaa", "abcabc", a word), not a proof."""
+    distinct = len(set(key))
+    if distinct < MIN_DISTINCT_SYMBOLS:
+        return f"har bara {distinct} olika tecken (minst {MIN_DISTINCT_SYMBOLS})"
+    period = _period(key)
+    if period is not None:
+        return f"upprepar samma {period} tecken"
+    bits = len(key) * math.log2(distinct)
+    if bits < MIN_ESTIMATED_BITS:
+        return f"har för lite slump (uppskattat {bits:.0f} bitar, minst {MIN_ESTIMATED_BITS})"
+    return None
+
+
+def _period(key: bytes) -> int | None:
+    """The shortest unit the key repeats (at least twice), if it is one."""
+    for unit in range(1, len(key) // 2 + 1):
+        if key[unit:] == key[:-unit]:
+            return unit
+    return None
+
+
+def read_keys(pseudonym_path: str | Path | None, vault_path: str | Path | None) -> Keys:
+    """Both keys, each checked on its own (see :func:`read_key_file`), the vault key as a Fernet
+    key with random bytes, and the two different: one key for both purposes would make the vault
+    no safer than the pseudonyms."""
+    pseudonym_key = read_key_file(pseudonym_path, PSEUDONYM_KEY_ENV)
+    vault_key = read_key_file(vault_path, VAULT_KEY_ENV)
+    if hmac.compare_digest(pseudonym_key, vault_key):
+        raise KeyFileError(VAULT_KEY_ENV, vault_path, f"är samma nyckel som i {PSEUDONYM_KEY_ENV}",
+                           advice="Varje syfte har sin egen nyckel: skapa en egen valvnyckel "
+                                  "(README beskriver hur)")
+    try:
+        material = base64.urlsafe_b64decode(vault_key)
+    except (binascii.Error, ValueError):
+        material = b""
+    if len(material) != 32:
+        raise KeyFileError(VAULT_KEY_ENV, vault_path,
+                           "inte är en Fernet-nyckel (32 byte, url-säker base64)")
+    if len(set(material)) < MIN_DISTINCT_VAULT_BYTES or _period(material) is not None:
+        raise KeyFileError(VAULT_KEY_ENV, vault_path,
+                           "är lätt att gissa: den är inte slumpmässig",
+                           advice="Skapa en ny med Fernet.generate_key() (README beskriver hur)")
+    return Keys(Pseudonymiser(pseudonym_key), Vault(vault_key))
 
 
 def write_new_keys(directory: Path) -> tuple[Path, Path]:
@@ -62,6 +129,10 @@ class Pseudonymiser:
 
     master_key: bytes
     purpose: str = FOLLOW_UP_PURPOSE
+    # the tombstone domain's key when it is not derived from ``master_key``: kept from the first
+    # pseudonym key across a key rotation (an erased person's number is gone, so their tombstone
+    # cannot be computed again under a new key); see warehouse/key_checks.py
+    erasure_key: bytes | None = field(default=None, repr=False)
 
     def _purpose_key(self) -> bytes:
         return hmac.new(self.master_key, self.purpose.encode(), hashlib.sha256).digest()
@@ -73,8 +144,17 @@ class Pseudonymiser:
     def tombstones(self, pnr: pd.Series) -> pd.Series:
         """Per row, the person's tombstone: what an erased person is recognised by when a file
         about them is delivered again (another HMAC domain than the pseudonym)."""
-        key = hmac.new(self.master_key, ERASURE_PURPOSE.encode(), hashlib.sha256).digest()
-        return self._hashes(pnr, key)
+        return self._hashes(pnr, self.erasure_domain_key())
+
+    def erasure_domain_key(self) -> bytes:
+        """The key tombstones are computed with."""
+        if self.erasure_key is not None:
+            return self.erasure_key
+        return hmac.new(self.master_key, ERASURE_PURPOSE.encode(), hashlib.sha256).digest()
+
+    def pseudonym_of(self, number: str) -> str:
+        """One person's pseudonym (the same as :meth:`pseudonyms` gives)."""
+        return hmac.digest(self._purpose_key(), number.encode(), "sha256").hex()
 
     @staticmethod
     def _hashes(pnr: pd.Series, key: bytes) -> pd.Series:
@@ -121,3 +201,6 @@ class Keys:
 
     pseudonymiser: Pseudonymiser
     vault: Vault
+
+    def with_erasure_key(self, erasure_key: bytes | None) -> Keys:
+        return Keys(replace(self.pseudonymiser, erasure_key=erasure_key), self.vault)

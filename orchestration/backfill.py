@@ -15,6 +15,7 @@ import dagster as dg
 import pandas as pd
 
 from finsam.errors import RunFailed
+from orchestration import guard
 from orchestration.partitions import parse_quarter
 from orchestration.runner import run_quarters
 
@@ -64,21 +65,24 @@ def run_backfill(resource_defs: Mapping[str, dg.ConfigurableResource], first: st
     backfill_id = previous_id if resume else (
         f"{span}-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}")
     result = BackfillResult(backfill_id, resumed=resume)
-    for quarter in wanted:
-        if resume and quarter in succeeded:
-            result.skipped.append(quarter)
-            progress(quarter, "redan klart")
-            continue
-        tags = {BACKFILL_TAG: backfill_id, RANGE_TAG: span, QUARTER_TAG: quarter,
-                "finsam/command": "backfill"}
-        try:
-            run_quarters(resource_defs, quarter, quarter, instance,
-                         first_quarter=first_quarter or first, tags=tags)
-        except RunFailed as exc:
-            result.failed[quarter] = str(exc)
-            progress(quarter, "misslyckades")
-            continue
-        result.done.append(quarter)
-        progress(quarter, "klart")
+    # issue 16: the warehouse's run lock held across every quarter, so a nightly run waits for
+    # the whole backfill instead of slipping in between two of its quarters
+    with guard.exclusive(resource_defs, f"finsam backfill {first}-{last}"):
+        for quarter in wanted:
+            if resume and quarter in succeeded:
+                result.skipped.append(quarter)
+                progress(quarter, "redan klart")
+                continue
+            tags = {BACKFILL_TAG: backfill_id, RANGE_TAG: span, QUARTER_TAG: quarter,
+                    "finsam/command": "backfill"}
+            try:
+                run_quarters(resource_defs, quarter, quarter, instance,
+                             first_quarter=first_quarter or first, tags=tags)
+            except RunFailed as exc:
+                result.failed[quarter] = str(exc)
+                progress(quarter, "misslyckades")
+                continue
+            result.done.append(quarter)
+            progress(quarter, "klart")
     return result
 

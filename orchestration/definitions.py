@@ -21,8 +21,10 @@ from orchestration.partitions import quarterly_partitions
 def build_definitions(resource_defs: Mapping[str, dg.ConfigurableResource],
                       first_quarter: str) -> dg.Definitions:
     partitions = quarterly_partitions(first_quarter)
+    # issue 16: one process per run (as `finsam run` executes), so the warehouse's run lock that
+    # the run's resources take spans the whole run, not each step of it
     everything = dg.define_asset_job("allt", selection=dg.AssetSelection.all(),
-                                     partitions_def=partitions,
+                                     partitions_def=partitions, executor_def=dg.in_process_executor,
                                      description="Alla leveranser och alla utdata för kvartalen.")
     nightly, sensors = schedules.build(everything)
     return dg.Definitions.merge(

@@ -13,7 +13,9 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
+from assets import runs
 from finsam.errors import RunFailed
+from orchestration import guard
 from orchestration.definitions import build_definitions
 from orchestration.partitions import parse_quarter, quarter_label
 from orchestration.schedules import write_alert
@@ -49,11 +51,15 @@ def run_quarters(resource_defs: Mapping[str, dg.ConfigurableResource], first: st
     if asset_config:
         run_config["ops"] = {name: {"config": config} for name, config in asset_config.items()}
     selection = [dg.AssetKey(name) for name in assets] if assets else None
-    result = job.execute_in_process(
-        instance=instance, raise_on_error=False, run_config=run_config, asset_selection=selection,
-        tags={ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
-              ASSET_PARTITION_RANGE_END_TAG: end.isoformat(), "finsam/command": "run",
-              **(tags or {})})
+    # issue 16: the warehouse alone (run lock), current and with its own keys before the run
+    # starts; the run tagged with its process, so a killed run is found dead (assets/runs.py)
+    with guard.exclusive(resource_defs, f"finsam {first}-{last}"):
+        result = job.execute_in_process(
+            instance=instance, raise_on_error=False, run_config=run_config,
+            asset_selection=selection,
+            tags={ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
+                  ASSET_PARTITION_RANGE_END_TAG: end.isoformat(), "finsam/command": "run",
+                  **runs.tags(), **(tags or {})})
     if not result.success:
         failed = [event.step_key for event in result.all_events if event.is_step_failure]
         reasons = [_root_cause(event.event_specific_data.error)

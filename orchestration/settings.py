@@ -17,6 +17,7 @@ from assets.resources import (
 )
 from finsam.privacy import PSEUDONYM_KEY_ENV, VAULT_KEY_ENV
 from orchestration.partitions import DEFAULT_FIRST_QUARTER
+from warehouse.lock import DEFAULT_WAIT_SECONDS
 
 FIRST_QUARTER_ENV = "FINSAM_FIRST_QUARTER"
 LANDING_ENV = "FINSAM_LANDING"
@@ -25,6 +26,8 @@ OUT_ENV = "FINSAM_OUT"
 FRESHNESS_ENV = "FINSAM_MAX_DAYS_WITHOUT_DELIVERY"
 SETTLE_ENV = "FINSAM_SETTLE_SECONDS"
 DEFAULT_SETTLE_SECONDS = 60.0
+# issue 16: how long a run waits for another run to release the warehouse before it refuses
+LOCK_WAIT_ENV = "FINSAM_LOCK_WAIT_SECONDS"
 
 
 def first_quarter(environ: Mapping[str, str] | None = None) -> str:
@@ -43,13 +46,19 @@ def settle_seconds(environ: Mapping[str, str] | None = None) -> float:
     return float(environ.get(SETTLE_ENV, DEFAULT_SETTLE_SECONDS))
 
 
+def lock_wait_seconds(environ: Mapping[str, str] | None = None) -> float:
+    """How long a run waits for the warehouse's run lock (another run, a backfill)."""
+    environ = os.environ if environ is None else environ
+    return float(environ.get(LOCK_WAIT_ENV, DEFAULT_WAIT_SECONDS))
+
+
 def from_environment() -> dict[str, dg.ConfigurableResource]:
     """Resources for `dagster dev` and the schedule: values come from the environment at run time."""
     return {
         "landing": LandingZone(path=dg.EnvVar(LANDING_ENV),
                                max_days_without_delivery=max_days_without_delivery(),
                                settle_seconds=settle_seconds()),
-        "warehouse": Warehouse(url=dg.EnvVar(WAREHOUSE_ENV)),
+        "warehouse": Warehouse(url=dg.EnvVar(WAREHOUSE_ENV), lock_wait_seconds=lock_wait_seconds()),
         "out": OutputFolder(path=dg.EnvVar(OUT_ENV)),
         "secrets": SecretKeys(pseudonym_key_file=dg.EnvVar(PSEUDONYM_KEY_ENV),
                               vault_key_file=dg.EnvVar(VAULT_KEY_ENV)),
@@ -63,7 +72,7 @@ def explicit(landing: Path, warehouse_url: str, out: Path, pseudonym_key_file: s
     return {
         "landing": LandingZone(path=str(landing),
                                settle_seconds=settle_seconds() if settle is None else settle),
-        "warehouse": Warehouse(url=warehouse_url),
+        "warehouse": Warehouse(url=warehouse_url, lock_wait_seconds=lock_wait_seconds()),
         "out": OutputFolder(path=str(out)),
         "secrets": SecretKeys(pseudonym_key_file=pseudonym_key_file, vault_key_file=vault_key_file),
     }

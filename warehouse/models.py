@@ -433,3 +433,19 @@ class StewardSession(Base):
     via_proxy: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     last_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class KeyCheck(Base):
+    """Per key role, a value that tells the right key from a wrong one without revealing it
+    (``pseudonym``, ``vault``: HMAC-SHA256 of a fixed label under the key file's bytes). Stored by
+    the first run, compared before every later run writes anything; replaced only by a deliberate
+    key rotation. Role ``erasure``: after a rotation, the tombstone domain's key of the first
+    pseudonym key, Fernet-encrypted with the vault key (erased people's numbers are gone, so their
+    tombstones cannot be re-keyed; this keeps recognising them)."""
+
+    __tablename__ = "key_check"
+
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)

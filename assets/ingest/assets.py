@@ -9,6 +9,7 @@ from assets import files
 from assets.ingest.run import ingest_source
 from assets.resources import LandingZone, OutputFolder, SecretKeys, Warehouse
 from assets.retry import retry_when_busy
+from finsam import faults
 from sources.registry import REGISTRY
 from sources.spec import SourceSpec
 
@@ -19,8 +20,11 @@ def _build(spec: SourceSpec) -> dg.AssetsDefinition:
               kinds={"pandas", "sqlalchemy"})
     def _asset(context: dg.AssetExecutionContext, landing: LandingZone, warehouse: Warehouse,
                secrets: SecretKeys, out: OutputFolder) -> dg.MaterializeResult:
+        faults.point(f"asset:{spec.asset}")
         with retry_when_busy(context.retry_number):
-            report = ingest_source(spec.name, landing.root, warehouse.engine(), secrets.load(),
+            engine = warehouse.engine()
+            # both keys checked against the warehouse before anything is written
+            report = ingest_source(spec.name, landing.root, engine, secrets.verified(engine),
                                    settings=landing.settings(),
                                    scrub=lambda numbers: files.scrub_restricted(out.root, numbers))
         files_seen = [{"fil": item.file_name, "utfall": item.outcome, "lästa": item.rows_read,

@@ -8,6 +8,7 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from assets.resources import LandingZone, Warehouse
+from assets.retry import retrying
 from finsam.enums import Outcome
 from finsam.periods import TIMEZONE, quarter_label
 from sources.registry import REGISTRY
@@ -17,16 +18,27 @@ from warehouse import models, quarantine
 EXAMPLES = 20
 
 
+def _open_held(warehouse: Warehouse, source: str) -> pd.DataFrame:
+    table = models.HeldRow.__table__
+    with warehouse.engine().connect() as connection:
+        return pd.read_sql(select(table.c.file_name, table.c.row_number, table.c.column,
+                                  table.c.rule, table.c.severity, table.c.found)
+                           .where(table.c.source == source, table.c.status == quarantine.OPEN),
+                           connection)
+
+
+def _last_extraction(warehouse: Warehouse, source: str):
+    table = models.Delivery.__table__
+    with warehouse.engine().connect() as connection:
+        return connection.execute(select(func.max(table.c.extraction_date)).where(
+            table.c.source == source, table.c.outcome != Outcome.UNRECOGNISED)).scalar()
+
+
 def _held_check(spec: SourceSpec) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=spec.asset, name="kvarhallna_rader",
                     description="Rader som hålls kvar för förvaltaren (fel och varningar).")
     def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
-        table = models.HeldRow.__table__
-        with warehouse.engine().connect() as connection:
-            held = pd.read_sql(select(table.c.file_name, table.c.row_number, table.c.column,
-                                      table.c.rule, table.c.severity, table.c.found)
-                               .where(table.c.source == spec.name,
-                                      table.c.status == quarantine.OPEN), connection)
+        held = retrying(lambda: _open_held(warehouse, spec.name))
         per_rule = held.groupby(["column", "rule"]).size()
         examples = held.head(EXAMPLES).astype(str).to_dict("records")
         return dg.AssetCheckResult(
@@ -51,10 +63,7 @@ def _freshness_check(spec: SourceSpec) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=spec.asset, name="leveransfarskhet",
                     description="Varnar när parten inte har levererat på längre tid än tillåtet.")
     def _check(landing: LandingZone, warehouse: Warehouse) -> dg.AssetCheckResult:
-        table = models.Delivery.__table__
-        with warehouse.engine().connect() as connection:
-            last = connection.execute(select(func.max(table.c.extraction_date)).where(
-                table.c.source == spec.name, table.c.outcome != Outcome.UNRECOGNISED)).scalar()
+        last = retrying(lambda: _last_extraction(warehouse, spec.name))
         last = pd.Timestamp(last).date() if last is not None else None
         today = dt.datetime.now(ZoneInfo(TIMEZONE)).date()
         days = days_since(last, today)

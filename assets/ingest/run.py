@@ -19,6 +19,7 @@ from assets.ingest import bookkeeping, held, reading
 from assets.ingest.context import Consents, IngestReport, RunContext
 from assets.ingest.strategies import STRATEGIES
 from assets.ingest.withdrawal import read_consents, register_out_withdrawn
+from finsam import faults
 from finsam.consent import PartnerConsent
 from finsam.enums import Outcome
 from finsam.privacy import Keys
@@ -69,6 +70,8 @@ def ingest_source(source: str, landing: Path, engine: Engine, keys: Keys, *,
             # removes nothing more
             scrub(ctx.erased_numbers)
         erased_tables = ctx.erased_tables
+        faults.point(f"before_commit:{source}")
+    faults.point(f"after_commit:{source}")
     report.erased = bool(erased_tables)
     if erased_tables:
         db.compact(engine, sorted(erased_tables))

@@ -1,7 +1,7 @@
 """Great Expectations suites as Dagster asset checks, one per suite on the asset it guards.
 
-Dagster runs this multi-asset check in several steps (its blocking checks sit at different places
-in the graph); each step builds the frames of its own suites only and judges them, and GX runs
+Dagster runs this multi-asset check in several steps (its checks sit at different places in the
+graph); each step builds the frames of its own suites only and judges them, and GX runs
 only for a suite whose frame changed since GX last judged it. The metadata carries counts only.
 """
 
@@ -11,12 +11,17 @@ from assets.quality import docs
 from assets.quality.frames import Tables
 from assets.quality.suites import PLANS, Plan
 from assets.resources import OutputFolder, Warehouse
+from assets.retry import retrying
 from validation.quality import SuiteResult, validate
 
 
 def _spec(plan: Plan) -> dg.AssetCheckSpec:
-    kind = "blockerande" if plan.blocking else "varning"
-    return dg.AssetCheckSpec(name=plan.check_name, asset=plan.asset, blocking=plan.blocking,
+    kind = "allvarlig" if plan.serious else "varning"
+    # No suite blocks in Dagster's sense (issue 16): a blocking check stops everything downstream
+    # of its asset, the steward's page (where the problem must be shown) and the board's economy
+    # included. A serious suite fails as ERROR; the SUS submission, the one output that cannot be
+    # built from broken links, refuses by itself (assets/sus/checks.readiness).
+    return dg.AssetCheckSpec(name=plan.check_name, asset=plan.asset, blocking=False,
                              description=f"Great Expectations: {plan.suite.title} ({kind})")
 
 
@@ -30,9 +35,7 @@ def warehouse_expectations(context: dg.AssetCheckExecutionContext, warehouse: Wa
     """Across tables, against the warehouse as it stands: consents naming the partner, the vault,
     de-identified and anonymous spells, erasure, every row from the delivery it should come from."""
     chosen = [plan for plan in PLANS if _key(plan) in context.selected_asset_check_keys]
-    with warehouse.engine().connect() as connection:
-        tables = Tables(connection)
-        frames = {plan.suite.name: plan.build(tables) for plan in chosen}
+    frames = retrying(lambda: _frames(warehouse, chosen))
     folder = out.root / "steward" / "gx"
     with docs.locked(folder):
         previous = {name: result for name, (result, _) in docs.read_results(folder).items()}
@@ -40,6 +43,12 @@ def warehouse_expectations(context: dg.AssetCheckExecutionContext, warehouse: Wa
         docs.publish(folder, results, PLANS, context.run.run_id)
     for plan in chosen:
         yield _result(plan, results[plan.suite.name], docs.page_of(folder, plan.suite.name))
+
+
+def _frames(warehouse: Warehouse, chosen: list[Plan]) -> dict:
+    with warehouse.engine().connect() as connection:
+        tables = Tables(connection)
+        return {plan.suite.name: plan.build(tables) for plan in chosen}
 
 
 def _result(plan: Plan, result: SuiteResult, page) -> dg.AssetCheckResult:
@@ -60,5 +69,5 @@ def _result(plan: Plan, result: SuiteResult, page) -> dg.AssetCheckResult:
         metadata["kommentar"] = "ingen data än"
     return dg.AssetCheckResult(
         check_name=plan.check_name, asset_key=plan.asset, passed=result.success,
-        severity=dg.AssetCheckSeverity.ERROR if plan.blocking else dg.AssetCheckSeverity.WARN,
+        severity=dg.AssetCheckSeverity.ERROR if plan.serious else dg.AssetCheckSeverity.WARN,
         metadata=metadata)

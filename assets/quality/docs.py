@@ -10,7 +10,7 @@ The folder holds only the newest result of each suite: every run builds it anew 
 one and swaps it in (``assets.files.write_folder``), so nothing an earlier run showed survives,
 and the Data Docs GX itself used to write here (with examples of failing values) go with the
 first run. The checks of one run run in several steps (Dagster splits the multi-asset check
-around its blocking checks), possibly at once: each takes a lock, reads what the others wrote,
+around its checks), possibly at once: each takes a lock, reads what the others wrote,
 adds its own suites and swaps.
 """
 
@@ -88,8 +88,8 @@ def publish(docs_dir: Path, results: Mapping[str, SuiteResult], plans: Sequence[
             page = env.get_template("kvalitet_svit.html").render(svit=row)
             (folder / PAGES / f"{row['namn']}.html").write_text(page, encoding="utf-8")
         overview = env.get_template("kvalitet_oversikt.html").render(
-            sviter=shown, fel=sum(1 for row in shown if row["blockerande"] and not row["godkand"]),
-            varningar=sum(1 for row in shown if not row["blockerande"] and not row["godkand"]))
+            sviter=shown, fel=sum(1 for row in shown if row["allvarlig"] and not row["godkand"]),
+            varningar=sum(1 for row in shown if not row["allvarlig"] and not row["godkand"]))
         for name in (OVERVIEW, INDEX):
             (folder / name).write_text(overview, encoding="utf-8")
         stored = {"sviter": {name: {"resultat": result.to_json(), "korning": run}
@@ -103,7 +103,7 @@ def publish(docs_dir: Path, results: Mapping[str, SuiteResult], plans: Sequence[
 
 def _row(plan: Plan, result: SuiteResult, run_id: str) -> dict:
     return {"namn": plan.suite.name, "titel": plan.suite.title, "tillgang": plan.asset,
-            "kontroll": plan.check_name, "blockerande": plan.blocking,
+            "kontroll": plan.check_name, "allvarlig": plan.serious,
             "godkand": result.success, "rader": result.rows, "provad": result.validated_at,
             "korning": run_id, "regler": [{
                 "text": rule.text, "kolumn": rule.column, "godkand": rule.success,

@@ -6,8 +6,8 @@ source the consent rule for the partner and record time it declares, the partici
 the spell rules, the consent register the erasure rule, a source with a catalogue check the rule
 that its codes agree with the budget workbook's catalogue.
 
-Severity is chosen per suite. A suite is blocking (ERROR: nothing downstream of its asset is
-built) when a failure means a wrong or unlawful output would follow: partner records without a
+Severity is chosen per suite. A suite is serious (ERROR; the SUS submission then refuses by
+itself, issue 16) when a failure means a wrong or unlawful output would follow: partner records without a
 consent naming the partner are a data-protection incident, a spell without its vault entry breaks
 the SUS submission, rows from a replaced or rejected delivery put the wrong data in every report.
 The others warn: they ask the steward to look, and no output is wrong because of them.
@@ -84,7 +84,7 @@ class Plan:
 
     suite: Suite
     asset: str
-    blocking: bool
+    serious: bool
     build: Callable[[f.Tables], pd.DataFrame]
 
     @property

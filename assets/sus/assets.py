@@ -11,6 +11,7 @@ from assets.files import restricted
 from assets.resources import OutputFolder, SecretKeys, Warehouse
 from assets.retry import retry_when_busy
 from assets.sus import publish, statistics, submission, suppression
+from assets.sus.checks import not_ready, readiness
 from assets.sus.warehouse_frames import read_catalogue, read_spells, read_sus_consents
 from finsam.periods import quarter_label
 
@@ -39,10 +40,17 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
         """In-, ut- och anonyma registreringar till SUS för perioden; personnummer bara med samtycke."""
         start, end = period(context)
         with retry_when_busy(context.retry_number), warehouse.engine().connect() as connection:
+            # issue 16: the check redo_for_sus blocks only this asset, by refusing here; and the
+            # keys are checked against the warehouse before the vault is opened
+            refused = not_ready(*readiness(connection))
+            if refused:
+                raise dg.Failure(description=f"SUS-filerna skrivs inte: {refused} "
+                                             "(se kontrollen redo_for_sus)")
+            keys = secrets.verified(warehouse.engine())
             selection = submission.selection_for(read_spells(connection), read_sus_consents(connection),
                                           start, end)
             people = pd.concat([selection.enrolled["pseudonym"], selection.ended["pseudonym"]])
-            identities = submission.identities(connection, secrets.load().vault, people)
+            identities = submission.identities(connection, keys.vault, people)
         # identity numbers: only ever in the restricted folder (0700), never beside what is published
         folder = restricted(out.root, "sus", period_folder(start, end))
         files = submission.SusAdapter().write(selection, identities, folder)

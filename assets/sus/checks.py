@@ -2,9 +2,10 @@
 
 import dagster as dg
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from assets.resources import Warehouse
+from assets.retry import retrying
 from assets.sus.warehouse_frames import read_spells
 from warehouse import models
 
@@ -25,16 +26,36 @@ def overlapping(spells: pd.DataFrame) -> pd.Series:
     return pairs.loc[meets, "record_key"].drop_duplicates()
 
 
-@dg.asset_check(asset="insats_spells", name="redo_for_sus", blocking=True,
+def readiness(connection: Connection) -> tuple[pd.Series, pd.Series]:
+    """(record keys of linked spells whose person is not in the vault, of overlapping spells)."""
+    spells = read_spells(connection)
+    vault = set(pd.read_sql(select(models.IdentityVault.pseudonym), connection)["pseudonym"])
+    linked = spells.dropna(subset=["pseudonym"])
+    return linked.loc[~linked["pseudonym"].isin(vault), "record_key"], overlapping(spells)
+
+
+def not_ready(without_vault: pd.Series, overlaps: pd.Series) -> str | None:
+    """Why no SUS submission may be written, or None."""
+    problems = []
+    if len(without_vault):
+        problems.append(f"{len(without_vault)} deltaganden saknar identitet i valvet")
+    if len(overlaps):
+        problems.append(f"{len(overlaps)} inskrivningar överlappar")
+    return "; ".join(problems) or None
+
+
+# Issue 16: not blocking. A blocking check stops everything downstream of insats_spells (partner
+# sources, the steward's page, the board's economy); only the SUS submission depends on what it
+# checks, so sus_submission refuses by itself (``readiness``) and everything else goes on.
+@dg.asset_check(asset="insats_spells", name="redo_for_sus", blocking=False,
                 description="Varje länkbar deltagare finns i identitetsvalvet och inga "
                             "inskrivningar överlappar; annars skrivs ingen SUS-fil.")
 def ready_for_sus(warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse.engine().connect() as connection:
-        spells = read_spells(connection)
-        vault = set(pd.read_sql(select(models.IdentityVault.pseudonym), connection)["pseudonym"])
-    linked = spells.dropna(subset=["pseudonym"])
-    without_vault = linked.loc[~linked["pseudonym"].isin(vault), "record_key"]
-    overlaps = overlapping(spells)
+    def read() -> tuple[pd.Series, pd.Series]:
+        with warehouse.engine().connect() as connection:
+            return readiness(connection)
+
+    without_vault, overlaps = retrying(read)
     return dg.AssetCheckResult(
         passed=without_vault.empty and overlaps.empty, severity=dg.AssetCheckSeverity.ERROR,
         metadata={"saknas_i_valvet": len(without_vault), "overlappande": len(overlaps),

@@ -347,7 +347,7 @@ def test_every_registered_table_is_judged_and_no_source_is_listed_by_hand():
         if spec.table is None:
             continue
         plan = by_name[spec.table.name]
-        assert plan.asset == spec.asset and plan.blocking
+        assert plan.asset == spec.asset and plan.serious
         assert all(table.name in plan.suite.title for table in spec.extra_tables.values())
         lineage = {rule.column for rule in plan.suite.rules}
         assert {f.FROM_LOADED_DELIVERY, f.SAME_EXTRACTION} <= lineage
@@ -386,6 +386,6 @@ def test_a_spell_whose_insats_is_not_in_its_year_s_budget_is_a_warning(lager):
               account_class="cost")
     assert lager.failures() == {("spell_catalogue", f.IN_CATALOGUE): 1,
                                 ("ledger_entry_catalogue", f.IN_CATALOGUE): 1}
-    warned = {plan.suite.name: plan.blocking for plan in PLANS if plan.suite.name.endswith(
+    warned = {plan.suite.name: plan.serious for plan in PLANS if plan.suite.name.endswith(
         "_catalogue")}
     assert warned == {"spell_catalogue": False, "ledger_entry_catalogue": False}

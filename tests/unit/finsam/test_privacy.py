@@ -51,6 +51,7 @@ def test_missing_key_file_says_what_to_set(tmp_path):
 def test_short_key_is_refused(tmp_path):
     short = tmp_path / "short.key"
     short.write_bytes(b"too short")
+    short.chmod(0o600)
     with pytest.raises(KeyFileError, match="9 byte, färre än 32"):
         read_key_file(short, "FINSAM_PSEUDONYM_KEY_FILE")
 

@@ -23,3 +23,39 @@ def test_a_data_error_is_not_retried():
         raise IntegrityError("INSERT ...", {}, Exception("UNIQUE constraint failed"))
     with pytest.raises(ValueError), retry_when_busy(0):
         raise ValueError("bad input")
+
+
+def test_a_check_retries_a_busy_database_in_process_with_backoff():
+    """Issue 16: checks retry too (they used to fail the run before the asset's retry helped)."""
+    from assets.retry import retrying
+
+    waits, tries = [], []
+
+    def busy_twice():
+        tries.append(1)
+        if len(tries) < 3:
+            raise OperationalError("SELECT ...", {}, Exception("database is locked"))
+        return "rows"
+
+    assert retrying(busy_twice, first_wait=5, sleep=waits.append) == "rows"
+    assert waits == [5, 10]
+
+
+def test_a_check_fails_cleanly_after_the_last_retry_and_never_retries_a_data_error():
+    from assets.retry import retrying
+
+    waits = []
+
+    def always_busy():
+        raise OperationalError("SELECT ...", {}, Exception("could not connect to server"))
+
+    with pytest.raises(OperationalError, match="could not connect"):
+        retrying(always_busy, retries=3, first_wait=1, sleep=waits.append)
+    assert waits == [1, 2, 4]
+
+    def bad_data():
+        raise IntegrityError("INSERT ...", {}, Exception("UNIQUE constraint failed"))
+
+    with pytest.raises(IntegrityError):
+        retrying(bad_data, sleep=waits.append)
+    assert waits == [1, 2, 4]

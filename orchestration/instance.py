@@ -1,0 +1,66 @@
+"""The Dagster instance the command line runs in: created safely, monitored, swept of dead runs.
+
+* Two processes starting at once on a fresh ``DAGSTER_HOME`` both created Dagster's SQLite
+  storages and could leave them broken for good ("table ... already exists"). The settings file is
+  written, and every storage created, under an exclusive lock on a file in the home.
+* The settings file the command line writes turns on Dagster's run monitoring: with the daemon
+  running (`dagster dev`, `dagster-daemon`), a run whose process stops reporting is marked failed
+  (runs that go on longer than ``max_runtime_seconds`` too), and ``larm_vid_fel`` writes the alert.
+* Before every command-line run, runs left STARTED by a process of this host that no longer exists
+  are marked failed, each with a line in ``alerts.jsonl``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from assets import runs
+from orchestration.schedules import write_alert
+
+INIT_LOCK = ".finsam-instans.lock"
+# what the command line wrote before run monitoring was turned on: replaced, nothing else is
+PREVIOUS_SETTINGS = "telemetry:\n  enabled: false\n"
+SETTINGS = """\
+# Written by finsam. finsam runs offline and handles personal data: no usage statistics leave
+# the machine.
+telemetry:
+  enabled: false
+# With the daemon running (`dagster dev`, `dagster-daemon`): a run that does not start within 3
+# minutes, or runs longer than 6 hours (a killed run, a hang), is marked failed, and the sensor
+# larm_vid_fel writes it to alerts.jsonl. A run may set its own limit with the tag
+# dagster/max_runtime (seconds).
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  max_runtime_seconds: 21600
+  poll_interval_seconds: 60
+"""
+
+
+def prepare(home: Path) -> dg.DagsterInstance:
+    """The instance in ``home`` (created if new), with dead runs marked failed and alerted."""
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(home.resolve())
+    fd = os.open(home / INIT_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        settings = home / "dagster.yaml"
+        if not settings.exists() or settings.read_text(encoding="utf-8") == PREVIOUS_SETTINGS:
+            temporary = settings.with_name(f".dagster.yaml.{os.getpid()}.tmp")
+            temporary.write_text(SETTINGS, encoding="utf-8")
+            os.replace(temporary, settings)
+        instance = dg.DagsterInstance.get()
+        # every storage created now, while no other process can be creating it
+        instance.get_runs(limit=1)
+        instance.event_log_storage.get_maximum_record_id()
+        instance.all_instigator_state()
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    for run_id in runs.fail_dead_runs(instance):
+        write_alert(Path(instance.root_directory), run_id, [], runs.DEAD)
+    return instance

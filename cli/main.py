@@ -8,6 +8,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from cli import signoff as signoff_cli
 from cli import steward as steward_cli
 from finsam.errors import ConfigurationError, FinsamError
 
@@ -69,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     reopen.add_argument("id", type=int)
     reopen.add_argument("--note", default=None, help="why")
     steward_cli.add_parser(commands)
+    signoff_cli.add_parser(commands)
     return parser
 
 
@@ -98,6 +100,20 @@ def _print_summary(outcome, landing: Path, warehouse: str, out: Path, dagster_ho
     print(f"  lager:      {warehouse}")
     print(f"  utdata:     {out}")
     print(f"  Dagster:    DAGSTER_HOME={dagster_home}  (webbgränssnitt: `dagster dev` i projektroten)")
+    _print_readiness(warehouse, first, last)
+
+
+def _print_readiness(warehouse: str, first: str, last: str) -> None:
+    """What the run saw: the newest delivery per source, what waits, what each quarter lacks."""
+    from assets.readiness import summary
+    from warehouse.db import make_engine
+
+    engine = make_engine(warehouse)
+    try:
+        with engine.connect() as connection:
+            print("\n".join(summary(connection, first, last)))
+    finally:
+        engine.dispose()
 
 
 def _run(landing: Path, warehouse: str, out: Path, first: str, last: str, pseudonym_key: str | None,
@@ -231,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     args = _parser().parse_args(argv)
     handlers = {"demo": _demo, "run": _cmd_run, "report": _cmd_report, "backfill": _cmd_backfill,
-                "failures": _cmd_failures, "steward": steward_cli.steward}
+                "failures": _cmd_failures, "steward": steward_cli.steward,
+                "signoff": signoff_cli.signoff}
     try:
         return handlers[args.command](args)
     except FinsamError as exc:

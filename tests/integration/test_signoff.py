@@ -1,0 +1,114 @@
+"""Sign-off end to end: a quarter's follow-up is built, `finsam signoff` freezes it, a late ledger
+correction arrives, the quarter is run again. The frozen files must be byte for byte what was
+signed; the correction file must say, cell by cell, what changed and which delivery caused it.
+
+The figures are the hand-made förbund of ``test_budget_assets``: in 2024Q1 JOBB booked LON 58 000
+(voucher 2401, 31 January) against a quarterly budget of 60 000. The late delivery (extracted
+2025-03-01) corrects voucher 2401 to 63 000: the JOBB sheet's LON Utfall kvartal goes 58 000 ->
+63 000 and its Avvikelse kvartal 2 000 -> -3 000.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from assets.ingest.run import ingest_source
+from cli.main import main
+from tests.integration.test_budget_assets import _run
+from tests.integration.test_budget_assets import warehouse as _budget_warehouse
+
+warehouse = _budget_warehouse  # the hand-made förbund, ingested
+
+LATE = "20250301_huvudbok_rattelse.csv"
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle, delimiter=";"))
+
+
+def _late_correction(landing: Path) -> Path:
+    path = landing / "ekonomi" / LATE
+    lines = ["Ver.nr;Rad;Bokföringsdatum;Konto;Projekt;Belopp;Text",
+             "2401;1;2024-01-31;7010;JOBB;63000,00;Rättad lön"]
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
+    return path
+
+
+def test_a_signed_quarter_is_frozen_and_later_runs_write_its_corrections(
+        warehouse, warehouse_url, engine, keys, tmp_path, key_files, capsys):
+    out = tmp_path / "out"
+    _run(warehouse_url, warehouse, out, key_files, "2024Q1", "2024Q1")
+    folder = out / "budget" / "2024Q1"
+    signed = _digests(folder)
+    assert "budgetuppfoljning.xlsx" in signed and "underlag.csv" in signed
+
+    assert main(["signoff", "2024Q1", "--note", "styrelsen 2024-04-20",
+                 "--warehouse", warehouse_url, "--out", str(out)]) == 0
+    assert "2024Q1 signerat" in capsys.readouterr().out
+    # signing twice is refused, and says so
+    assert main(["signoff", "2024Q1", "--warehouse", warehouse_url, "--out", str(out)]) == 1
+    assert "redan signerat" in capsys.readouterr().err
+
+    late = _late_correction(warehouse)
+    ingest_source("ekonomi", warehouse, engine, keys)
+    outcome = _run(warehouse_url, warehouse, out, key_files, "2024Q1", "2024Q1")[0]
+
+    # the frozen files are exactly what was signed
+    assert _digests(folder) == signed
+    assert outcome.metadata["budget_followup"]["skrivna"] == []
+    corrections = out / "rattelser" / "2024Q1" / "budget" / "2024Q1"
+    cells = _rows(corrections / "celler.csv")
+    by_cell = {(row["Blad"], row["Rad"], row["Kolumn"]): row for row in cells}
+    salaries = "Löner och arvoden (inkl. sociala avgifter)"
+    jobb = by_cell[("JOBB", salaries, "Utfall kvartal")]
+    assert (float(jobb["Signerat värde"]), float(jobb["Nytt värde"]),
+            float(jobb["Skillnad"])) == (58_000, 63_000, 5_000)
+    deviation = by_cell[("JOBB", salaries, "Avvikelse kvartal")]
+    assert (float(deviation["Signerat värde"]), float(deviation["Nytt värde"])) == (2_000, -3_000)
+    cause = "Orsak (leveranser efter signeringen)"
+    assert {row[cause] for row in cells} == {f"{LATE} (ekonomi, uttagen 2025-03-01)"}
+    # every changed amount moved by the correction's 5 000, except the shares and the cost per
+    # participant (two JOBB participants in the year to date: 2 500 each)
+    amounts = {row["Kolumn"]: abs(float(row["Skillnad"])) for row in cells
+               if "%" not in row["Kolumn"] and row["Tabell"] != "Deltagare"}
+    assert set(amounts.values()) == {5_000}
+    assert {float(row["Skillnad"]) for row in cells if row["Tabell"] == "Deltagare"} == {2_500}
+    consumed = by_cell[("JOBB", "Totalt", "Förbrukat %")]
+    assert float(consumed["Nytt värde"]) == pytest.approx(68_000 / 300_000)
+    # no cell of another insats changed
+    assert {row["Blad"] for row in cells} <= {"JOBB", "Förbundet"}
+    # the correction's own lineage: only the late delivery, with its own digest
+    (lineage,) = _rows(corrections / "underlag.csv")
+    assert (lineage["Fil"], lineage["Sha256"], lineage["Uttagsdatum"]) == (
+        LATE, hashlib.sha256(late.read_bytes()).hexdigest(), "2025-03-01")
+
+    assert main(["signoff", "--list", "--warehouse", warehouse_url, "--out", str(out)]) == 0
+    listing = capsys.readouterr().out
+    assert "2024Q1: signerat" in listing and "styrelsen 2024-04-20" in listing
+    assert "filerna oförändrade" in listing and "rattelser/2024Q1/budget/2024Q1" in listing
+
+
+def test_a_quarter_whose_files_were_edited_after_the_run_is_not_signed(
+        warehouse, warehouse_url, tmp_path, key_files, capsys):
+    out = tmp_path / "out"
+    _run(warehouse_url, warehouse, out, key_files, "2024Q2", "2024Q2")
+    page = out / "budget" / "2024Q2" / "budgetuppfoljning.html"
+    page.write_text(page.read_text(encoding="utf-8").replace("62", "26"), encoding="utf-8")
+    assert main(["signoff", "2024Q2", "--warehouse", warehouse_url, "--out", str(out)]) == 1
+    assert "budget/2024Q2/budgetuppfoljning.html: ändrad efter körningen" in capsys.readouterr().err
+    # nothing frozen: the next run rebuilds the quarter, and then it can be signed
+    _run(warehouse_url, warehouse, out, key_files, "2024Q2", "2024Q2")
+    assert main(["signoff", "2024Q2", "--warehouse", warehouse_url, "--out", str(out)]) == 0
+    # a quarter never run has nothing to sign
+    assert main(["signoff", "2019Q1", "--warehouse", warehouse_url, "--out", str(out)]) == 1
+    assert "inga utdata att signera" in capsys.readouterr().err

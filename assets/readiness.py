@@ -19,7 +19,7 @@ from sqlalchemy import Connection, select
 from assets.budget.followup import INDIVIDUAL
 from assets.ingest.bookkeeping import WAITING_NOTICE
 from finsam.enums import Outcome
-from finsam.periods import first_day, last_day, quarter
+from finsam.periods import first_day, label, last_day, quarter, quarters_between
 from sources.registry import REGISTRY, Registry
 from sources.spec import Role, SourceSpec
 from warehouse import models
@@ -109,8 +109,12 @@ def _gaps(arrived: Arrived, spec: SourceSpec, need: Need, start: date, end: date
         return []
     if spec.scope_column is None:
         return _late(spec.label, mine["extraction_date"], need, end)
+    scopes = _expected_scopes(arrived, spec, mine, start, end)
+    if not scopes:
+        # no catalogue for the year and no register yet: the source itself is missing
+        return _late(spec.label, mine["extraction_date"], need, end)
     gaps = []
-    for scope in _expected_scopes(arrived, spec, mine, start, end):
+    for scope in scopes:
         gaps += _late(f"{spec.label} för {scope}", mine.loc[mine["scope"] == scope,
                                                             "extraction_date"], need, end)
     return gaps
@@ -120,7 +124,7 @@ def _late(what: str, dates: pd.Series, need: Need, end: date) -> list[str]:
     last = dates.max() if not dates.empty else None
     if last is not None and (last > end if need.after_end else last >= end):
         return []
-    reach = f"uttagen efter {end}" if need.after_end else f"t.o.m. {end}"
+    reach = f"t.o.m. {end}" + (" (uttagen efter kvartalets slut)" if need.after_end else "")
     since = f"senaste leverans {last}" if last is not None else "ingen leverans"
     return [f"{what} {reach} saknas: {since}"]
 
@@ -144,3 +148,31 @@ def report(arrived: Arrived, quarters: list[str], outputs: tuple[str, ...] = tup
     return {name: {output: missing(arrived, first_day(quarter(name)), last_day(quarter(name)),
                                    output) for output in outputs}
             for name in quarters}
+
+
+def describe(arrived: Arrived, quarters: list[str], registry: Registry = REGISTRY) -> list[str]:
+    """What a run saw, for the terminal (Swedish): per source the newest delivery and its
+    extraction date, the deliveries waiting and why, and per quarter and output whether the data
+    it needs has arrived."""
+    lines = ["  senaste leverans per källa:"]
+    seen = newest(arrived, registry)
+    lines += [f"    {source}: {file} (uttagen {day})" for source, file, day in seen]
+    if not seen:
+        lines.append("    inga leveranser inlästa")
+    if not arrived.waiting.empty:
+        lines.append(f"  väntande leveranser ({len(arrived.waiting)}):")
+        lines += [f"    {row.source}: {row.file_name} – {row.why}"
+                  for row in arrived.waiting.itertuples(index=False)]
+    lines.append("  underlag per kvartal:")
+    for name, outputs in report(arrived, quarters).items():
+        for output, gaps in outputs.items():
+            state = "allt underlag har kommit" if not gaps else "; ".join(gaps)
+            lines.append(f"    {name} {output}: {state}")
+    return lines
+
+
+def summary(connection: Connection, first: str, last: str) -> list[str]:
+    """:func:`describe` for the quarters ``first``..``last`` (``YYYYQn``), read from the
+    warehouse as the run left it."""
+    quarters = [label(period) for period in quarters_between(quarter(first), quarter(last))]
+    return describe(Arrived.read(connection), quarters)

@@ -7,9 +7,11 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from assets import submission_views
 from assets.files import restricted
 from assets.resources import OutputFolder, SecretKeys, Warehouse
 from assets.retry import retry_when_busy
+from assets.signoff import Publisher
 from assets.sus import publish, statistics, submission, suppression
 from assets.sus.warehouse_frames import read_catalogue, read_spells, read_sus_consents
 from finsam.periods import quarter_label
@@ -43,10 +45,13 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
                                           start, end)
             people = pd.concat([selection.enrolled["pseudonym"], selection.ended["pseudonym"]])
             identities = submission.identities(connection, secrets.load().vault, people)
-        # identity numbers: only ever in the restricted folder (0700), never beside what is published
+            # identity numbers: only ever in the restricted folder (0700); a signed-off quarter's
+            # files stay as they were and the registrations to make since are written instead
+            files, lineage = submission_views.publish_submission(
+                connection, Publisher(warehouse.engine(), out.root, context.run_id), selection,
+                identities, period_folder(start, end))
         folder = restricted(out.root, "sus", period_folder(start, end))
-        files = submission.SusAdapter().write(selection, identities, folder)
-        return dg.MaterializeResult(metadata={
+        return dg.MaterializeResult(metadata={**lineage,
             "inregistreringar": len(selection.enrolled),
             "utregistreringar": len(selection.ended),
             "anonyma": int(selection.anonymous["antal"].sum()),

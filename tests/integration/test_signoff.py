@@ -14,10 +14,13 @@ import csv
 import hashlib
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from assets.ingest.run import ingest_source
 from cli.main import main
+from orchestration import settings
+from orchestration.runner import run_quarters
 from tests.integration.test_budget_assets import _run
 from tests.integration.test_budget_assets import warehouse as _budget_warehouse
 
@@ -112,3 +115,62 @@ def test_a_quarter_whose_files_were_edited_after_the_run_is_not_signed(
     # a quarter never run has nothing to sign
     assert main(["signoff", "2019Q1", "--warehouse", warehouse_url, "--out", str(out)]) == 1
     assert "inga utdata att signera" in capsys.readouterr().err
+
+
+SUS_ORDER = ("budget", "insats", "samtycke")
+SUS_FOLDER = Path("begransad") / "sus" / "2024Q1_2024Q1"
+
+
+def _run_sus(warehouse_url: str, landing: Path, out: Path, key_files):
+    pseudonym_key, vault_key = key_files
+    resources = settings.explicit(landing, warehouse_url, out, str(pseudonym_key), str(vault_key))
+    return run_quarters(resources, "2024Q1", "2024Q1", dg.DagsterInstance.ephemeral(),
+                        first_quarter="2024Q1", assets=["sus_submission"])
+
+
+def test_a_signed_sus_submission_gets_the_registrations_to_make(
+        sample_landing, engine, keys, warehouse_url, tmp_path, key_files, capsys):
+    """The contract's sample register: in 2024Q1 Anna (15 Jan) and Bo (1 Feb) are registered with
+    their numbers, and an anonymous man (4 Mar) counted. After the sign-off, a corrected register
+    (extracted 2025-01-15) drops Anna, moves Bo to kommun 0180 and adds a participant enrolled on
+    5 March, whose SUS consent from 1 March arrives in the same day's consent register."""
+    for source in SUS_ORDER:
+        ingest_source(source, sample_landing, engine, keys)
+    out = tmp_path / "out"
+    _run_sus(warehouse_url, sample_landing, out, key_files)
+    frozen = out / SUS_FOLDER
+    signed = _digests(frozen)
+    assert set(signed) == {"inregistreringar.csv", "utregistreringar.csv", "anonyma.csv",
+                           "underlag.csv"}
+    assert main(["signoff", "2024Q1", "--warehouse", warehouse_url, "--out", str(out)]) == 0
+    capsys.readouterr()
+
+    register = (sample_landing / "insats" / "20241130_DEMO1.csv").read_text(encoding="utf-8-sig")
+    lines = [line.replace(";FGY;0980", ";FGY;0180") if ";198112279297;" in line else line
+             for line in register.splitlines() if ";19800102-2386;" not in line]
+    lines.append("DEMO1;199504272387;;Nej;K;Nej;AF;2024-03-05;;;AKS;;1;GY;0980")
+    (sample_landing / "insats" / "20250115_DEMO1.csv").write_text("\n".join(lines) + "\n",
+                                                                   encoding="utf-8")
+    consents = (sample_landing / "samtycke" / "20241130.csv").read_text(encoding="utf-8")
+    (sample_landing / "samtycke" / "20250115.csv").write_text(
+        consents.rstrip("\n") + "\n199504272387;DEMO1;2024-03-01;;;AF;Ja\n", encoding="utf-8")
+    for source in ("insats", "samtycke"):
+        ingest_source(source, sample_landing, engine, keys)
+    _run_sus(warehouse_url, sample_landing, out, key_files)
+
+    assert _digests(frozen) == signed
+    corrections = out / "begransad" / "rattelser" / "2024Q1" / "sus" / "2024Q1_2024Q1"
+    rows = _rows(corrections / "registreringar.csv")
+    assert [(row["Åtgärd"], row["Fil"], row["Personnummer"], row["Inskrivningsdatum"],
+             row["Fält"], row["Signerat värde"], row["Nytt värde"]) for row in rows] == [
+        ("makulera", "inregistreringar.csv", "198001022386", "2024-01-15", "", "", ""),
+        ("rätta", "inregistreringar.csv", "198112279297", "2024-02-01", "Kommun", "0980", "0180"),
+        ("registrera", "inregistreringar.csv", "199504272387", "2024-03-05", "", "", ""),
+    ]
+    causes = {row["Orsak (leveranser efter signeringen)"] for row in rows}
+    assert causes == {("20250115_DEMO1.csv (insats, uttagen 2025-01-15); "
+                       "20250115.csv (samtycke, uttagen 2025-01-15)")}
+    # identity numbers stay restricted: nothing about the correction outside begransad
+    assert not (out / "rattelser").exists()
+    assert oct(corrections.stat().st_mode & 0o777) == "0o700"
+    assert not list((out / "begransad").rglob(".arbete"))

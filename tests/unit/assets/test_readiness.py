@@ -31,8 +31,8 @@ CATALOGUE = [(2021, "JOBB", "Individinriktad", date(2020, 1, 1), None),
 def test_a_ledger_from_before_the_books_closed_is_not_enough():
     arrived = _arrived([LEDGER_MAY, BUDGET_2021])
     assert readiness.missing(arrived, date(2021, 4, 1), date(2021, 6, 30), readiness.BUDGET) == [
-        "Ekonomi (huvudbok) t.o.m. 2021-06-30 (uttagen efter kvartalets slut) saknas: "
-        "senaste leverans 2021-05-31"]
+        ("Ekonomi (huvudbok) t.o.m. 2021-06-30 (uttagen efter kvartalets slut) saknas: "
+         "senaste leverans 2021-05-31")]
     # extracted on the quarter's last day: June's books are not closed yet
     arrived = _arrived([LEDGER_MAY, LEDGER_JUNE_30, BUDGET_2021])
     assert readiness.missing(arrived, date(2021, 4, 1), date(2021, 6, 30), readiness.BUDGET)
@@ -45,8 +45,8 @@ def test_the_budget_of_the_year_is_needed():
     arrived = _arrived([LEDGER_JULY, BUDGET_2021])
     assert readiness.missing(arrived, date(2022, 1, 1), date(2022, 3, 31), readiness.BUDGET) == [
         "Budget för 2022 saknas",
-        "Ekonomi (huvudbok) t.o.m. 2022-03-31 (uttagen efter kvartalets slut) saknas: "
-        "senaste leverans 2021-07-14"]
+        ("Ekonomi (huvudbok) t.o.m. 2022-03-31 (uttagen efter kvartalets slut) saknas: "
+         "senaste leverans 2021-07-14")]
 
 
 def test_the_participants_need_every_active_register_and_the_consents():
@@ -58,8 +58,8 @@ def test_the_participants_need_every_active_register_and_the_consents():
                              readiness.PARTICIPANTS) == []
     assert readiness.missing(arrived, date(2021, 7, 1), date(2021, 9, 30),
                              readiness.PARTICIPANTS) == [
-        "Insatsernas deltagarregister för JOBB t.o.m. 2021-09-30 saknas: senaste leverans "
-        "2021-07-02",
+        ("Insatsernas deltagarregister för JOBB t.o.m. 2021-09-30 saknas: senaste leverans "
+         "2021-07-02"),
         "Insatsernas deltagarregister för SEN t.o.m. 2021-09-30 saknas: ingen leverans",
         "Samtyckesregistret t.o.m. 2021-09-30 saknas: senaste leverans 2021-06-30"]
 

@@ -66,7 +66,7 @@ class Arrived:
         catalogue = pd.read_sql(select(insats.c.year, insats.c.insats, insats.c.inriktning,
                                        insats.c.startdatum, insats.c.slutdatum), connection)
         for name in ("startdatum", "slutdatum"):
-            catalogue[name] = pd.to_datetime(catalogue[name]).dt.date
+            catalogue[name] = pd.to_datetime(catalogue[name])
         notices = models.StewardNotice.__table__
         waiting = pd.read_sql(select(notices.c.source, notices.c.file_name,
                                      notices.c.detail.label("why"))
@@ -121,7 +121,7 @@ def _gaps(arrived: Arrived, spec: SourceSpec, need: Need, start: date, end: date
 
 
 def _late(what: str, dates: pd.Series, need: Need, end: date) -> list[str]:
-    last = dates.max() if not dates.empty else None
+    last = pd.Timestamp(dates.max()).date() if not dates.dropna().empty else None
     if last is not None and (last > end if need.after_end else last >= end):
         return []
     reach = f"t.o.m. {end}" + (" (uttagen efter kvartalets slut)" if need.after_end else "")
@@ -136,9 +136,11 @@ def _expected_scopes(arrived: Arrived, spec: SourceSpec, mine: pd.DataFrame, sta
     catalogue = arrived.catalogue.loc[arrived.catalogue["year"] == end.year]
     if catalogue.empty:
         return sorted(mine["scope"].dropna().unique())
+    started = pd.to_datetime(catalogue["startdatum"])
+    ended = pd.to_datetime(catalogue["slutdatum"])
     active = catalogue.loc[(catalogue["inriktning"] == INDIVIDUAL)
-                           & (catalogue["startdatum"] <= end)
-                           & (catalogue["slutdatum"].isna() | (catalogue["slutdatum"] >= start))]
+                           & (started <= pd.Timestamp(end))
+                           & (ended.isna() | (ended >= pd.Timestamp(start)))]
     return sorted(active["insats"].unique())
 
 

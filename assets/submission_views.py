@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -27,7 +28,7 @@ import pandas as pd
 from sqlalchemy import Connection, select
 
 from assets import files, lineage
-from assets.lineage import Lineage
+from assets.lineage import Deliveries, Lineage
 from assets.signoff import Corrected, Correcting, Publisher, View
 from assets.sus.submission import Selection, SusAdapter
 from finsam.periods import quarter_label
@@ -172,3 +173,18 @@ def _anonymous(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame({"Signerat antal": old[differs], "Nytt antal": new[differs]})
     frame["Skillnad"] = frame["Nytt antal"] - frame["Signerat antal"]
     return frame.reset_index()
+
+
+def record_statistics(connection: Connection, folder: Path, spells: pd.DataFrame, start: date,
+                      end: date, run_id: str | None) -> dict:
+    """The SUS statistics' lineage: ``underlag.csv`` in their folder (the spells active in the
+    period, per delivery; de-identified spells counted without a file) and the same as the
+    materialisation's metadata."""
+    enrolled = pd.to_datetime(spells["inskrivningsdatum"])
+    left = pd.to_datetime(spells["utskrivningsdatum"])
+    active = spells.loc[(enrolled <= pd.Timestamp(end))
+                        & (left.isna() | (left >= pd.Timestamp(start)))]
+    read = Lineage.of(lineage.records(active, SPELLS), deidentified=lineage.without_delivery(active))
+    deliveries = Deliveries.read(connection)
+    files.write_csv(deliveries.table(read, run_id), folder / lineage.FILE_NAME)
+    return {"underlag": dg.MetadataValue.json(deliveries.metadata(read))}

@@ -72,7 +72,10 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
             catalogue = read_catalogue(connection, end.year)
         files = write_statistics(spells, catalogue, start, end,
                                  folder_for(out.root, start, end, config.insats), config.min_cell)
-        return dg.MaterializeResult(metadata={
+        with warehouse.engine().connect() as connection:
+            lineage = submission_views.record_statistics(
+                connection, files["html"].parent, spells, start, end, context.run_id)
+        return dg.MaterializeResult(metadata={**lineage,
             "deltaganden": len(spells), "minsta_visade_antal": config.min_cell,
             "mapp": dg.MetadataValue.path(str(files["html"].parent)),
             "filer": dg.MetadataValue.json([path.name for path in files.values()]),

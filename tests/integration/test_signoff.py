@@ -125,7 +125,7 @@ def _run_sus(warehouse_url: str, landing: Path, out: Path, key_files):
     pseudonym_key, vault_key = key_files
     resources = settings.explicit(landing, warehouse_url, out, str(pseudonym_key), str(vault_key))
     return run_quarters(resources, "2024Q1", "2024Q1", dg.DagsterInstance.ephemeral(),
-                        first_quarter="2024Q1", assets=["sus_submission"])
+                        first_quarter="2024Q1", assets=["sus_submission", "sus_statistics"])
 
 
 def test_a_signed_sus_submission_gets_the_registrations_to_make(
@@ -142,6 +142,16 @@ def test_a_signed_sus_submission_gets_the_registrations_to_make(
     signed = _digests(frozen)
     assert set(signed) == {"inregistreringar.csv", "utregistreringar.csv", "anonyma.csv",
                            "underlag.csv"}
+    # lineage, recomputed from the landing files: the submission read the register and the
+    # consents, the statistics the register
+    for folder, sources in ((frozen, {"insats", "samtycke"}),
+                            (out / "sus" / "2024Q1_2024Q1", {"insats"})):
+        rows = _rows(folder / "underlag.csv")
+        assert {row["Källa"] for row in rows} == sources
+        for row in rows:
+            landed = sample_landing / row["Källa"] / row["Fil"]
+            assert row["Sha256"] == hashlib.sha256(landed.read_bytes()).hexdigest()
+            assert row["Uttagsdatum"] == "2024-11-30"
     assert main(["signoff", "2024Q1", "--warehouse", warehouse_url, "--out", str(out)]) == 0
     capsys.readouterr()
 

@@ -148,12 +148,41 @@ def _demo(args: argparse.Namespace) -> int:
     out = workdir / "out"
     dagster_home = workdir / "dagster_home"
     first = quarter_label(earliest_extraction(landing))
-    last = quarter_label(latest_extraction(landing))
+    # the ledger of the last quarter is extracted after it: the data ends with that quarter
+    last = quarter_label(generated.final or latest_extraction(landing))
     # the generator has finished writing: nothing in the landing zone is still uploading
     outcome = _run(landing, warehouse, out, first, last, str(pseudonym_key), str(vault_key),
                    dagster_home, settle=0)
     _print_summary(outcome, landing, warehouse, out, dagster_home)
+    if generated.late:
+        _demo_late(generated, landing, warehouse, out, dagster_home, pseudonym_key, vault_key)
     return 0
+
+
+def _demo_late(generated, landing: Path, warehouse: str, out: Path, dagster_home: Path,
+               pseudonym_key: Path, vault_key: Path) -> None:
+    """The board signs off the last quarter; a late correction arrives; the quarter is run
+    again: its signed files stay, the corrections go to rattelser/."""
+    from assets.signoff import CORRECTIONS, sign_off
+    from orchestration.partitions import quarter_label
+    from warehouse.db import make_engine
+
+    signed = quarter_label(generated.late_quarter)
+    engine = make_engine(warehouse)
+    try:
+        sign_off(engine, out, signed, note="demo: styrelsens sammanträde", who="demo")
+    finally:
+        engine.dispose()
+    for path in generated.late:
+        target = landing / path.parent.name / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        path.replace(target)
+    print(f"\nfinsam demo: {signed} signerat; {len(generated.late)} sen rättelse levererad efter "
+          f"signeringen, {signed} körs igen")
+    outcome = _run(landing, warehouse, out, signed, signed, str(pseudonym_key), str(vault_key),
+                   dagster_home, settle=0)
+    _print_summary(outcome, landing, warehouse, out, dagster_home)
+    print(f"  rättelser:  {out / CORRECTIONS / signed} (de signerade filerna är oförändrade)")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

@@ -87,7 +87,7 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         is_text = column.map(lambda value: isinstance(value, str)).astype(bool)
         risky = text.str.startswith(_FORMULA_START).fillna(False).astype(bool) & is_text
         if risky.any():
-            out[name] = text.mask(risky, "'" + text)
+            out[name] = column.astype(object).mask(risky, ("'" + text).astype(object))
     return out
 
 

@@ -115,9 +115,11 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         if not (pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)):
             continue
         text = column.astype("string")
-        risky = text.str.startswith(_FORMULA_START).fillna(False).astype(bool)
+        # a number in a mixed column (a correction's old and new values) is no formula
+        is_text = column.map(lambda value: isinstance(value, str)).astype(bool)
+        risky = text.str.startswith(_FORMULA_START).fillna(False).astype(bool) & is_text
         if risky.any():
-            out[name] = text.mask(risky, "'" + text)
+            out[name] = column.astype(object).mask(risky, ("'" + text).astype(object))
     return out
 
 

@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 from cli import keys as keys_cli
+from cli import signoff as signoff_cli
 from cli import steward as steward_cli
 from finsam.errors import ConfigurationError, FinsamError
 
@@ -70,7 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     reopen.add_argument("id", type=int)
     reopen.add_argument("--note", default=None, help="why")
     steward_cli.add_parser(commands)
-    keys_cli.add_parser(commands)   # issue 16: finsam nycklar kontrollera / byt
+    keys_cli.add_parser(commands)   # finsam nycklar kontrollera / byt
+    signoff_cli.add_parser(commands)
     return parser
 
 
@@ -96,6 +98,20 @@ def _print_summary(outcome, landing: Path, warehouse: str, out: Path, dagster_ho
     print(f"  lager:      {warehouse}")
     print(f"  utdata:     {out}")
     print(f"  Dagster:    DAGSTER_HOME={dagster_home}  (webbgränssnitt: `dagster dev` i projektroten)")
+    _print_readiness(warehouse, first, last)
+
+
+def _print_readiness(warehouse: str, first: str, last: str) -> None:
+    """What the run saw: the newest delivery per source, what waits, what each quarter lacks."""
+    from assets.readiness import summary
+    from warehouse.db import make_engine
+
+    engine = make_engine(warehouse)
+    try:
+        with engine.connect() as connection:
+            print("\n".join(summary(connection, first, last)))
+    finally:
+        engine.dispose()
 
 
 def _run(landing: Path, warehouse: str, out: Path, first: str, last: str, pseudonym_key: str | None,
@@ -131,12 +147,41 @@ def _demo(args: argparse.Namespace) -> int:
     out = workdir / "out"
     dagster_home = workdir / "dagster_home"
     first = quarter_label(earliest_extraction(landing))
-    last = quarter_label(latest_extraction(landing))
+    # the ledger of the last quarter is extracted after it: the data ends with that quarter
+    last = quarter_label(generated.final or latest_extraction(landing))
     # the generator has finished writing: nothing in the landing zone is still uploading
     outcome = _run(landing, warehouse, out, first, last, str(pseudonym_key), str(vault_key),
                    dagster_home, settle=0)
     _print_summary(outcome, landing, warehouse, out, dagster_home)
+    if generated.late:
+        _demo_late(generated, landing, warehouse, out, dagster_home, pseudonym_key, vault_key)
     return 0
+
+
+def _demo_late(generated, landing: Path, warehouse: str, out: Path, dagster_home: Path,
+               pseudonym_key: Path, vault_key: Path) -> None:
+    """The board signs off the last quarter; a late correction arrives; the quarter is run
+    again: its signed files stay, the corrections go to rattelser/."""
+    from assets.signoff import CORRECTIONS, sign_off
+    from orchestration.partitions import quarter_label
+    from warehouse.db import make_engine
+
+    signed = quarter_label(generated.late_quarter)
+    engine = make_engine(warehouse)
+    try:
+        sign_off(engine, out, signed, note="demo: styrelsens sammanträde", who="demo")
+    finally:
+        engine.dispose()
+    for path in generated.late:
+        target = landing / path.parent.name / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        path.replace(target)
+    print(f"\nfinsam demo: {signed} signerat; {len(generated.late)} sen rättelse levererad efter "
+          f"signeringen, {signed} körs igen")
+    outcome = _run(landing, warehouse, out, signed, signed, str(pseudonym_key), str(vault_key),
+                   dagster_home, settle=0)
+    _print_summary(outcome, landing, warehouse, out, dagster_home)
+    print(f"  rättelser:  {out / CORRECTIONS / signed} (de signerade filerna är oförändrade)")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -232,7 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     args = _parser().parse_args(argv)
     handlers = {"demo": _demo, "run": _cmd_run, "report": _cmd_report, "backfill": _cmd_backfill,
-                "failures": _cmd_failures, "steward": steward_cli.steward, "nycklar": keys_cli.run}
+                "failures": _cmd_failures, "steward": steward_cli.steward, "nycklar": keys_cli.run,
+                "signoff": signoff_cli.signoff}
     try:
         return handlers[args.command](args)
     except FinsamError as exc:

@@ -35,6 +35,9 @@ from finsam.reference import test_personnummer
 T = TypeVar("T")
 
 INJECTED_FILE_NAME = "demo_injected_mistakes.csv"
+# next to the landing zone: deliveries that arrive after the board signed off (finsam demo moves
+# them into the landing zone once it has signed the quarter off)
+LATE_FOLDER = "senare_leveranser"
 INJECTED_COLUMNS = ("source", "file", "row_number", "column", "kind")
 
 # Kinds a reader reports itself; the others need history, other sources or the landing scan.
@@ -171,6 +174,9 @@ class GeneratedLandingZone:
     landing: Path
     injected: pd.DataFrame   # one row per injected mistake; columns INJECTED_COLUMNS
     files: list[Path]
+    final: date | None = None          # the last quarter's last day the data covers
+    late: list[Path] = field(default_factory=list)   # deliveries after the board's sign-off
+    late_quarter: date | None = None   # the last day of the quarter the late deliveries correct
 
 
 @dataclass
@@ -232,17 +238,27 @@ class _File:
 def generate(landing: Path, *, seed: int = 20241130, first_year: int = 2022, years: int = 3,
              participants: int = 300) -> GeneratedLandingZone:
     """Write a landing zone under ``landing`` and ``demo_injected_mistakes.csv`` next to it."""
-    builder = _Builder(np.random.default_rng(seed), first_year, years, participants)
+    # the delivery days come from a stream of their own, so the people and records a seed gives
+    # stay the same whatever days the deliveries arrive on
+    builder = _Builder(np.random.default_rng(seed), first_year, years, participants,
+                       days=np.random.default_rng([seed, 1]))
     builder.build()
     landing = Path(landing)
     files = builder.write(landing)
+    late = builder.write_late(landing.parent / LATE_FOLDER)
     injected = builder.injected_frame()
     injected.to_csv(landing.parent / INJECTED_FILE_NAME, index=False)
-    return GeneratedLandingZone(landing=landing, injected=injected, files=sorted(files))
+    return GeneratedLandingZone(landing=landing, injected=injected, files=sorted(files),
+                                final=builder.final, late=sorted(late),
+                                late_quarter=builder.final if late else None)
 
 
 # ---------------------------------------------------------------------------------------------------
 # small helpers
+
+
+def _amount(text: str) -> float:
+    return float(str(text).replace(" ", "").replace(",", "."))
 
 
 def _month_end(day: date) -> date:
@@ -306,8 +322,11 @@ def _text(value: object) -> str:
 
 
 class _Builder:
-    def __init__(self, rng: np.random.Generator, first_year: int, years: int, participants: int):
+    def __init__(self, rng: np.random.Generator, first_year: int, years: int, participants: int,
+                 *, days: np.random.Generator | None = None):
         self.rng = rng
+        self.days = days if days is not None else np.random.default_rng(0)
+        self.late: list[_File] = []
         self.first_year = first_year
         self.years = years
         self.participants = participants
@@ -574,7 +593,7 @@ class _Builder:
             spells = sorted((s for s in self.spells if s.insats == insats),
                             key=lambda s: (s.start, s.person.pnr or "", s.person.kon))
             snapshots = []
-            for extracted in self.quarter_ends:
+            for extracted in map(self.register_day, self.quarter_ends):
                 rows = [self._insats_row(s, extracted) for s in spells if s.start <= extracted]
                 if rows:
                     snapshots.append(_File("insats", f"{extracted:%Y%m%d}_{insats}.{suffix}", extracted,
@@ -645,7 +664,7 @@ class _Builder:
     # -- consent snapshots -----------------------------------------------------------------------
     def _samtycke_files(self) -> None:
         consents = sorted(self.consents, key=lambda c: (c.start, c.pnr, c.insats))
-        for extracted in self.quarter_ends:
+        for extracted in map(self.register_day, self.quarter_ends):
             rows = [self._samtycke_row(c, extracted) for c in consents if c.start <= extracted]
             if rows:
                 self.files.append(_File("samtycke", f"{extracted:%Y%m%d}.csv", extracted,
@@ -883,12 +902,46 @@ class _Builder:
         for year in range(self.first_year, self.first_year + self.years):
             rows = self._ledger_year(year)
             year_ends = [e for e in self.quarter_ends if e.year == year]
-            for extracted in year_ends:
-                # Each delivery is the year to date, so a row is re-sent until the year ends.
-                delivered = [dict(row) for row in rows if row["_date"] <= extracted]
+            for closed in year_ends:
+                # Each delivery is the year to date, so a row is re-sent until the year ends. The
+                # books of a quarter close 5-20 days after it: the ledger is extracted then.
+                extracted = closed + timedelta(days=int(self.days.integers(5, 21)))
+                delivered = [dict(row) for row in rows if row["_date"] <= closed]
                 self.files.append(_File("ekonomi", f"{extracted:%Y%m%d}_huvudbok.csv", extracted,
                                         EKONOMI_COLUMNS, delivered))
             self._unknown_projekt(self.files[-1], year_ends[-1])
+        self._late_correction(self.files[-1])
+
+    def register_day(self, quarter_end: date) -> date:
+        """The registers are extracted when someone gets round to it: on the quarter's last day
+        or up to two weeks later, a different day each time."""
+        return quarter_end + timedelta(days=int(self.days.integers(0, 15)))
+
+    def _late_correction(self, year_end: _File) -> None:
+        """After the board has signed off the last quarter, the accountant corrects one of its
+        cost rows by 1 500 kr: a delta of that one row, extracted 6-10 weeks after the year-end
+        ledger."""
+        candidates = [row for row in year_end.rows if row["Projekt"] in INSATSER
+                      and row["_date"] > self.quarter_ends[-2] and "_mistake" not in row
+                      and _amount(row["Belopp"]) > 0]
+        if not candidates:
+            return
+        row = dict(candidates[int(self.days.integers(len(candidates)))])
+        row["Belopp"] = f"{_amount(row['Belopp']) + 1_500:.2f}".replace(".", ",")
+        row["Text"] = f"Rättelse: {row['Text']}"
+        extracted = year_end.extracted + timedelta(days=int(self.days.integers(42, 71)))
+        self.late.append(_File("ekonomi", f"{extracted:%Y%m%d}_huvudbok_rattelse.csv", extracted,
+                               EKONOMI_COLUMNS, [row]))
+
+    def write_late(self, folder: Path) -> list[Path]:
+        """The deliveries that arrive after the sign-off, kept apart from the landing zone."""
+        paths = []
+        for f in self.late:
+            path = folder / f.source / f.name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _WRITERS[f.source](f, path)
+            paths.append(path)
+        return paths
 
     def _ledger_year(self, year: int) -> list[dict]:
         factor = 1.03 ** (year - self.first_year)

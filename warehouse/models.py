@@ -449,3 +449,40 @@ class KeyCheck(Base):
     value: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class SignOff(Base):
+    """A quarter frozen as delivered to the board / the national system (``finsam signoff``):
+    its outputs (``output_view`` rows pointing here) are never written again; later runs write
+    what changed since, with the deliveries that caused each change."""
+
+    __tablename__ = "signoff"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    quarter: Mapped[str] = mapped_column(String(6), unique=True)
+    signed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    signed_by: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class OutputView(Base):
+    """The latest build of one output folder (a quarter's view, or a range's): which run wrote
+    it, its files and their SHA-256, the deliveries it was built from (JSON list of delivery ids)
+    and, for outputs that have them, its cells (JSON: sheet, table, row, column, value). Once its
+    quarter is signed off (``signoff_id``) the row and the files stay as they were."""
+
+    __tablename__ = "output_view"
+    __table_args__ = (UniqueConstraint("kind", "folder"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    folder: Mapped[str] = mapped_column(String(255))
+    quarter: Mapped[str | None] = mapped_column(String(6), index=True)
+    restricted: Mapped[bool] = mapped_column(Boolean, default=False)
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    built_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    files: Mapped[str] = mapped_column(Text)
+    deliveries: Mapped[str] = mapped_column(Text)
+    deidentified: Mapped[int] = mapped_column(Integer, default=0)
+    cells: Mapped[str | None] = mapped_column(Text)
+    signoff_id: Mapped[int | None] = mapped_column(ForeignKey("signoff.id"), index=True)

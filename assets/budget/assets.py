@@ -27,19 +27,20 @@ import dagster as dg
 import pandas as pd
 from sqlalchemy import Connection, select
 
+from assets import readiness
 from assets.budget import (
     checks,
     followup,
     layout,
-    page,
     report,
     statement_report,
     statements,
-    workbook,
+    views,
 )
 from assets.budget.followup import HALVAR, KVARTAL, TERTIAL, Period
 from assets.resources import OutputFolder, Warehouse
 from assets.retry import retry_when_busy
+from assets.signoff import Published, Publisher
 from finsam.periods import TIMEZONE
 from warehouse import models, quarantine
 
@@ -68,10 +69,11 @@ def today() -> dt.date:
 
 
 def _read(connection: Connection, model, columns: tuple[str, ...], **where) -> pd.DataFrame:
-    """The ``columns`` of ``model``'s rows that match ``where``. Only what the reports use: the
-    spells and the ledger are wide, and reading all their columns took longer than a follow-up."""
+    """The ``columns`` of ``model``'s rows that match ``where``. Only what the reports use (and
+    ``delivery_id``, the reports' lineage): the spells and the ledger are wide, and reading all
+    their columns took longer than a follow-up."""
     table = model.__table__
-    query = select(*(table.c[name] for name in columns))
+    query = select(*(table.c[name] for name in (*columns, "delivery_id")))
     for column, value in where.items():
         query = query.where(table.c[column] == value)
     frame = pd.read_sql(query, connection)
@@ -94,7 +96,7 @@ def _held_budget_rows(connection: Connection, year: int) -> pd.DataFrame:
 def _held_ledger_rows(connection: Connection) -> pd.DataFrame:
     """Open ledger rows held for an unknown Projekt, with the booking date of the row itself."""
     table = models.HeldRow.__table__
-    frame = pd.read_sql(select(table.c.record_date, table.c.match_key).where(
+    frame = pd.read_sql(select(table.c.record_date, table.c.match_key, table.c.delivery_id).where(
         table.c.source == "ekonomi", table.c.status == quarantine.OPEN,
         table.c.rule == "okänt projekt"), connection)
     frame["record_date"] = pd.to_datetime(frame["record_date"])
@@ -142,21 +144,33 @@ def quarter_cells(year: int, quarter: int, *, as_of: dt.date | None = None, tert
 
 def write_quarter(connection: Connection, out: Path, year: int, quarter: int,
                   shared: dict | None = None, *, as_of: dt.date | None = None,
-                  tertial: bool = True) -> dict | None:
-    """The quarter's workbook and page under ``<out>/budget/<YYYY>Q<n>/``; None (nothing
-    written) when the quarter has no data."""
+                  tertial: bool = True, publisher: Publisher | None = None) -> dict | None:
+    """The quarter's workbook and page under ``<out>/budget/<YYYY>Q<n>/`` (with ``underlag.csv``),
+    or, once the quarter is signed off, what changed since under ``<out>/rattelser/``; None
+    (nothing written) when the quarter has no data."""
     data = inputs(connection, year, shared)
     made = quarter_report(year, quarter, as_of=as_of, tertial=tertial, **data)
     if made is None:
         return None
     result, model = made
-    folder = out / "budget" / f"{year}Q{quarter}"
-    written = {"folder": folder,
-               "workbook": workbook.write(model, folder / report.WORKBOOK_NAME),
-               "page": page.write(model, folder / report.HTML_NAME)}
+    publisher = publisher or Publisher(connection.engine, out)
+    period = Period(year, KVARTAL, quarter)
+    view = views.view("budgetuppfoljning", f"budget/{year}Q{quarter}", views.quarter_of(period),
+                      model, (report.WORKBOOK_NAME, report.HTML_NAME),
+                      views.period_lineage([period], data), publisher.deliveries,
+                      publisher.run_id)
     total = result.tables[followup.FORBUNDET].loc[followup.TOTAL]
-    return {**written, "utfall_ackumulerat": float(total["Utfall ackumulerat"]),
+    return {**_published(publisher.publish(view), out),
+            "utfall_ackumulerat": float(total["Utfall ackumulerat"]),
             "budget_ackumulerat": float(total["Budget ackumulerat"])}
+
+
+def _published(published: Published, out: Path) -> dict:
+    """What an asset reports of a view: its folder, the workbook written (none when frozen) and
+    the publication itself (for the metadata)."""
+    workbooks = [path for path in published.written if path.suffix == ".xlsx"]
+    return {"folder": out / published.view.folder, "published": published,
+            "workbook": workbooks[0] if workbooks else None}
 
 
 def statement_cells(period: Period, *, as_of: dt.date | None = None,
@@ -168,9 +182,11 @@ def statement_cells(period: Period, *, as_of: dt.date | None = None,
 
 
 def write_statement(connection: Connection, out: Path, period: Period,
-                    shared: dict | None = None, *, as_of: dt.date | None = None) -> dict | None:
-    """A delårsrapport (a part-year) or the årsredovisning (the year); None (nothing written)
-    when the period has not ended by ``as_of`` or has no data."""
+                    shared: dict | None = None, *, as_of: dt.date | None = None,
+                    publisher: Publisher | None = None) -> dict | None:
+    """A delårsrapport (a part-year) or the årsredovisning (the year), or its corrections once
+    the quarter it ends in is signed off; None (nothing written) when the period has not ended by
+    ``as_of`` or has no data."""
     data = inputs(connection, period.year, shared)
     made = statements.statement(period, as_of=as_of, **data)
     if made is None:
@@ -180,9 +196,13 @@ def write_statement(connection: Connection, out: Path, period: Period,
         history = followup.accumulated_history(period.year, 4, lines=data["lines"],
                                                ledger=data["ledger"], catalogue=data["catalogue"])
     kind = "arsredovisning" if made.kind == statements.ARSREDOVISNING else "delarsrapport"
-    folder = out / kind / period.code
-    written = statement_report.write(made, folder, history)
-    return {"folder": folder, **written,
+    publisher = publisher or Publisher(connection.engine, out)
+    lineage = views.period_lineage([period, period.previous_year()], data)
+    view = views.view(kind, f"{kind}/{period.code}", views.quarter_of(period),
+                      statement_report.statement_report(made, history),
+                      statement_report.file_names(made), lineage, publisher.deliveries,
+                      publisher.run_id)
+    return {**_published(publisher.publish(view), out),
             "resultat": float(made.resultat.iloc[-1, 0])}
 
 
@@ -192,15 +212,37 @@ def quarters_of(context: dg.AssetExecutionContext) -> list[tuple[int, int]]:
     return [(period.year, period.quarter) for period in months]
 
 
-def _metadata(written: dict[str, dict], skipped: dict[str, str]) -> dict:
-    metadata: dict = {"skrivna": dg.MetadataValue.json(sorted(written)),
+def _metadata(written: dict[str, dict], skipped: dict[str, str], publisher: Publisher,
+              arrived: readiness.Arrived) -> dict:
+    """What the run wrote (and what it only corrected, the period being signed off), left out and
+    why, each period's deliveries, and what data the periods still lack."""
+    made = {code: files for code, files in written.items() if files["workbook"] is not None}
+    corrected = {code: files["published"] for code, files in written.items()
+                 if files["published"].frozen is not None}
+    metadata: dict = {"skrivna": dg.MetadataValue.json(sorted(made)),
                       "ej_skrivna": dg.MetadataValue.json(dict(sorted(skipped.items())))}
     if not written:
         metadata["status"] = NO_DATA
     else:
         latest = written[max(written)]
         metadata["mapp"] = dg.MetadataValue.path(str(latest["folder"]))
+        metadata["underlag"] = dg.MetadataValue.json(
+            {code: publisher.deliveries.metadata(files["published"].view.lineage)
+             for code, files in sorted(written.items())})
+    if corrected:
+        metadata["signerade_rattelser"] = dg.MetadataValue.json(
+            {code: published.correction_metadata() for code, published in sorted(corrected.items())})
+    gaps = {code: files["saknas"] for code, files in sorted(written.items()) if files["saknas"]}
+    metadata["underlag_saknas"] = dg.MetadataValue.json(gaps)
     return metadata
+
+
+def _gaps(arrived: readiness.Arrived, period: Period) -> list[str]:
+    return readiness.missing(arrived, period.start.date(), period.end.date(), readiness.BUDGET)
+
+
+def _workbooks(written: dict[str, dict]) -> list[Path]:
+    return [files["workbook"] for files in written.values() if files["workbook"] is not None]
 
 
 def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
@@ -215,24 +257,26 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
         written, skipped = {}, {}
         tertial = delarsperiod() == TERTIAL
         with retry_when_busy(context.retry_number), warehouse.engine().connect() as connection:
+            publisher = Publisher(warehouse.engine(), out.root, context.run_id)
+            arrived = readiness.Arrived.read(connection)
             shared = shared_inputs(connection)
             for year, quarter in quarters_of(context):
                 label = f"{year}Q{quarter}"
                 files = write_quarter(connection, out.root, year, quarter, shared,
-                                      as_of=today(), tertial=tertial)
+                                      as_of=today(), tertial=tertial, publisher=publisher)
                 if files is None:
                     skipped[label] = NO_DATA
                 else:
-                    written[label] = files
-        metadata = _metadata(written, skipped)
+                    written[label] = {**files,
+                                      "saknas": _gaps(arrived, Period(year, KVARTAL, quarter))}
+        metadata = _metadata(written, skipped, publisher, arrived)
         metadata["kvartal"] = dg.MetadataValue.json(sorted(written))
         if written:
             latest = written[max(written)]
             metadata["senaste_utfall_ackumulerat"] = latest["utfall_ackumulerat"]
             metadata["senaste_budget_ackumulerat"] = latest["budget_ackumulerat"]
-        return dg.MaterializeResult(
-            metadata=metadata,
-            check_results=[checks.result([files["workbook"] for files in written.values()])])
+        return dg.MaterializeResult(metadata=metadata,
+                                    check_results=[checks.result(_workbooks(written))])
 
     @dg.asset(name="delarsrapport", group_name="ekonomi", partitions_def=partitions,
               backfill_policy=dg.BackfillPolicy.single_run(), deps=_DEPS, kinds={"excel", "html"},
@@ -245,13 +289,15 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
         unit = delarsperiod()
         written, skipped = {}, {}
         with retry_when_busy(context.retry_number), warehouse.engine().connect() as connection:
+            publisher = Publisher(warehouse.engine(), out.root, context.run_id)
+            arrived = readiness.Arrived.read(connection)
             shared = shared_inputs(connection)
             for year, quarter in quarters_of(context):
                 for period in statements.delarsperioder(unit, year, quarter):
-                    _write_or_skip(connection, out.root, period, shared, written, skipped)
-        return dg.MaterializeResult(
-            metadata=_metadata(written, skipped),
-            check_results=[checks.result([files["workbook"] for files in written.values()])])
+                    _write_or_skip(connection, out.root, period, shared, written, skipped,
+                                   publisher, arrived)
+        return dg.MaterializeResult(metadata=_metadata(written, skipped, publisher, arrived),
+                                    check_results=[checks.result(_workbooks(written))])
 
     @dg.asset(name="arsredovisning", group_name="ekonomi", partitions_def=partitions,
               backfill_policy=dg.BackfillPolicy.single_run(), deps=_DEPS, kinds={"excel", "html"},
@@ -263,26 +309,28 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
         föregående år, deltagare mot mål och kostnad per deltagare, strukturövergripande insatser."""
         written, skipped = {}, {}
         with retry_when_busy(context.retry_number), warehouse.engine().connect() as connection:
+            publisher = Publisher(warehouse.engine(), out.root, context.run_id)
+            arrived = readiness.Arrived.read(connection)
             shared = shared_inputs(connection)
             for year, quarter in quarters_of(context):
                 if quarter == 4:
                     _write_or_skip(connection, out.root, statements.annual_period(year), shared,
-                                   written, skipped)
-        return dg.MaterializeResult(
-            metadata=_metadata(written, skipped),
-            check_results=[checks.result([files["workbook"] for files in written.values()])])
+                                   written, skipped, publisher, arrived)
+        return dg.MaterializeResult(metadata=_metadata(written, skipped, publisher, arrived),
+                                    check_results=[checks.result(_workbooks(written))])
 
     return [budget_followup, delarsrapport, arsredovisning]
 
 
 def _write_or_skip(connection: Connection, out: Path, period: Period, shared: dict,
-                   written: dict, skipped: dict) -> None:
+                   written: dict, skipped: dict, publisher: Publisher,
+                   arrived: readiness.Arrived) -> None:
     as_of = today()
     if not period.ended(as_of):
         skipped[period.code] = NOT_ENDED
         return
-    files = write_statement(connection, out, period, shared, as_of=as_of)
+    files = write_statement(connection, out, period, shared, as_of=as_of, publisher=publisher)
     if files is None:
         skipped[period.code] = NO_DATA
     else:
-        written[period.code] = files
+        written[period.code] = {**files, "saknas": _gaps(arrived, period)}

@@ -16,7 +16,7 @@ Conventions every table keeps, and the output check (:mod:`assets.budget.checks`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,7 @@ COUNT = "antal"
 TEXT = "text"
 NOTES = "Noter"
 VALUE = "Värde"
+UNDERLAG = "Underlag"
 CELL_COLUMNS = ("sheet", "table", "row", "column", "value")
 
 
@@ -139,3 +140,21 @@ def _cell_value(value: object) -> object:
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return int(value)
     return value
+
+
+def with_underlag(report: Report, underlag: pd.DataFrame) -> Report:
+    """``report`` with a last sheet ``Underlag``: the deliveries it was built from, as
+    ``assets.lineage`` lists them (Källa, Fil, Sha256, Uttagsdatum, Poster, Körning). A table
+    without a total, so no sum check reads it; added after :func:`cells` is taken, because a
+    sign-off compares the figures, and the deliveries on their own."""
+    frame = underlag.set_index("Källa")[["Fil", "Sha256", "Uttagsdatum", "Poster"]]
+    runs = sorted({str(run) for run in underlag["Körning"] if str(run)})
+    lines = (("Leveranserna som arbetsboken bygger på: fil, SHA-256 och uttagsdatum, och hur "
+              "många poster ur varje leverans som lästes."),)
+    if runs:
+        lines += (f"Byggd av körning {', '.join(runs)}.",)
+    table = Table("Leveranser", frame, total=False,
+                  formats={"Fil": TEXT, "Sha256": TEXT, "Uttagsdatum": TEXT, "Poster": COUNT})
+    block = Block(key="underlag", title=f"{UNDERLAG} – {report.title}", lines=lines,
+                  parts=(table,), heading=UNDERLAG)
+    return replace(report, sheets=(*report.sheets, Sheet(UNDERLAG, (block,))))

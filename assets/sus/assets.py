@@ -7,9 +7,11 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from assets import submission_views
 from assets.files import restricted
 from assets.resources import OutputFolder, SecretKeys, Warehouse
 from assets.retry import retry_when_busy
+from assets.signoff import Publisher
 from assets.sus import publish, statistics, submission, suppression
 from assets.sus.checks import not_ready, readiness
 from assets.sus.warehouse_frames import read_catalogue, read_spells, read_sus_consents
@@ -51,10 +53,13 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
                                           start, end)
             people = pd.concat([selection.enrolled["pseudonym"], selection.ended["pseudonym"]])
             identities = submission.identities(connection, keys.vault, people)
-        # identity numbers: only ever in the restricted folder (0700), never beside what is published
+            # identity numbers: only ever in the restricted folder (0700); a signed-off quarter's
+            # files stay as they were and the registrations to make since are written instead
+            files, lineage = submission_views.publish_submission(
+                connection, Publisher(warehouse.engine(), out.root, context.run_id), selection,
+                identities, period_folder(start, end))
         folder = restricted(out.root, "sus", period_folder(start, end))
-        files = submission.SusAdapter().write(selection, identities, folder)
-        return dg.MaterializeResult(metadata={
+        return dg.MaterializeResult(metadata={**lineage,
             "inregistreringar": len(selection.enrolled),
             "utregistreringar": len(selection.ended),
             "anonyma": int(selection.anonymous["antal"].sum()),
@@ -75,7 +80,10 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
             catalogue = read_catalogue(connection, end.year)
         files = write_statistics(spells, catalogue, start, end,
                                  folder_for(out.root, start, end, config.insats), config.min_cell)
-        return dg.MaterializeResult(metadata={
+        with warehouse.engine().connect() as connection:
+            lineage = submission_views.record_statistics(
+                connection, files["html"].parent, spells, start, end, context.run_id)
+        return dg.MaterializeResult(metadata={**lineage,
             "deltaganden": len(spells), "minsta_visade_antal": config.min_cell,
             "mapp": dg.MetadataValue.path(str(files["html"].parent)),
             "filer": dg.MetadataValue.json([path.name for path in files.values()]),

@@ -21,7 +21,9 @@ The förbund (figures worked out by hand, Gotland-style financing):
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import hashlib
 from pathlib import Path
 
 import dagster as dg
@@ -214,7 +216,7 @@ def test_the_year_end_to_end(warehouse, warehouse_url, tmp_path, key_files, monk
                   after="Strukturövergripande insatser efter kostnad") == 46_000
 
     q3 = openpyxl.load_workbook(out / "budget" / "2024Q3" / "budgetuppfoljning.xlsx")
-    assert q3.sheetnames == ["JOBB", "STRUKT", "SEN", "ADM", "Förbundet", "Tertial"]
+    assert q3.sheetnames == ["JOBB", "STRUKT", "SEN", "ADM", "Förbundet", "Tertial", "Underlag"]
     assert q3["Tertial"]["A1"].value.startswith("Budgetuppföljning tertial 2 2024")
     forbundet = q3["Förbundet"]
     # forecast: 440 000 + 10 000 - (331 000 booked to 30 September + 117 000 budget for Q4)
@@ -233,6 +235,41 @@ def test_the_year_end_to_end(warehouse, warehouse_url, tmp_path, key_files, monk
                for note in _notes(t1["Resultaträkning"]))
     page = (out / "delarsrapport" / "2024T1" / "delarsrapport.html").read_text(encoding="utf-8")
     assert "<h1>Delårsrapport tertial 1 2024 (jan–apr 2024)</h1>" in page
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_every_output_names_the_deliveries_and_run_it_was_built_from(
+        warehouse, warehouse_url, tmp_path, key_files):
+    """Lineage, recomputed independently: the landing files' own SHA-256, their extraction dates
+    from their names, the run's id, in underlag.csv, on the Underlag sheet and in the metadata."""
+    out = tmp_path / "out"
+    outcome, _ = _run(warehouse_url, warehouse, out, key_files, "2024Q1", "2024Q1")
+    landing = warehouse
+    expected = {
+        ("ekonomi", "20250110_huvudbok.csv", _sha256(landing / "ekonomi" / "20250110_huvudbok.csv"),
+         "2025-01-10"),
+        ("budget", "20240115_budget_2024.xlsx",
+         _sha256(landing / "budget" / "20240115_budget_2024.xlsx"), "2024-01-15"),
+        ("insats", "20250110_JOBB.csv", _sha256(landing / "insats" / "20250110_JOBB.csv"),
+         "2025-01-10"),
+    }
+    folder = out / "budget" / "2024Q1"
+    with open(folder / "underlag.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter=";"))
+    assert {(row["Källa"], row["Fil"], row["Sha256"], row["Uttagsdatum"]) for row in rows} == expected
+    assert {row["Körning"] for row in rows} == {outcome.run_id}
+    # the 2023 budget and SEN's register (SEN starts in May) feed no cell of 2024Q1
+    assert not any(row["Fil"] in ("20230115_budget_2023.xlsx", "20250110_SEN.csv") for row in rows)
+    sheet = openpyxl.load_workbook(folder / "budgetuppfoljning.xlsx")["Underlag"]
+    shown = {str(cell.value) for row in sheet.iter_rows() for cell in row if cell.value}
+    assert {digest for _, _, digest, _ in expected} <= shown
+    assert any(outcome.run_id in text for text in shown)
+    metadata = outcome.metadata["budget_followup"]["underlag"]["2024Q1"]
+    assert {(item["källa"], item["fil"], item["sha256"], item["uttagsdatum"])
+            for item in metadata} == expected
 
 
 def test_half_year_reports_when_the_forbund_chooses_them(warehouse, warehouse_url, tmp_path,

@@ -83,3 +83,26 @@ def test_the_demos_board_cases(out):
     assert q2["Tertial"]["A1"].value.startswith("Budgetuppföljning tertial 1 2024")
     assert "Tertial" not in openpyxl.load_workbook(
         out / "budget" / "2024Q1" / "budgetuppfoljning.xlsx").sheetnames
+
+
+def test_the_demo_signs_off_its_last_quarter_and_a_late_correction_lands_beside_it(demo, out):
+    """`finsam demo` signs off 2024Q4, then the accountant's late correction (+1 500 kr on one
+    row) arrives: the signed follow-up keeps the signed figures and names only the deliveries it
+    was built from; rattelser/ holds the changed cells, each caused by the late file."""
+    import csv
+
+    late = sorted((demo / "landing" / "ekonomi").glob("*_huvudbok_rattelse.csv"))
+    assert len(late) == 1
+    frozen = out / "budget" / "2024Q4"
+    with open(frozen / "underlag.csv", encoding="utf-8", newline="") as handle:
+        files = {row["Fil"] for row in csv.DictReader(handle, delimiter=";")}
+    assert late[0].name not in files and any(name.endswith("_huvudbok.csv") for name in files)
+    with open(out / "rattelser" / "2024Q4" / "budget" / "2024Q4" / "celler.csv",
+              encoding="utf-8", newline="") as handle:
+        cells = list(csv.DictReader(handle, delimiter=";"))
+    quarter = [row for row in cells if row["Kolumn"] == "Utfall kvartal"]
+    assert quarter and {float(row["Skillnad"]) for row in quarter} == {1_500}
+    day = f"{late[0].name[:4]}-{late[0].name[4:6]}-{late[0].name[6:8]}"
+    assert {row["Orsak (leveranser efter signeringen)"] for row in cells} == {
+        f"{late[0].name} (ekonomi, uttagen {day})"}
+    assert (out / "rattelser" / "2024Q4" / "arsredovisning" / "2024").is_dir()

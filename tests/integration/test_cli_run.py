@@ -42,6 +42,10 @@ def test_run_loads_the_samples_and_is_recorded_in_dagster(env, sample_landing, c
     assert main(env.args(sample_landing, "--from", "2024Q4", "--to", "2024Q4")) == 0
     printed = capsys.readouterr().out
     assert "2024Q4-2024Q4 klart" in printed and "kvarhållna" in printed
+    # what the run saw: the newest ledger is from November, so Q4's books are not in yet
+    assert "    ekonomi: 20241130_huvudbok.csv (uttagen 2024-11-30)" in printed
+    assert ("    2024Q4 budgetuppföljning: Ekonomi (huvudbok) t.o.m. 2024-12-31 (uttagen efter "
+            "kvartalets slut) saknas: senaste leverans 2024-11-30") in printed
     engine = create_engine(env.url)
     with engine.connect() as connection:
         manifest = pd.read_sql(select(models.Delivery.__table__), connection)

@@ -319,3 +319,43 @@ def _stored_partner_rows(landing: Path, source: str, consents: pd.DataFrame,
 def _evidence(stored: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.Series]:
     """As the steward's review builds it from the warehouse tables."""
     return partner_evidence(*(stored[source] for source in ("fk", "af", "soc", "hsf")))
+
+
+def _extracted(path: Path):
+    return pd.Timestamp(path.name[:8]).date()
+
+
+def test_deliveries_arrive_on_realistic_days(generated):
+    """The ledger of a quarter is extracted when its books have closed, 5-20 days after it; the
+    registers on the quarter's last day or up to two weeks later, on days that vary; a late ledger
+    correction of the last quarter arrives weeks after its sign-off, apart from the landing zone."""
+    quarter_ends = [period.end_time.date() for period in pd.period_range("2022Q1", "2024Q4",
+                                                                          freq="Q")]
+    ledgers = sorted(path for path in (generated.landing / "ekonomi").glob("*_huvudbok.csv"))
+    assert len(ledgers) == len(quarter_ends)
+    lags = [(_extracted(path) - end).days for path, end in zip(ledgers, quarter_ends)]
+    assert all(5 <= lag <= 20 for lag in lags) and len(set(lags)) > 3
+    for path, end in zip(ledgers, quarter_ends):
+        booked = pd.read_csv(path, sep=";", encoding="cp1252", dtype=str)["Bokföringsdatum"]
+        # the quarter's books, nothing booked after it
+        assert pd.to_datetime(booked).max().date() <= end
+    for folder, pattern in (("samtycke", "*.csv"), ("insats", "*_GEMTAG.csv")):
+        days = sorted(_extracted(path) for path in (generated.landing / folder).glob(pattern))
+        lags = [(day - end).days for day, end in zip(days, quarter_ends)]
+        assert all(0 <= lag <= 14 for lag in lags) and len(set(lags)) > 3, folder
+    assert generated.final == quarter_ends[-1] == generated.late_quarter
+    (late,) = generated.late
+    assert late.parent.parent.name == "senare_leveranser"
+    assert not late.is_relative_to(generated.landing)
+    assert (_extracted(late) - _extracted(ledgers[-1])).days >= 42
+    correction = pd.read_csv(late, sep=";", encoding="cp1252", dtype=str)
+    original = pd.read_csv(ledgers[-1], sep=";", encoding="cp1252", dtype=str)
+    key = ["Ver.nr", "Rad"]
+    before = original.merge(correction[key], on=key)
+    assert len(correction) == 1 and len(before) == 1
+    assert pd.Timestamp(correction["Bokföringsdatum"][0]).date() > quarter_ends[-2]
+
+    def amount(frame):
+        return float(frame["Belopp"].iloc[0].replace(",", "."))
+
+    assert amount(correction) - amount(before) == pytest.approx(1_500)

@@ -306,11 +306,12 @@ class _Solver:
         self._near[cell] = found
         return found
 
-    def loose(self, visible: np.ndarray, cell: int | None = None) -> np.ndarray:
+    def loose(self, visible: np.ndarray, cell: int | None = None,
+              exact: bool = False) -> np.ndarray:
         """The atoms a solve moves: not those in a visible count of 0 nor fixed at 0, and
-        whether a period had active spells only for a requirement on a count of persons (held
-        at its value, a solution keeps a person wherever the data has one: fewer solutions,
-        never a wrong one)."""
+        whether a period had active spells only for a requirement on a count of persons or when
+        ``exact`` (held at its value, a solution keeps a person wherever the data has one:
+        fewer solutions, never a wrong one, and relaxations that stay whole numbers)."""
         key = visible.tobytes()
         if self._loose[0] != key:
             zero = visible & (self.truth == 0) & self._counts
@@ -320,7 +321,7 @@ class _Solver:
             flags = np.zeros(self.model.size, dtype=bool)
             flags[self.model.flag_atoms] = True
             self._loose = (key, np.flatnonzero(~pinned & ~flags), np.flatnonzero(~pinned))
-        if cell is not None and self.about_persons(cell):
+        if exact or (cell is not None and self.about_persons(cell)):
             return self._loose[2]
         return self._loose[1]
 
@@ -749,13 +750,15 @@ class _Protector:
                waiting: list[_Requirement]) -> bool:
         """Whether an alternative meets the requirement as things are (pushing the others of
         its sense along)."""
-        for condition in requirement.conditions:
-            others = [r.conditions[0] for r in waiting
-                      if r.conditions[0].sense == condition.sense and not solver.covered(r)]
-            y = solver.push(others, visible, solver.loose(visible, condition.cell), condition)
-            if y is not None:
-                solver.add(y)
-                return True
+        for exact in (False, True):
+            for condition in requirement.conditions:
+                others = [r.conditions[0] for r in waiting
+                          if r.conditions[0].sense == condition.sense and not solver.covered(r)]
+                y = solver.push(others, visible, solver.loose(visible, condition.cell, exact),
+                                condition)
+                if y is not None:
+                    solver.add(y)
+                    return True
         return False
 
     @staticmethod
@@ -764,13 +767,16 @@ class _Protector:
         """The visible cells to hide so that the requirement can be met, the cheapest; empty
         when it can be met as things are; None when hiding all of the new release would not
         do."""
-        for integer in (False, True):
+        fixed = visible & ~movable
+        for exact, integer in ((False, False), (True, False), (True, True)):
             options = [found for condition in requirement.conditions
                        if (found := solver.deviation(
                            condition, visible, movable, weights, integer,
-                           solver.loose(visible & ~movable, condition.cell))) is not None]
+                           solver.loose(fixed, condition.cell, exact))) is not None]
             if not options:
-                return None
+                if exact:
+                    return None
+                continue
             _, cells, y = min(options, key=lambda option: option[0])
             if integer or solver.integral(y):
                 solver.add(y)

@@ -57,6 +57,8 @@ _SHARE_WEIGHT = 3.0
 # A solve given up after this long only means fewer requirements shown at once, or cells hidden
 # that might have stayed: never less protection.
 _TIME_LIMIT = 20.0
+# Pushes of one group of requirements, each with other weights, at most.
+_PUSH_ROUNDS = 12
 
 
 def shown_text(value: object, hidden: bool) -> str:
@@ -412,7 +414,8 @@ class _Solver:
         return y
 
     def push(self, conditions: Sequence[_Condition], visible: np.ndarray, free: np.ndarray,
-             surely: _Condition | None = None) -> np.ndarray | None:
+             surely: _Condition | None = None,
+             weights: Sequence[float] | None = None) -> np.ndarray | None:
         """An integer solution, moving only the ``free`` atoms, that meets as many
         ``conditions`` (all of one sense) as it can, and ``surely`` for certain. Pushing down
         minimises the counts (none goes below 0); pushing up maximises them, each only as far as
@@ -425,12 +428,14 @@ class _Solver:
         bounds_upper = self.model.bounds_upper[free].copy()
         objective = np.zeros(n)
         helpers: list[_Condition] = []
-        for condition in conditions:
+        for number, condition in enumerate(conditions):
             cell = self.cells[condition.cell]
             mine = position[cell.atoms]
             if (mine < 0).any():
                 continue
             scale = max(abs(cell.truth - condition.bound), 1.0)
+            if weights is not None:
+                scale /= weights[number]
             if condition.sense < 0 and cell.counts:
                 objective[mine] += 1.0 / scale
             elif condition.sense > 0 and cell.counts and len(mine) == 1:
@@ -477,7 +482,7 @@ class _Solver:
                         np.concatenate([np.zeros(n), helper_low]),
                         np.concatenate([bounds_upper, helper_high]),
                         np.concatenate([self.model.integrality[free], np.zeros(k)]), gap=0.05,
-                        relaxed_only=surely is None, anchor=self.model.truth[free])
+                        anchor=self.model.truth[free])
         return None if x is None else self._whole(free, x)
 
     def deviation(self, condition: _Condition, visible: np.ndarray, movable: np.ndarray,
@@ -715,9 +720,12 @@ class _Protector:
     @staticmethod
     def _push_many(solver: _Solver, waiting: list[_Requirement], visible: np.ndarray) -> None:
         """Requirements met many at a time: per sense, those in the same part of the model
-        together, then all that are left together, each again while a push meets a good share
-        of them."""
+        together, then all that are left together. Pushing every count at once meets only some
+        (in a row with a shown total not every cell can fall), so each group is pushed again with
+        other weights, drawn from a generator seeded alike every run (the same release always
+        gets the same protection), while that still meets a fair share of what is left."""
         everything = solver.loose(visible)
+        draw = np.random.default_rng(17)
         for sense in (-1, 1):
             groups: dict[bytes, list[_Requirement]] = {}
             for r in waiting:
@@ -731,12 +739,17 @@ class _Protector:
             for free, group in [*parts, (everything, rest),
                                 (solver.loose(visible, persons[0].conditions[0].cell)
                                  if persons else everything, persons)]:
-                while conditions := [r.conditions[0] for r in group if not solver.covered(r)]:
-                    y = solver.push(conditions, visible, free)
-                    if y is None:
+                for round_ in range(_PUSH_ROUNDS):
+                    conditions = [r.conditions[0] for r in group if not solver.covered(r)]
+                    if not conditions:
                         break
+                    weights = None if round_ == 0 else draw.uniform(0.05, 1.0, len(conditions))
+                    y = solver.push(conditions, visible, free, weights=weights)
+                    if y is None:
+                        continue
                     solver.add(y)
-                    if sum(not solver.met(c) for c in conditions) > 0.8 * len(conditions):
+                    met = sum(solver.met(c) for c in conditions)
+                    if met < max(2, 0.05 * len(conditions)):
                         break
 
     def _label(self, requirement: _Requirement) -> str:

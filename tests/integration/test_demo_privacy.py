@@ -61,7 +61,8 @@ def _landing_secrets(landing: Path) -> tuple[set[str], set[str]]:
 
 
 def _written_files(workdir: Path) -> list[Path]:
-    excluded = [workdir / "landing", workdir / "out" / "sus"]
+    # the SUS submission is the one output that holds identity numbers, in the restricted folder
+    excluded = [workdir / "landing", workdir / "out" / "begransad" / "sus"]
     return [path for path in workdir.rglob("*") if path.is_file()
             and not any(path.is_relative_to(folder) for folder in excluded)
             and path.name != "demo_injected_mistakes.csv"]

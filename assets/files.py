@@ -94,3 +94,22 @@ def write_csv(frame: pd.DataFrame, path: Path, *, private: bool = False, sep: st
     """A frame as CSV (no index), formulas neutralised, written atomically."""
     text = neutralise_formulas(frame).to_csv(sep=sep, index=False)
     return write_text(path, text, private=private, encoding=encoding)
+
+
+def scrub_restricted(out: Path, numbers: set[str]) -> int:
+    """After an erasure: every restricted CSV written earlier loses the rows that hold one of these
+    identity numbers (rewritten atomically). Returns how many files changed."""
+    folder = out / RESTRICTED
+    if not numbers or not folder.is_dir():
+        return 0
+    pattern = "|".join(sorted(numbers))
+    changed = 0
+    for path in folder.rglob("*.csv"):
+        text = path.read_text(encoding="utf-8")
+        if not any(number in text for number in numbers):
+            continue
+        frame = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False)
+        hit = frame.apply(lambda column: column.str.contains(pattern, regex=True)).any(axis=1)
+        write_csv(frame.loc[~hit], path, private=True)
+        changed += 1
+    return changed

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 from pydantic import PrivateAttr
 from sqlalchemy import Engine
 
+from finsam.periods import TIMEZONE
 from finsam.privacy import (
     PSEUDONYM_KEY_ENV,
     VAULT_KEY_ENV,
@@ -16,20 +20,31 @@ from finsam.privacy import (
     Vault,
     read_key_file,
 )
+from sources.landing import IngestSettings
 from warehouse.db import make_engine, migrate
 
 DEFAULT_FRESHNESS_DAYS = 45
 
 
 class LandingZone(dg.ConfigurableResource):
-    """The folder partners deliver into (read-only for finsam)."""
+    """The folder partners deliver into (read-only for finsam), and what a run may read of it."""
 
     path: str
     max_days_without_delivery: int = DEFAULT_FRESHNESS_DAYS
+    # a file modified more recently than this may still be uploading: it waits for the next run
+    settle_seconds: float = 60.0
+    max_file_megabytes: int = 512
+    max_rows: int = 5_000_000
 
     @property
     def root(self) -> Path:
         return Path(self.path)
+
+    def settings(self, today: date | None = None) -> IngestSettings:
+        return IngestSettings(today=today or dt.datetime.now(ZoneInfo(TIMEZONE)).date(),
+                              settle_seconds=self.settle_seconds,
+                              max_file_bytes=self.max_file_megabytes * 1024 * 1024,
+                              max_rows=self.max_rows)
 
 
 class OutputFolder(dg.ConfigurableResource):

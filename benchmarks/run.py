@@ -38,8 +38,7 @@ STAGE_ORDER = ("read", "validate", "normalise + pseudonymise", "consent", "load"
 # --- finsam -------------------------------------------------------------------------------------
 
 def _keys(workdir: Path):
-    from finsam.privacy import Keys
-    from finsam.privacy import Pseudonymiser, Vault, read_key_file, write_new_keys
+    from finsam.privacy import Keys, Pseudonymiser, Vault, read_key_file, write_new_keys
 
     pseudonym_key, vault_key = write_new_keys(workdir / "keys")
     return Keys(Pseudonymiser(read_key_file(pseudonym_key, "P")), Vault(read_key_file(vault_key, "V")))
@@ -55,11 +54,11 @@ def _finsam_one(args: tuple) -> dict:
     restore = install(clock)
     # imported after the clock is installed, so these names are the timed wrappers
     from assets.budget.assets import shared_inputs, write_quarter
-    from assets.ingest.pipeline import ingest_source
+    from assets.ingest.run import ingest_source
     from assets.steward.assets import refresh_conflicts
+    from assets.steward.page import write_reports
     from assets.sus.assets import write_statistics
     from assets.sus.warehouse_frames import read_catalogue, read_spells
-    from assets.steward.page import write_reports
     from warehouse.db import make_engine, migrate
 
     started, cpu = time.perf_counter(), time.process_time()

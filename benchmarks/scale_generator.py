@@ -21,7 +21,7 @@ workbook, content types) from openpyxl once per sheet layout, and their sheet XM
 Python loop runs per row. Deterministic: every random choice comes from a numpy generator keyed by
 (seed, förbund, purpose[, year]), and workbooks have fixed zip and document timestamps.
 
-Realism kept from ``demo.generator``: identity numbers only from Skatteverket's test list
+Realism kept from ``demodata.generator``: identity numbers only from Skatteverket's test list
 (people aged 16-64 at enrolment; a number may recur in several förbund), names and case officers
 that the readers must drop, consents per spell naming the partners, partner records inside those
 consents (so the pipeline stores them), registers whose Försörjning vid inskrivning agrees with the
@@ -52,7 +52,7 @@ import openpyxl
 import pandas as pd
 from openpyxl.writer.excel import ExcelWriter
 
-from demo.generator import (
+from demodata.generator import (
     AF_COLUMNS,
     BUDGET_COLUMNS,
     CATALOGUE_COLUMNS,
@@ -87,7 +87,7 @@ _ZIP_TIME = (2024, 1, 1, 0, 0, 0)
 _FORBUND_DIR = re.compile(r"sf(\d+)")
 
 # --------------------------------------------------------------------------------------------------
-# code lists and the partners' habits (as in demo.generator)
+# code lists and the partners' habits (as in demodata.generator)
 
 ADM = "ADM"
 PARTNERS = ("AF", "FK", "SOC", "HSF", "UAF", "PRIV")

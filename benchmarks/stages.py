@@ -13,14 +13,16 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from sources.registry import REGISTRY
+
 # stage -> functions ("module:attribute" or "module:Class.method") whose time it owns
 STAGES: dict[str, tuple[str, ...]] = {
-    "read": tuple(f"sources.{name}:read" for name in
-                  ("insats", "samtycke", "fk", "af", "soc", "hsf", "ekonomi", "budget")),
+    "read": tuple(f"{source.reader.__name__}:read" for source in REGISTRY),
     "validate": ("validation.rules:RuleSchema.issues", "validation.warehouse:check_before_load"),
     "normalise + pseudonymise": ("finsam.identity:normalise", "finsam.privacy:Pseudonymiser.pseudonyms",
                                  "finsam.privacy:Vault.encrypt"),
-    "consent": ("finsam.consent:consented", "assets.ingest.withdrawal:apply_withdrawals"),
+    "consent": ("finsam.consent:consented", "assets.ingest.withdrawal:apply_erasure",
+                "assets.ingest.withdrawal:register_out_withdrawn"),
     "load": ("warehouse.load:merge_delta", "warehouse.load:replace_where",
              "warehouse.load:insert_frame"),
     "SUS": ("assets.sus.assets:write_statistics", "assets.sus.submission:selection_for"),

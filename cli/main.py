@@ -8,6 +8,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from cli import steward as steward_cli
 from finsam.errors import ConfigurationError, FinsamError
 
 
@@ -67,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     reopen = actions.add_parser("reopen", help="undo an acceptance")
     reopen.add_argument("id", type=int)
     reopen.add_argument("--note", default=None, help="why")
+    steward_cli.add_parser(commands)
     return parser
 
 
@@ -99,7 +101,7 @@ def _print_summary(outcome, landing: Path, warehouse: str, out: Path, dagster_ho
 
 
 def _run(landing: Path, warehouse: str, out: Path, first: str, last: str, pseudonym_key: str | None,
-         vault_key: str | None, dagster_home: Path):
+         vault_key: str | None, dagster_home: Path, *, settle: float | None = None):
     from finsam.privacy import PSEUDONYM_KEY_ENV, VAULT_KEY_ENV, read_key_file
     from orchestration import settings as resources
     from orchestration.runner import run_quarters
@@ -109,12 +111,13 @@ def _run(landing: Path, warehouse: str, out: Path, first: str, last: str, pseudo
     read_key_file(vault_key, VAULT_KEY_ENV)
     out.mkdir(parents=True, exist_ok=True)
     instance = _dagster_instance(dagster_home)
-    resource_defs = resources.explicit(landing, warehouse, out, pseudonym_key, vault_key)
+    resource_defs = resources.explicit(landing, warehouse, out, pseudonym_key, vault_key,
+                                       settle=settle)
     return run_quarters(resource_defs, first, last, instance)
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from demo.generator import generate
+    from demodata.generator import generate
     from finsam.privacy import write_new_keys
     from orchestration.partitions import quarter_label
     from sources.landing import earliest_extraction, latest_extraction
@@ -130,8 +133,9 @@ def _demo(args: argparse.Namespace) -> int:
     dagster_home = workdir / "dagster_home"
     first = quarter_label(earliest_extraction(landing))
     last = quarter_label(latest_extraction(landing))
+    # the generator has finished writing: nothing in the landing zone is still uploading
     outcome = _run(landing, warehouse, out, first, last, str(pseudonym_key), str(vault_key),
-                   dagster_home)
+                   dagster_home, settle=0)
     _print_summary(outcome, landing, warehouse, out, dagster_home)
     return 0
 
@@ -227,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     args = _parser().parse_args(argv)
     handlers = {"demo": _demo, "run": _cmd_run, "report": _cmd_report, "backfill": _cmd_backfill,
-                "failures": _cmd_failures}
+                "failures": _cmd_failures, "steward": steward_cli.steward}
     try:
         return handlers[args.command](args)
     except FinsamError as exc:

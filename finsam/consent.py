@@ -5,22 +5,57 @@ before ``aterkallat``. A partner record may be used when a consent for that pers
 partner, is in force during the record's time: the day of a contact, the month of a payment, or
 some day of a benefit period (periods are kept whole: they describe the person's situation, and
 a period that overlaps the consent is information the participant agreed to share).
+
+Every source that holds data about people declares one of the two consent rules below; the source
+registry refuses a personal source that declares none.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
-#: the record's time per partner source: (start column, end column or None for a point in time)
-RECORD_TIME: dict[str, tuple[str, str | None]] = {
-    "fk": ("fom", "tom"),
-    "af": ("inskriven_fran", "inskriven_till"),
-    "soc": ("month_start", "month_end"),
-    "hsf": ("kontaktdatum", None),
-}
 
-#: which partner code a source's records belong to
-PARTNER_OF_SOURCE = {"fk": "FK", "af": "AF", "soc": "SOC", "hsf": "HSF"}
+@dataclass(frozen=True)
+class RecordTime:
+    """Where a record's time is found: a day (``start``), a period (``start``..``end``, an empty end
+    running on), or a month (``start`` holds ``YYYY-MM`` and the record covers the whole month)."""
+
+    start: str
+    end: str | None = None
+    month: bool = False
+
+    def columns(self) -> tuple[str, ...]:
+        return (self.start,) if self.end is None else (self.start, self.end)
+
+    def interval(self, frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+        """The record's time as a closed interval [start, end]; an open end runs on indefinitely."""
+        if self.month:
+            start = pd.to_datetime(frame[self.start] + "-01", format="%Y-%m-%d")
+            return start, start + pd.offsets.MonthEnd(0)
+        start = pd.to_datetime(frame[self.start])
+        end = start if self.end is None else pd.to_datetime(frame[self.end])
+        return start, end
+
+
+@dataclass(frozen=True)
+class PartnerConsent:
+    """A partner's records: stored only under a consent naming ``partner`` in force at their time."""
+
+    partner: str
+    time: RecordTime
+
+
+@dataclass(frozen=True)
+class OwnRecord:
+    """The förbund's own register about its participants (or their consents): its legal basis is
+    the participation itself, stated in ``reason``; no partner consent is asked of each record."""
+
+    reason: str
+
+
+ConsentRule = PartnerConsent | OwnRecord
 
 
 def in_force_until(consents: pd.DataFrame) -> pd.Series:
@@ -29,23 +64,19 @@ def in_force_until(consents: pd.DataFrame) -> pd.Series:
     return pd.concat([consents["giltigt_till"], withdrawn_eve], axis=1).min(axis=1)
 
 
-def record_interval(frame: pd.DataFrame, source: str) -> tuple[pd.Series, pd.Series]:
-    """The record's time as a closed interval [start, end]; an open end runs on indefinitely."""
-    if source == "soc":
-        start = pd.to_datetime(frame["manad"] + "-01", format="%Y-%m-%d")
-        return start, start + pd.offsets.MonthEnd(0)
-    start_column, end_column = RECORD_TIME[source]
-    start = pd.to_datetime(frame[start_column])
-    end = start if end_column is None else pd.to_datetime(frame[end_column])
-    return start, end
+def consented(frame: pd.DataFrame, rule: PartnerConsent, consents: pd.DataFrame, *,
+              known_on: pd.Series | None = None) -> pd.Series:
+    """Boolean per row of ``frame`` (indexed like it): may this partner record be used?
 
-
-def consented(frame: pd.DataFrame, source: str, consents: pd.DataFrame) -> pd.Series:
-    """Boolean per row of ``frame`` (indexed like it): may this partner record be used?"""
+    ``known_on`` (per row, the day the partner extracted the record) ends an open or later period
+    there: a consent given after the data was shared does not cover what was shared."""
     if frame.empty:
         return pd.Series(False, index=frame.index, dtype=bool)
-    partner = PARTNER_OF_SOURCE[source]
-    start, end = record_interval(frame, source)
+    partner = rule.partner
+    start, end = rule.time.interval(frame)
+    if known_on is not None:
+        known = pd.to_datetime(known_on)
+        end = end.where(end.notna() & (end <= known), known)
     records = pd.DataFrame({"pseudonym": frame["pseudonym"], "start": start, "end": end,
                             "row": frame.index})
     names_partner = consents["parter"].str.contains(rf"(?:^|,){partner}(?:,|$)", regex=True)

@@ -51,10 +51,17 @@ class DeliveryRejected(FinsamError):
 
 
 class MissingColumn(DeliveryRejected):
-    def __init__(self, source: str, file: str, column: str, found: list[str]):
-        super().__init__(source, file,
-                         f"obligatorisk kolumn {column!r} saknas (kolumner i filen: {', '.join(found)})",
-                         column=column)
+    """A required column is missing. Only the contract's own headers are named; other headers are
+    counted, never shown (in a file without a header row they are a person's data)."""
+
+    def __init__(self, source: str, file: str, column: str, known: list[str], others: int, *,
+                 headerless: bool = False):
+        found = ", ".join(known) if known else "inga av kontraktets"
+        extra = f" och {others} andra" if others else ""
+        reason = (f"obligatorisk kolumn {column!r} saknas (kolumner i filen: {found}{extra})")
+        if headerless:
+            reason = f"filen saknar rubrikrad: första raden ser ut som data ({reason})"
+        super().__init__(source, file, reason, column=column)
 
 
 ENCODING_NAMES = {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "cp1252": "Windows-1252"}
@@ -87,3 +94,12 @@ class RunFailed(FinsamError):
         self.failed_steps = failed_steps
         super().__init__(f"körning {run_id} misslyckades i {', '.join(failed_steps) or 'start'}: "
                          f"{reason}")
+
+
+class RegistryError(FinsamError):
+    """A source's declaration is incomplete or contradicts itself; finsam refuses to start."""
+
+    def __init__(self, source: str, problem: str):
+        self.source = source
+        self.problem = problem
+        super().__init__(f"källan {source!r}: {problem}")

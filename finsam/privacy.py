@@ -23,6 +23,8 @@ PSEUDONYM_KEY_ENV = "FINSAM_PSEUDONYM_KEY_FILE"
 VAULT_KEY_ENV = "FINSAM_VAULT_KEY_FILE"
 MIN_KEY_BYTES = 32
 FOLLOW_UP_PURPOSE = "finsam-uppfoljning-v1"
+# Tombstones of erased people: a domain of its own, so a tombstone is never a pseudonym.
+ERASURE_PURPOSE = "finsam-radering-v1"
 
 
 def read_key_file(path: str | Path | None, env_var: str) -> bytes:
@@ -66,7 +68,16 @@ class Pseudonymiser:
 
     def pseudonyms(self, pnr: pd.Series) -> pd.Series:
         """Pseudonym per row, computed once per distinct number (HMAC has no vectorised form)."""
-        key = self._purpose_key()
+        return self._hashes(pnr, self._purpose_key())
+
+    def tombstones(self, pnr: pd.Series) -> pd.Series:
+        """Per row, the person's tombstone: what an erased person is recognised by when a file
+        about them is delivered again (another HMAC domain than the pseudonym)."""
+        key = hmac.new(self.master_key, ERASURE_PURPOSE.encode(), hashlib.sha256).digest()
+        return self._hashes(pnr, key)
+
+    @staticmethod
+    def _hashes(pnr: pd.Series, key: bytes) -> pd.Series:
         distinct = pnr.dropna().unique()
         # hmac.digest is the one-shot C path: the same HMAC-SHA256, without an object per value
         lookup = {value: hmac.digest(key, value.encode(), "sha256").hex() for value in distinct}

@@ -27,9 +27,9 @@ def build_definitions(resource_defs: Mapping[str, dg.ConfigurableResource],
     nightly, sensors = schedules.build(everything)
     return dg.Definitions.merge(
         dg.Definitions(jobs=[everything], schedules=nightly, sensors=sensors),
-        dg.Definitions(assets=ingest_assets(partitions), asset_checks=ingest_checks()),
+        dg.Definitions(assets=ingest_assets(), asset_checks=ingest_checks()),
         dg.Definitions(asset_checks=[warehouse_expectations]),
-        dg.Definitions(assets=steward_assets(partitions)),
+        dg.Definitions(assets=steward_assets()),
         dg.Definitions(assets=sus_assets(partitions), asset_checks=[ready_for_sus]),
         dg.Definitions(assets=budget_assets(partitions)),
         dg.Definitions(asset_checks=output_checks),

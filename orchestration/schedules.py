@@ -15,8 +15,8 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from orchestration.partitions import TIMEZONE
 from assets.resources import LandingZone
+from orchestration.partitions import TIMEZONE
 
 NIGHTLY_CRON = "0 2 * * *"
 LATE_DELIVERY_MONTHS = 2   # the previous quarter stays open this long into a new one

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.resources import DEFAULT_FRESHNESS_DAYS, LandingZone, OutputFolder, SecretKeys, Warehouse
+from assets.resources import (
+    DEFAULT_FRESHNESS_DAYS,
+    LandingZone,
+    OutputFolder,
+    SecretKeys,
+    Warehouse,
+)
 from finsam.privacy import PSEUDONYM_KEY_ENV, VAULT_KEY_ENV
 from orchestration.partitions import DEFAULT_FIRST_QUARTER
 
@@ -17,6 +23,8 @@ LANDING_ENV = "FINSAM_LANDING"
 WAREHOUSE_ENV = "FINSAM_WAREHOUSE_URL"
 OUT_ENV = "FINSAM_OUT"
 FRESHNESS_ENV = "FINSAM_MAX_DAYS_WITHOUT_DELIVERY"
+SETTLE_ENV = "FINSAM_SETTLE_SECONDS"
+DEFAULT_SETTLE_SECONDS = 60.0
 
 
 def first_quarter(environ: Mapping[str, str] | None = None) -> str:
@@ -29,11 +37,18 @@ def max_days_without_delivery(environ: Mapping[str, str] | None = None) -> int:
     return int(environ.get(FRESHNESS_ENV, DEFAULT_FRESHNESS_DAYS))
 
 
+def settle_seconds(environ: Mapping[str, str] | None = None) -> float:
+    """How long a file must have been left alone before it is read (it may still be uploading)."""
+    environ = os.environ if environ is None else environ
+    return float(environ.get(SETTLE_ENV, DEFAULT_SETTLE_SECONDS))
+
+
 def from_environment() -> dict[str, dg.ConfigurableResource]:
     """Resources for `dagster dev` and the schedule: values come from the environment at run time."""
     return {
         "landing": LandingZone(path=dg.EnvVar(LANDING_ENV),
-                               max_days_without_delivery=max_days_without_delivery()),
+                               max_days_without_delivery=max_days_without_delivery(),
+                               settle_seconds=settle_seconds()),
         "warehouse": Warehouse(url=dg.EnvVar(WAREHOUSE_ENV)),
         "out": OutputFolder(path=dg.EnvVar(OUT_ENV)),
         "secrets": SecretKeys(pseudonym_key_file=dg.EnvVar(PSEUDONYM_KEY_ENV),
@@ -42,10 +57,12 @@ def from_environment() -> dict[str, dg.ConfigurableResource]:
 
 
 def explicit(landing: Path, warehouse_url: str, out: Path, pseudonym_key_file: str,
-             vault_key_file: str) -> dict[str, dg.ConfigurableResource]:
+             vault_key_file: str, *, settle: float | None = None
+             ) -> dict[str, dg.ConfigurableResource]:
     """Resources for the command line, which has its values already."""
     return {
-        "landing": LandingZone(path=str(landing)),
+        "landing": LandingZone(path=str(landing),
+                               settle_seconds=settle_seconds() if settle is None else settle),
         "warehouse": Warehouse(url=warehouse_url),
         "out": OutputFolder(path=str(out)),
         "secrets": SecretKeys(pseudonym_key_file=pseudonym_key_file, vault_key_file=vault_key_file),

@@ -17,9 +17,10 @@ small delta files of a backfill, outweighed the work on the rows themselves.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -27,54 +28,59 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from finsam.errors import MissingColumn
+from finsam import masking
+from finsam.errors import DeliveryRejected, MissingColumn
+from sources.spec import SourceSpec, Strategy, header_key
 from validation.issues import ERROR, empty_issues
 
-SNAPSHOT = "snapshot"
-DELTA = "delta"
+SNAPSHOT = Strategy.SNAPSHOT
+DELTA = Strategy.DELTA
+
+# Columns a reader adds about a row itself (not the partner's columns): how many fields it had,
+# when the file's rows did not all have as many as its header.
+FIELDS = "fields"
+FIELDS_EXPECTED = "fields_expected"
+PASSED_THROUGH = (FIELDS, FIELDS_EXPECTED)
 
 # Conformed.extra key: rows whose only issues are warnings, held until the steward accepts them.
 HELD_WARNINGS = "held_warnings"
-# Conformed.extra key: row_number and normalised number of every row with an issue, so the held
-# row's match key does not normalise the numbers a second time.
-ISSUE_IDENTITY = "issue_identity"
-
-
-@dataclass(frozen=True)
-class Column:
-    contract_name: str     # header as the contract writes it; matched case-insensitively
-    name: str              # canonical snake_case name used from here on
-    required: bool = True
-
-
-@dataclass(frozen=True)
-class SourceSpec:
-    name: str
-    folder: str
-    pattern: str           # regex on the file name; named groups: date, and scope where relevant
-    kind: str              # SNAPSHOT or DELTA
-    natural_key: tuple[str, ...]
-    columns: tuple[Column, ...]
-    description: str
-
-    def match(self, file_name: str) -> re.Match | None:
-        return re.fullmatch(self.pattern, file_name)
-
-    def column_map(self) -> dict[str, Column]:
-        return {_header_key(column.contract_name): column for column in self.columns}
+# Conformed.extra key: the typed values of every row with an issue (its normalised number, its
+# dates as far as they could be read), so the held row's match key, whose row it is and the
+# record's date need no second parse.
+ISSUE_ROWS = "issue_rows"
 
 
 @dataclass(frozen=True)
 class Delivery:
+    """One file of the landing zone. ``file_name`` is the name as finsam stores and shows it
+    (identity-shaped parts masked); ``path`` is only ever opened, never shown. ``data`` holds the
+    bytes once read, and ``sha256`` is their hash: what is parsed is what is recorded."""
+
     source: str
     path: Path
     extraction_date: date
     scope: str | None
-    sha256: str
+    file_name: str = ""
+    size: int = 0
+    mtime_ns: int = 0
+    sha256: str = ""
+    data: bytes = field(default=b"", repr=False, compare=False)
 
-    @property
-    def file_name(self) -> str:
-        return self.path.name
+    def __post_init__(self) -> None:
+        if not self.file_name:
+            object.__setattr__(self, "file_name", masking.file_name(self.path.name))
+
+    def read(self) -> Delivery:
+        """This delivery with its bytes, read once without following a symlink (a file swapped for
+        a link after the scan is refused, not followed)."""
+        try:
+            handle = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError as exc:
+            raise DeliveryRejected(self.source, self.file_name,
+                                   f"filen kan inte öppnas ({exc.strerror})") from None
+        with os.fdopen(handle, "rb") as fh:
+            data = fh.read()
+        return replace(self, data=data, size=len(data), sha256=hashlib.sha256(data).hexdigest())
 
 
 @dataclass(frozen=True)
@@ -97,32 +103,35 @@ class Conformed:
     extra: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
-def _header_key(header: object) -> str:
-    return re.sub(r"\s+", " ", str(header)).strip().casefold()
-
-
 def select_columns(raw: pd.DataFrame, spec: SourceSpec, file_name: str) -> pd.DataFrame:
     """Keep the contract's columns (matched case-insensitively), renamed; drop everything else.
 
-    Raises MissingColumn naming the file and the first missing required column. The message lists
-    the headers found (headers are column names, never values).
+    Raises MissingColumn naming the file and the first missing required column. Only the headers
+    the contract knows are named in the message; the others are counted, since in a file without
+    a header row they are the first row's values.
     """
     wanted = spec.column_map()
     present: dict[str, str] = {}
     for header in raw.columns:
-        column = wanted.get(_header_key(header))
+        column = wanted.get(header_key(header))
         if column is not None and column.name not in present.values():
             present[header] = column.name
     found_names = set(present.values())
     for column in spec.columns:
         if column.required and column.name not in found_names:
-            raise MissingColumn(spec.name, file_name, column.contract_name,
-                                [str(header).strip() for header in raw.columns])
-    selected = raw[list(present)].rename(columns=present)
+            known = [str(header).strip() for header in present]
+            others = [str(header) for header in raw.columns if header not in present
+                      and not str(header).startswith("Unnamed:")]
+            headerless = any(masking.looks_like_identity(header)
+                             or re.search(r"\d{4}-?\d{2}-?\d{2}", header) for header in others)
+            raise MissingColumn(spec.name, file_name, column.contract_name, known, len(others),
+                                headerless=headerless)
+    passed = [name for name in PASSED_THROUGH if name in raw]
+    selected = raw[list(present) + passed].rename(columns=present)
     for column in spec.columns:
         if column.name not in selected:
             selected[column.name] = pd.NA
-    return selected[[column.name for column in spec.columns]]
+    return selected[[column.name for column in spec.columns] + passed]
 
 
 def by_distinct(values: pd.Series, parse: Callable[[pd.Series], Any]) -> Any:
@@ -155,14 +164,6 @@ def clean_text(frame: pd.DataFrame) -> pd.DataFrame:
                          for number, name in enumerate(frame.columns)}, index=frame.index)
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def extraction_date_from(match: re.Match) -> date | None:
     try:
         return date(int(match["date"][:4]), int(match["date"][4:6]), int(match["date"][6:8]))
@@ -183,9 +184,7 @@ def split_by_issues(typed: pd.DataFrame, issues: pd.DataFrame) -> Conformed:
     flagged = typed["row_number"].isin(issues["row_number"].dropna())
     failed = typed["row_number"].isin(errors.dropna())
     held = typed.loc[flagged & ~failed].reset_index(drop=True)
-    extra = {HELD_WARNINGS: held}
-    if "pnr" in typed:
-        extra[ISSUE_IDENTITY] = typed.loc[flagged, ["row_number", "pnr"]].reset_index(drop=True)
+    extra = {HELD_WARNINGS: held, ISSUE_ROWS: typed.loc[flagged].reset_index(drop=True)}
     return Conformed(frame=typed.loc[~flagged].reset_index(drop=True), issues=issues,
                      rows_read=len(typed), extra=extra)
 

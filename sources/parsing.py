@@ -8,39 +8,92 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from pathlib import Path
+import re
+from io import BytesIO, StringIO
 
+import numpy as np
 import pandas as pd
 from python_calamine import CalamineWorkbook
 
 from finsam import reference
 from finsam.errors import DeliveryRejected, EncodingRejected
-from sources.base import SourceSpec, by_distinct, clean_text, select_columns
+from sources.base import (
+    FIELDS,
+    FIELDS_EXPECTED,
+    PASSED_THROUGH,
+    Delivery,
+    by_distinct,
+    clean_text,
+    select_columns,
+)
+from sources.spec import SourceSpec
+
+_UNREADABLE = "filen kan inte läsas som avgränsad text"
 
 
-def read_delimited(path: Path, spec: SourceSpec, *, encoding: str, sep: str,
+def read_delimited(delivery: Delivery, spec: SourceSpec, *, encoding: str, sep: str,
                    quoting: int = csv.QUOTE_MINIMAL) -> pd.DataFrame:
     """A delimited text file as a text frame of the contract's columns plus ``row_number``.
 
-    ``encoding`` ``utf-8-sig`` accepts a file with or without BOM. Bytes that do not decode are a
-    rejection naming the first line that fails.
+    Parsed from the delivery's bytes (the very bytes hashed into the manifest). ``encoding``
+    ``utf-8-sig`` accepts a file with or without BOM; bytes that do not decode are a rejection
+    naming the first line that fails. A row with more fields than the header (one extra delimiter)
+    does not stop the file: it carries its field count, so the rules hold that row and the rest of
+    the file goes on.
     """
-    data = path.read_bytes()
+    data = delivery.data
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise EncodingRejected(spec.name, path.name, encoding, line) from None
+        raise EncodingRejected(spec.name, delivery.file_name, encoding, line) from None
     if not text.strip():
-        raise DeliveryRejected(spec.name, path.name, "filen är tom")
-    from io import StringIO
-
-    raw = pd.read_csv(StringIO(text), sep=sep, dtype=str, keep_default_na=False,
-                      quoting=quoting, skip_blank_lines=True, engine="c")
-    selected = clean_text(select_columns(raw, spec, path.name))
-    selected = selected.dropna(how="all")
+        raise DeliveryRejected(spec.name, delivery.file_name, "filen är tom")
+    options = dict(sep=sep, dtype=str, keep_default_na=False, quoting=quoting,
+                   skip_blank_lines=True, engine="c")
+    try:
+        raw = pd.read_csv(StringIO(text), **options)
+    except pd.errors.ParserError:
+        raw = _ragged(text, options, spec, delivery)
+    except (pd.errors.EmptyDataError, csv.Error, ValueError):
+        raise DeliveryRejected(spec.name, delivery.file_name, _UNREADABLE) from None
+    selected = clean_text(select_columns(raw, spec, delivery.file_name))
+    content = [name for name in selected.columns if name not in PASSED_THROUGH]
+    selected = selected.dropna(how="all", subset=content)
+    for name in PASSED_THROUGH:
+        if name in selected:
+            selected[name] = pd.to_numeric(selected[name]).astype("Int64")
     selected.insert(0, "row_number", (selected.index + 2).astype("int64"))
     return selected.reset_index(drop=True)
+
+
+def _ragged(text: str, options: dict, spec: SourceSpec, delivery: Delivery) -> pd.DataFrame:
+    """Rows with more fields than the header: every row read with room for the widest, the
+    header's names given to its own fields, and each row's field count kept beside them."""
+    lines = pd.Series(text.splitlines())
+    widest = int(lines.str.count(re.escape(options["sep"])).max()) + 1
+    try:
+        grid = pd.read_csv(StringIO(text), header=None, names=range(widest), **options)
+    except (pd.errors.ParserError, csv.Error, ValueError):
+        raise DeliveryRejected(spec.name, delivery.file_name, _UNREADABLE) from None
+    named = grid.iloc[0] != ""
+    width = int(named.to_numpy().nonzero()[0].max()) + 1 if named.any() else 0
+    body = grid.iloc[1:]
+    filled = (body != "").to_numpy()
+    # a row's field count: up to its last filled field, at least the header's width (a trailing
+    # delimiter adds one more field, empty or not: the row is counted as wider than the header)
+    count_filled = np.where(filled.any(axis=1), widest - np.argmax(filled[:, ::-1], axis=1), 0)
+    separators = lines.iloc[1:].str.count(re.escape(options["sep"])).to_numpy()
+    fields = np.maximum(count_filled, width)
+    if len(separators) == len(body):
+        fields = np.maximum(fields, separators + 1)
+    frame = body.iloc[:, :width].copy()
+    frame.columns = grid.iloc[0, :width].tolist()
+    frame[FIELDS] = fields.astype(str)
+    frame[FIELDS_EXPECTED] = str(width)
+    # the fast path numbers rows by their position after the header; so does this one
+    frame.index = pd.RangeIndex(len(frame))
+    return frame
 
 
 def _cell_text(value: object) -> object:
@@ -53,35 +106,38 @@ def _cell_text(value: object) -> object:
     return value
 
 
-def read_sheet(path: Path, spec: SourceSpec, *, sheet: str, header_row: int = 1) -> pd.DataFrame:
+def read_sheet(delivery: Delivery, spec: SourceSpec, *, sheet: str, header_row: int = 1
+               ) -> pd.DataFrame:
     """One sheet of a workbook as a text frame of the contract's columns plus ``row_number``.
 
     Excel date cells become ISO dates; whole numbers lose their ``.0``. Rows above the header are
-    skipped; wholly empty rows are dropped. Read with calamine (Rust): openpyxl's cell-by-cell
-    parsing cost ten times as much per file.
+    skipped; wholly empty rows are dropped. Read with calamine (Rust) from the delivery's bytes:
+    openpyxl's cell-by-cell parsing cost ten times as much per file.
     """
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
+        workbook = CalamineWorkbook.from_filelike(BytesIO(delivery.data))
         names = workbook.sheet_names
         matches = [name for name in names if name.strip().casefold() == sheet.casefold()]
         # keep the empty area so that list position + 1 is the sheet's row number
         rows = (workbook.get_sheet_by_name(matches[0]).to_python(skip_empty_area=False)
                 if matches else [])
     except Exception as exc:  # calamine raises several types for a broken file
-        raise DeliveryRejected(spec.name, path.name,
+        raise DeliveryRejected(spec.name, delivery.file_name,
                                f"ingen läsbar Excel-arbetsbok ({type(exc).__name__})") from None
     if not matches:
-        raise DeliveryRejected(spec.name, path.name,
-                               f"fliken {sheet!r} saknas (flikar: {', '.join(names)})")
+        # the other sheets are counted, not named: a sheet may be named after a person
+        raise DeliveryRejected(spec.name, delivery.file_name,
+                               f"fliken {sheet!r} saknas (arbetsboken har {len(names)} andra flikar)")
     rows = rows[header_row - 1:]
     if not rows:
-        raise DeliveryRejected(spec.name, path.name, f"fliken {sheet!r} har ingen rubrikrad på rad {header_row}")
+        raise DeliveryRejected(spec.name, delivery.file_name,
+                               f"fliken {sheet!r} har ingen rubrikrad på rad {header_row}")
     header = ["" if cell is None else str(cell) for cell in rows[0]]
     width = len(header)
     body = [[_cell_text(cell) for cell in row[:width]] + [None] * (width - len(row)) for row in rows[1:]]
     raw = pd.DataFrame(body, columns=header, dtype=object).fillna("")
     raw = raw.loc[:, [bool(str(name).strip()) for name in raw.columns]]
-    selected = clean_text(select_columns(raw.astype(str), spec, path.name))
+    selected = clean_text(select_columns(raw.astype(str), spec, delivery.file_name))
     selected.insert(0, "row_number", (selected.index + header_row + 1).astype("int64"))
     return selected.dropna(how="all", subset=selected.columns[1:]).reset_index(drop=True)
 

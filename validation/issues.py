@@ -11,6 +11,9 @@ from functools import cache
 
 import pandas as pd
 
+from finsam import masking
+from finsam.masking import Domain
+
 ERROR = "fel"
 WARNING = "varning"
 
@@ -31,20 +34,21 @@ def _empty_template() -> pd.DataFrame:
 
 def issues_where(rows: pd.DataFrame, failing: pd.Series, *, source: str, file: str, column: str,
                  rule: str, expected: str, found: pd.Series | None = None,
-                 severity: str = ERROR) -> pd.DataFrame:
+                 severity: str = ERROR, domain: Domain = Domain.TEXT) -> pd.DataFrame:
     """Issues for the rows of ``rows`` where ``failing`` is true (vectorised; no per-row Python).
 
-    ``rows`` must carry ``row_number``; ``found`` defaults to the column's own value and must
-    already be masked when the column holds identity numbers.
+    ``rows`` must carry ``row_number``; ``found`` defaults to the column's own value. Either way
+    it goes through the masking chokepoint as a value of ``domain``.
     """
     failing = failing.fillna(False).astype(bool)
     hit = rows.loc[failing]
     if hit.empty:
         return empty_issues()
     if found is None:
-        found_values = hit[column].astype("string") if column in hit else pd.Series(pd.NA, index=hit.index)
+        found_values = hit[column] if column in hit else pd.Series(pd.NA, index=hit.index)
     else:
-        found_values = found.loc[hit.index].astype("string")
+        found_values = found.loc[hit.index]
+    found_values = masking.shown(found_values, domain)
     return pd.DataFrame({
         "source": source,
         "file": file,
@@ -53,7 +57,7 @@ def issues_where(rows: pd.DataFrame, failing: pd.Series, *, source: str, file: s
         "rule": rule,
         "severity": severity,
         "expected": expected,
-        "found": found_values.fillna("(tomt)"),
+        "found": found_values,
     }).reset_index(drop=True)
 
 

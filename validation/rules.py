@@ -11,17 +11,19 @@ failure cases (check, index) are mapped back to row number, contract column, rul
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pandas as pd
 import pandera.pandas as pa
 
-from finsam import identity
+from finsam import masking
+from finsam.masking import Domain
 from validation.issues import ERROR, ISSUE_COLUMNS, empty_issues
 
 TEXT_SUFFIX = "_text"
 IDENTITY = "personnummer"
+WRONG_COLUMN = "ser ut som ett personnummer"
 
 Fails = Callable[[pd.DataFrame], pd.Series]
 
@@ -45,12 +47,25 @@ def _passes(rule: Rule) -> Callable[[pd.DataFrame], pd.Series]:
 
 @dataclass
 class RuleSchema:
-    """A source's rules for one delivery, as a Pandera DataFrameSchema."""
+    """A source's rules for one delivery, as a Pandera DataFrameSchema.
+
+    ``domains`` (canonical column -> Domain) decides what the steward may see of a failing value
+    (``finsam.masking``); a column without one is free text and only described. Every column that
+    is not an identity column also gets the rule that it may not hold anything shaped like an
+    identity number: such a row is held (masked), never stored and never a reason to refuse a
+    whole load.
+    """
 
     source: str
     contract_names: dict[str, str]
     rules: Sequence[Rule]
+    domains: Mapping[str, Domain] = field(default_factory=dict)
     required_columns: Sequence[str] = ("row_number",)
+
+    def __post_init__(self) -> None:
+        guarded = [name for name, domain in self.domains.items() if domain != Domain.IDENTITY]
+        self.rules = [*self.rules, *(_wrong_column(name) for name in guarded), _FIELD_COUNT]
+        self.contract_names = {**self.contract_names, FIELDS: "(hela raden)"}
 
     def _ids(self) -> list[str]:
         return [f"{number:03d} {rule.column}: {rule.rule}" for number, rule in enumerate(self.rules)]
@@ -98,19 +113,42 @@ class RuleSchema:
             "severity": rule.severity,
             "expected": (rule.expected(hit).to_numpy(dtype=object) if callable(rule.expected)
                          else rule.expected),
-            "found": _found(rule, hit).fillna("(tomt)").astype("string"),
+            "found": self._found(rule, hit),
         })
 
+    def _found(self, rule: Rule, hit: pd.DataFrame) -> pd.Series:
+        """What the steward sees of the failing value: through the masking chokepoint."""
+        if rule.found is not None:
+            # composed by the rule from parsed values; identity-shaped parts are still cut
+            composed = rule.found(hit).astype("string")
+            return composed.map(masking.mask_text, na_action="ignore").fillna(masking.EMPTY)
+        text = rule.column + TEXT_SUFFIX
+        values = hit[text] if text in hit else hit[rule.column]
+        domain = Domain.IDENTITY if rule.column == IDENTITY else self.domains.get(rule.column,
+                                                                                  Domain.TEXT)
+        return masking.shown(values, domain)
 
-def _found(rule: Rule, hit: pd.DataFrame) -> pd.Series:
-    if rule.found is not None:
-        return rule.found(hit).astype("string")
-    text = rule.column + TEXT_SUFFIX
-    values = hit[text] if text in hit else hit[rule.column]
-    if rule.column == IDENTITY:
-        # the steward sees the birth date part only, never a complete identity number
-        return identity.mask(values)
-    return values.astype("string")
+
+FIELDS = "fields"   # a reader's count of a row's fields, when not every row had the header's
+
+
+def _wrong_field_count(frame: pd.DataFrame) -> pd.Series:
+    counted, expected = FIELDS + TEXT_SUFFIX, "fields_expected" + TEXT_SUFFIX
+    if counted not in frame or expected not in frame:
+        return pd.Series(False, index=frame.index)
+    return (pd.to_numeric(frame[counted]) != pd.to_numeric(frame[expected])).fillna(False)
+
+
+_FIELD_COUNT = Rule(FIELDS, "fel antal fält", "lika många fält som rubrikraden", _wrong_field_count,
+                    found=lambda f: f[FIELDS + TEXT_SUFFIX].astype("string") + " fält")
+
+
+def _wrong_column(column: str) -> Rule:
+    def fails(frame: pd.DataFrame) -> pd.Series:
+        values = frame[column + TEXT_SUFFIX] if column + TEXT_SUFFIX in frame else frame[column]
+        return masking.identity_like(values)
+
+    return Rule(column, WRONG_COLUMN, "inget personnummer i denna kolumn", fails)
 
 
 def with_text(raw: pd.DataFrame) -> pd.DataFrame:

@@ -7,6 +7,8 @@ duplicate key), so the load stops and the transaction rolls back.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 import pandera.pandas as pa
 
@@ -52,21 +54,33 @@ _GUARDS = [
 ]
 
 
-def _lineage() -> dict[str, pa.Column]:
+def _lineage(nullable: bool = False) -> dict[str, pa.Column]:
     return {
-        "delivery_id": pa.Column(int, nullable=False, coerce=True),
-        "extraction_date": pa.Column("datetime64[ns]", nullable=False, coerce=True),
-        "row_number": pa.Column(int, nullable=False, coerce=True),
+        "delivery_id": pa.Column("Int64", nullable=nullable, coerce=True),
+        "extraction_date": pa.Column("datetime64[ns]", nullable=nullable, coerce=True),
+        "row_number": pa.Column("Int64", nullable=nullable, coerce=True),
     }
 
 
-def _keyed(columns: dict[str, pa.Column], *, pseudonym_nullable: bool = False) -> pa.DataFrameSchema:
+def _pointers_only_when_identified(frame: pd.DataFrame) -> pd.Series:
+    """A de-identified spell points to no landing row; every other spell does."""
+    deidentified = frame["deidentified_person"].notna() if "deidentified_person" in frame else False
+    pointed = frame["delivery_id"].notna() & frame["row_number"].notna()
+    return pointed != deidentified
+
+
+_SPELL_GUARDS = [*_GUARDS, pa.Check(_pointers_only_when_identified,
+                                    name="avidentifierad utan pekare, annars med")]
+
+
+def _keyed(columns: dict[str, pa.Column], *, pseudonym_nullable: bool = False,
+           lineage_nullable: bool = False, guards: list[pa.Check] = _GUARDS) -> pa.DataFrameSchema:
     base = {
         "record_key": pa.Column(nullable=False, unique=True),
-        **_lineage(),
+        **_lineage(lineage_nullable),
     }
     base["pseudonym"] = pa.Column(nullable=pseudonym_nullable, checks=_PSEUDONYM_CHECK)
-    return pa.DataFrameSchema({**base, **columns}, checks=_GUARDS, strict=False)
+    return pa.DataFrameSchema({**base, **columns}, checks=guards, strict=False)
 
 
 def _codes(name: str) -> pa.Check:
@@ -81,7 +95,7 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
         "inskrivningsdatum": pa.Column("datetime64[ns]", nullable=False, coerce=True),
         "age_at_enrolment": pa.Column("Int64", nullable=True, coerce=True,
                                       checks=pa.Check.in_range(0, 130)),
-    }, pseudonym_nullable=True),
+    }, pseudonym_nullable=True, lineage_nullable=True, guards=_SPELL_GUARDS),
     "consent": _keyed({"insats": pa.Column(nullable=False), "sus": pa.Column(bool, coerce=True)}),
     "fk_benefit": _keyed({"forsorjning": pa.Column(checks=_codes("forsorjning"))}),
     "af_support": _keyed({"ersattning": pa.Column(checks=_codes("af_stod"))}),
@@ -135,11 +149,14 @@ SCHEMAS["sus_release_cell"] = pa.DataFrameSchema({
     strict=False)
 
 
-def check_before_load(table: str, frame: pd.DataFrame) -> None:
+def check_before_load(table: str, frame: pd.DataFrame,
+                      schemas: Mapping[str, pa.DataFrameSchema] = SCHEMAS) -> None:
     """Raise WarehouseSchemaViolation (naming table and checks, never values) when ``frame`` breaks
-    the table's schema. Tables without a schema pass through."""
-    schema = SCHEMAS.get(table)
-    if schema is None or frame.empty:
+    the table's schema. A table without a schema is refused: nothing is loaded unchecked."""
+    schema = schemas.get(table)
+    if schema is None:
+        raise WarehouseSchemaViolation(table, ["tabellen har inget schema i validation/warehouse.py"])
+    if frame.empty:
         return
     try:
         schema.validate(frame, lazy=True)

@@ -24,6 +24,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # may be lost, and the next run simply loads those deliveries again
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # deleted content is overwritten, not left in free pages: an erasure is physical
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -54,3 +56,20 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def compact(engine: Engine, tables: list[str]) -> None:
+    """After an erasure: make the deleted rows physically gone from the database files. SQLite
+    overwrites deleted content (``secure_delete``) and the write-ahead log is checkpointed and
+    truncated; PostgreSQL rewrites the tables (VACUUM FULL), since a deleted row otherwise stays in
+    its page until the space is reused."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        return
+    if engine.dialect.name == "postgresql":
+        preparer = engine.dialect.identifier_preparer
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            for name in tables:
+                if name.replace("_", "").isalnum():
+                    connection.exec_driver_sql(f"VACUUM FULL {preparer.quote(name)}")

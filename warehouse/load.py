@@ -24,6 +24,7 @@ from sqlalchemy import (
     and_,
     delete,
     exists,
+    func,
     insert,
     select,
 )
@@ -171,20 +172,27 @@ def _sqlite_column(values: pd.Series, column: Column, dialect) -> list:
     return converted.tolist()
 
 
-def newest_per_key(frame: pd.DataFrame) -> pd.DataFrame:
-    """Within one batch: for each record_key keep the row from the newest delivery.
+VERSION = "version"
 
-    Ties on extraction date go to the later file name, then the later row, so the outcome never
-    depends on the order files were listed in.
-    """
-    order = frame.sort_values(["record_key", "extraction_date", "file_name", "row_number"],
-                              kind="stable")
+
+def versions(extraction_date: pd.Series, file_name: pd.Series, row_number: pd.Series) -> pd.Series:
+    """A delta record's version as sortable text: extraction date, then file name, then row.
+    The newest version wins whatever order deliveries arrive in or are batched."""
+    day = pd.to_datetime(extraction_date).dt.strftime("%Y-%m-%d").astype("string")
+    row = row_number.astype("int64").astype("string").str.zfill(10)
+    return day.str.cat([file_name.astype("string"), row], sep="|")
+
+
+def newest_per_key(frame: pd.DataFrame) -> pd.DataFrame:
+    """Within one batch: for each record_key keep the row with the newest version."""
+    order = frame.sort_values(["record_key", VERSION], kind="stable")
     return order.drop_duplicates("record_key", keep="last")
 
 
 def merge_delta(connection: Connection, table: Table, frame: pd.DataFrame) -> int:
-    """Upsert by ``record_key``: an incoming row replaces a stored one unless the stored one comes
-    from a newer delivery. Done set-wise through a temporary staging table."""
+    """Upsert by ``record_key``: an incoming row replaces a stored one unless the stored one has a
+    newer version (a later delivery, or a later row of the same). Set-wise through a temporary
+    staging table; the incoming frame holds one row per key (``newest_per_key``)."""
     if frame.empty:
         return 0
     staging = Table(f"stage_{table.name}", MetaData(),
@@ -195,7 +203,7 @@ def merge_delta(connection: Connection, table: Table, frame: pd.DataFrame) -> in
     try:
         insert_frame(connection, staging, frame)
         newer_incoming = exists().where(and_(staging.c.record_key == table.c.record_key,
-                                             staging.c.extraction_date >= table.c.extraction_date))
+                                             staging.c.version >= func.coalesce(table.c.version, "")))
         connection.execute(delete(table).where(newer_incoming))
         columns = [column.name for column in staging.columns]
         absent = ~exists().where(table.c.record_key == staging.c.record_key)
@@ -211,3 +219,16 @@ def replace_where(connection: Connection, table: Table, condition, frame: pd.Dat
     connection.execute(delete(table).where(condition))
     return insert_frame(connection, table, frame)
 
+
+
+def stored_versions(connection: Connection, table: Table, keys: pd.Series) -> pd.Series:
+    """record_key -> the stored record's version, for these keys (those stored)."""
+    wanted = keys.dropna().unique().tolist()
+    parts = [pd.read_sql(select(table.c.record_key, table.c.version).where(
+        table.c.record_key.in_(wanted[start:start + 500])), connection)
+        for start in range(0, len(wanted), 500)]
+    parts = [part for part in parts if not part.empty]
+    if not parts:
+        return pd.Series(dtype="string")
+    found = pd.concat(parts, ignore_index=True)
+    return found.set_index("record_key")["version"].astype("string")

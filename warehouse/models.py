@@ -60,6 +60,8 @@ class Delivery(Base):
     scope: Mapped[str | None] = mapped_column(String(32))
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size_bytes: Mapped[int] = mapped_column(BigInteger)
+    # with the name and size, tells an unchanged file from a new one without reading it again
+    mtime_ns: Mapped[int | None] = mapped_column(BigInteger)
     rows_read: Mapped[int] = mapped_column(Integer, default=0)
     rows_loaded: Mapped[int] = mapped_column(Integer, default=0)
     rows_held: Mapped[int] = mapped_column(Integer, default=0)
@@ -87,19 +89,32 @@ class _Loaded:
     row_number: Mapped[int] = mapped_column(Integer)
 
 
-class Spell(_Loaded, Base):
-    """One participant's spell (deltagarande) in an insats, from the insats register snapshot."""
+class _Versioned(_Loaded):
+    """A delta record's version: extraction date, file name and row of the delivery it came from,
+    as one sortable text, so the newest wins whatever order the deliveries arrived in."""
+
+    version: Mapped[str | None] = mapped_column(String(300))
+
+
+class Spell(Base):
+    """One participant's spell (deltagarande) in an insats, from the insats register snapshot.
+
+    The lineage columns are empty for a de-identified spell: nothing may point back to the landing
+    row that held the person's number."""
 
     __tablename__ = "spell"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("delivery.id"), index=True)
+    extraction_date: Mapped[dt.date | None] = mapped_column(Date)
+    row_number: Mapped[int | None] = mapped_column(Integer)
     record_key: Mapped[str] = mapped_column(RECORD_KEY, unique=True)
     insats: Mapped[str] = mapped_column(CODE, index=True)
     pseudonym: Mapped[str | None] = mapped_column(PSEUDONYM, index=True)
     anonym: Mapped[bool] = mapped_column(Boolean)
     skyddad_identitet: Mapped[bool] = mapped_column(Boolean)
     kon: Mapped[str | None] = mapped_column(String(1))
-    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    # age on the enrolment day is all the outputs need of the birth date, which is not kept
     age_at_enrolment: Mapped[int | None] = mapped_column(Integer)
     # After a withdrawal the pseudonym and birth date are erased; a random token (derived from no
     # identity and no key) keeps "unique persons" countable for the quarters already reported.
@@ -108,6 +123,8 @@ class Spell(_Loaded, Base):
     aktualiserande_part: Mapped[str | None] = mapped_column(CODE)
     inskrivningsdatum: Mapped[dt.date] = mapped_column(Date)
     utskrivningsdatum: Mapped[dt.date | None] = mapped_column(Date)
+    # the quarter the spell ended: all that is kept of an anonymous spell's end (YYYYQn)
+    utskrivningskvartal: Mapped[str | None] = mapped_column(String(6))
     avslutsanledning: Mapped[str | None] = mapped_column(CODE)
     forsorjning_in: Mapped[str | None] = mapped_column(String(64))
     forsorjning_ut: Mapped[str | None] = mapped_column(String(64))
@@ -132,7 +149,7 @@ class Consent(_Loaded, Base):
     sus: Mapped[bool] = mapped_column(Boolean)
 
 
-class FkBenefit(_Loaded, Base):
+class FkBenefit(_Versioned, Base):
     __tablename__ = "fk_benefit"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -143,10 +160,9 @@ class FkBenefit(_Loaded, Base):
     omfattning: Mapped[float] = mapped_column(Float)
     fom: Mapped[dt.date] = mapped_column(Date)
     tom: Mapped[dt.date | None] = mapped_column(Date)
-    kontor: Mapped[str | None] = mapped_column(String(64))
 
 
-class AfSupport(_Loaded, Base):
+class AfSupport(_Versioned, Base):
     __tablename__ = "af_support"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -161,7 +177,7 @@ class AfSupport(_Loaded, Base):
     ersattning_till: Mapped[dt.date | None] = mapped_column(Date)
 
 
-class SocPayment(_Loaded, Base):
+class SocPayment(_Versioned, Base):
     __tablename__ = "soc_payment"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -171,7 +187,7 @@ class SocPayment(_Loaded, Base):
     belopp: Mapped[float] = mapped_column(MONEY)
 
 
-class HsfContact(_Loaded, Base):
+class HsfContact(_Versioned, Base):
     __tablename__ = "hsf_contact"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -184,7 +200,7 @@ class HsfContact(_Loaded, Base):
     sjukskrivningsgrad: Mapped[float | None] = mapped_column(Float)
 
 
-class LedgerEntry(_Loaded, Base):
+class LedgerEntry(_Versioned, Base):
     __tablename__ = "ledger_entry"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -285,6 +301,10 @@ class HeldRow(Base):
     # The row's natural key without the failing column, identity reduced to its birth-date part:
     # a corrected redelivery of the same record carries the same match key and closes this row.
     match_key: Mapped[str | None] = mapped_column(String(255), index=True)
+    # whose row it is, when the number was valid: a withdrawal erases the person's held rows too
+    pseudonym: Mapped[str | None] = mapped_column(PSEUDONYM, index=True)
+    # the record's own date (enrolment, booking, contact day), when it could be read
+    record_date: Mapped[dt.date | None] = mapped_column(Date)
     loaded: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str | None] = mapped_column(Text)
     first_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
@@ -335,7 +355,7 @@ class ReconciliationConflict(Base):
     file_name: Mapped[str] = mapped_column(String(255))
     row_number: Mapped[int] = mapped_column(Integer)
     inskrivningsdatum: Mapped[dt.date] = mapped_column(Date)
-    person: Mapped[str] = mapped_column(String(16))
+    person: Mapped[str] = mapped_column(String(40))
     rule: Mapped[str] = mapped_column(String(128))
     expected: Mapped[str] = mapped_column(String(512))
     found: Mapped[str] = mapped_column(String(512))
@@ -354,13 +374,65 @@ class ErasureAudit(Base):
     rows: Mapped[int] = mapped_column(Integer)
 
 
-DELTA_TABLES = {
-    "fk": FkBenefit.__table__,
-    "af": AfSupport.__table__,
-    "soc": SocPayment.__table__,
-    "hsf": HsfContact.__table__,
-    "ekonomi": LedgerEntry.__table__,
-}
+class HeldRecord(Base):
+    """A held row's record as it would be loaded (pseudonymised, keyed, JSON), for the rows that
+    may load later: warnings the steward may accept, and rows waiting for a code the budget
+    catalogue does not know yet. Kept so that no delivery file is ever needed again."""
+
+    __tablename__ = "held_record"
+    __table_args__ = (UniqueConstraint("delivery_id", "row_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(16), index=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("delivery.id"))
+    row_number: Mapped[int] = mapped_column(Integer)
+    pseudonym: Mapped[str | None] = mapped_column(PSEUDONYM, index=True)
+    # what it waits for: the steward ("granskning") or a code in the budget catalogue ("katalog")
+    waits_for: Mapped[str] = mapped_column(String(16), default="granskning")
+    payload: Mapped[str] = mapped_column(Text)
+
+
+class ErasureTombstone(Base):
+    """A person who withdrew every consent, by a keyed hash in a purpose of its own (never the
+    pseudonym): nothing about them dated up to ``erased_on`` is stored again, whatever is
+    re-delivered. Per insats, the days a SUS consent ended by withdrawal (a spell open then ends AVB)."""
+
+    __tablename__ = "erasure_tombstone"
+
+    tombstone: Mapped[str] = mapped_column(String(64), primary_key=True)
+    insats: Mapped[str] = mapped_column(CODE, primary_key=True)
+    erased_on: Mapped[dt.date] = mapped_column(Date)
+    # the days (ISO, comma-separated) a SUS consent for the insats ended by withdrawal
+    avb_days: Mapped[str | None] = mapped_column(String(400))
+
+
+class StewardUser(Base):
+    """Who may use the steward's web app, and as what: ``granskare`` reads, ``dataansvarig`` also
+    accepts and reopens. A user without a password hash signs in only through the operator's
+    reverse proxy; the name is what ``steward_decision.decided_by`` records."""
+
+    __tablename__ = "steward_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    password_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class StewardSession(Base):
+    """A signed-in browser. Only the SHA-256 of the cookie's token is stored, so a copy of the
+    warehouse signs nobody in; the CSRF token every form must carry belongs to the session."""
+
+    __tablename__ = "steward_session"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(64), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    via_proxy: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    last_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
 class SusReleaseCell(Base):

@@ -1,22 +1,74 @@
-"""The board's budget follow-up for each quarter of the run, from the ledger and the budget."""
+"""The board's economy for each quarter of the run: follow-up, delårsrapport, årsredovisning.
+
+Each asset is thin: read the warehouse as it stands, compute with the pure functions of
+:mod:`assets.budget.followup` and :mod:`assets.budget.statements`, write the files, and read them
+back for the output check (:mod:`assets.budget.checks`). Every figure is selected by the dates in
+the data (booking, enrolment and exit days), so a quarter built later from later deliveries shows
+what those deliveries say about the quarter. Outputs (publishable: no personal data):
+
+- ``<out>/budget/<YYYY>Q<n>/budgetuppfoljning.xlsx`` and ``.html``: every quarter with data;
+- ``<out>/delarsrapport/<YYYY>T<n>/`` (or ``<YYYY>H1``) ``delarsrapport.xlsx`` and ``.html``: each
+  tertial (or half-year) that ends within the run's quarters, once it has ended;
+- ``<out>/arsredovisning/<YYYY>/arsredovisning.xlsx`` and ``.html``: each year whose last quarter
+  is in the run, once the year has ended.
+
+A period without a budget and without bookings gets no files; the asset says ``ingen data``.
+The förbund chooses tertial or half-year reports with ``FINSAM_DELARSPERIOD`` (``tertial``, the
+default, or ``halvår``).
+"""
+
 
 import datetime as dt
+import os
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pandas as pd
 from sqlalchemy import Connection, select
 
-from assets.budget import followup, report
-from finsam.periods import quarter_label
+from assets.budget import (
+    checks,
+    followup,
+    layout,
+    page,
+    report,
+    statement_report,
+    statements,
+    workbook,
+)
+from assets.budget.followup import HALVAR, KVARTAL, TERTIAL, Period
 from assets.resources import OutputFolder, Warehouse
 from assets.retry import retry_when_busy
+from finsam.periods import TIMEZONE
 from warehouse import models, quarantine
 
-DATES = ("bokforingsdatum", "inskrivningsdatum", "utskrivningsdatum", "startdatum", "slutdatum")
+DATES = ("bokforingsdatum", "inskrivningsdatum", "utskrivningsdatum", "startdatum", "slutdatum",
+         "record_date")
+DELARSPERIOD_ENV = "FINSAM_DELARSPERIOD"
+_DELARSPERIOD_NAMES = {"tertial": TERTIAL, "halvår": HALVAR, "halvar": HALVAR}
+NO_DATA = "ingen data"
+NOT_ENDED = "inte avslutad"
+_BUDGET_TABLES = {"lines": models.BudgetLine, "annual": models.BudgetAnnual,
+                  "catalogue": models.BudgetInsats, "financing": models.BudgetFinancing}
+_DEPS = ["budget_workbook", "ekonomi_ledger", "insats_spells"]
+
+
+def delarsperiod() -> str:
+    """The förbund's choice of part-year report: ``FINSAM_DELARSPERIOD`` = tertial (default) or
+    halvår."""
+    value = os.environ.get(DELARSPERIOD_ENV, "").strip().casefold() or "tertial"
+    if value not in _DELARSPERIOD_NAMES:
+        raise ValueError(f"{DELARSPERIOD_ENV}={value!r}: ange tertial eller halvår")
+    return _DELARSPERIOD_NAMES[value]
+
+
+def today() -> dt.date:
+    return dt.datetime.now(ZoneInfo(TIMEZONE)).date()
 
 
 def _read(connection: Connection, model, columns: tuple[str, ...], **where) -> pd.DataFrame:
-    """The ``columns`` of ``model``'s rows that match ``where``. Only what the follow-up uses: the
+    """The ``columns`` of ``model``'s rows that match ``where``. Only what the reports use: the
     spells and the ledger are wide, and reading all their columns took longer than a follow-up."""
     table = model.__table__
     query = select(*(table.c[name] for name in columns))
@@ -39,46 +91,99 @@ def _held_budget_rows(connection: Connection, year: int) -> pd.DataFrame:
             else pd.DataFrame(columns=["insats", "kostnadsslag"]))
 
 
-def _held_ledger_rows(connection: Connection) -> int:
+def _held_ledger_rows(connection: Connection) -> pd.DataFrame:
+    """Open ledger rows held for an unknown Projekt, with the booking date of the row itself."""
     table = models.HeldRow.__table__
-    return len(pd.read_sql(select(table.c.id).where(
+    frame = pd.read_sql(select(table.c.record_date, table.c.match_key).where(
         table.c.source == "ekonomi", table.c.status == quarantine.OPEN,
-        table.c.rule == "okänt projekt"), connection))
+        table.c.rule == "okänt projekt"), connection)
+    frame["record_date"] = pd.to_datetime(frame["record_date"])
+    return frame
 
 
 def shared_inputs(connection: Connection) -> dict:
-    """What every quarter's follow-up reads: the ledger and the spells (read once per run)."""
+    """What every period's reports read: the ledger, the spells, the held ledger rows and every
+    year's budget tables (read once per run)."""
     columns = followup.INPUT_COLUMNS
     return {"ledger": _read(connection, models.LedgerEntry, columns["ledger"]),
             "spells": _read(connection, models.Spell, columns["spells"]),
-            "held_ledger_rows": _held_ledger_rows(connection)}
+            "held_ledger_rows": _held_ledger_rows(connection),
+            **{name: _read(connection, model, columns[name])
+               for name, model in _BUDGET_TABLES.items()}}
 
 
 def inputs(connection: Connection, year: int, shared: dict | None = None) -> dict:
-    columns = followup.INPUT_COLUMNS
-    return {
-        "lines": _read(connection, models.BudgetLine, columns["lines"], year=year),
-        "annual": _read(connection, models.BudgetAnnual, columns["annual"], year=year),
-        "catalogue": _read(connection, models.BudgetInsats, columns["catalogue"], year=year),
-        "financing": _read(connection, models.BudgetFinancing, columns["financing"], year=year),
-        "held_budget_rows": _held_budget_rows(connection, year),
-        **(shared or shared_inputs(connection)),
-    }
+    """Everything a report of ``year`` reads: :func:`shared_inputs` and the year's held budget
+    rows."""
+    return {**(shared or shared_inputs(connection)),
+            "held_budget_rows": _held_budget_rows(connection, year)}
 
 
-def write_quarter(connection: Connection, out, year: int, quarter: int,
-                  shared: dict | None = None) -> dict:
+def quarter_report(year: int, quarter: int, *, as_of: dt.date | None = None,
+                   tertial: bool = True, **data) -> tuple[followup.FollowUp, report.Report] | None:
+    """Pure: the quarter's follow-up and its report (None without data). ``tertial``: the last
+    ended tertial's sheet too (a förbund that reports by half-year has no use for it)."""
+    period = Period(year, KVARTAL, quarter)
+    if not followup.has_data(year, period.next_start, **data):
+        return None
+    result, last_tertial = followup.quarter_followups(year, quarter, as_of=as_of, **data)
+    history = followup.accumulated_history(year, quarter, lines=data["lines"],
+                                           ledger=data["ledger"], catalogue=data["catalogue"])
+    return result, report.followup_report(result, last_tertial if tertial else None, history)
+
+
+def quarter_cells(year: int, quarter: int, *, as_of: dt.date | None = None, tertial: bool = True,
+                  **data) -> pd.DataFrame | None:
+    """Pure: the cells of the quarter's workbook (sheet, table, row, column, value), as
+    :func:`write_quarter` writes it; None when the quarter has no data."""
+    made = quarter_report(year, quarter, as_of=as_of, tertial=tertial, **data)
+    return None if made is None else layout.cells(made[1])
+
+
+def write_quarter(connection: Connection, out: Path, year: int, quarter: int,
+                  shared: dict | None = None, *, as_of: dt.date | None = None,
+                  tertial: bool = True) -> dict | None:
+    """The quarter's workbook and page under ``<out>/budget/<YYYY>Q<n>/``; None (nothing
+    written) when the quarter has no data."""
     data = inputs(connection, year, shared)
-    result, tertial = followup.quarter_followups(year, quarter, **data)
-    history = followup.accumulated_history(year, quarter, lines=data["lines"], ledger=data["ledger"])
+    made = quarter_report(year, quarter, as_of=as_of, tertial=tertial, **data)
+    if made is None:
+        return None
+    result, model = made
     folder = out / "budget" / f"{year}Q{quarter}"
-    folder.mkdir(parents=True, exist_ok=True)
-    workbook = report.write_workbook(result, folder / "budgetuppfoljning.xlsx", tertial=tertial)
-    page = report.write_html(result, folder / "budgetuppfoljning.html", history=history)
-    total = result.tables["Förbundet"].loc["Totalt"]
-    return {"folder": folder, "workbook": workbook, "page": page,
-            "utfall_ackumulerat": float(total["Utfall ackumulerat"]),
+    written = {"folder": folder,
+               "workbook": workbook.write(model, folder / report.WORKBOOK_NAME),
+               "page": page.write(model, folder / report.HTML_NAME)}
+    total = result.tables[followup.FORBUNDET].loc[followup.TOTAL]
+    return {**written, "utfall_ackumulerat": float(total["Utfall ackumulerat"]),
             "budget_ackumulerat": float(total["Budget ackumulerat"])}
+
+
+def statement_cells(period: Period, *, as_of: dt.date | None = None,
+                    **data) -> pd.DataFrame | None:
+    """Pure: the cells of the delårsrapport's or årsredovisning's workbook; None when the period
+    has not ended by ``as_of`` or has no data."""
+    made = statements.statement(period, as_of=as_of, **data)
+    return None if made is None else statement_report.statement_cells(made)
+
+
+def write_statement(connection: Connection, out: Path, period: Period,
+                    shared: dict | None = None, *, as_of: dt.date | None = None) -> dict | None:
+    """A delårsrapport (a part-year) or the årsredovisning (the year); None (nothing written)
+    when the period has not ended by ``as_of`` or has no data."""
+    data = inputs(connection, period.year, shared)
+    made = statements.statement(period, as_of=as_of, **data)
+    if made is None:
+        return None
+    history = None
+    if made.kind == statements.ARSREDOVISNING:
+        history = followup.accumulated_history(period.year, 4, lines=data["lines"],
+                                               ledger=data["ledger"], catalogue=data["catalogue"])
+    kind = "arsredovisning" if made.kind == statements.ARSREDOVISNING else "delarsrapport"
+    folder = out / kind / period.code
+    written = statement_report.write(made, folder, history)
+    return {"folder": folder, **written,
+            "resultat": float(made.resultat.iloc[-1, 0])}
 
 
 def quarters_of(context: dg.AssetExecutionContext) -> list[tuple[int, int]]:
@@ -87,25 +192,97 @@ def quarters_of(context: dg.AssetExecutionContext) -> list[tuple[int, int]]:
     return [(period.year, period.quarter) for period in months]
 
 
+def _metadata(written: dict[str, dict], skipped: dict[str, str]) -> dict:
+    metadata: dict = {"skrivna": dg.MetadataValue.json(sorted(written)),
+                      "ej_skrivna": dg.MetadataValue.json(dict(sorted(skipped.items())))}
+    if not written:
+        metadata["status"] = NO_DATA
+    else:
+        latest = written[max(written)]
+        metadata["mapp"] = dg.MetadataValue.path(str(latest["folder"]))
+    return metadata
+
+
 def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     @dg.asset(name="budget_followup", group_name="ekonomi", partitions_def=partitions,
-              backfill_policy=dg.BackfillPolicy.single_run(),
-              deps=["budget_workbook", "ekonomi_ledger", "insats_spells"], kinds={"excel", "html"})
+              backfill_policy=dg.BackfillPolicy.single_run(), deps=_DEPS, kinds={"excel", "html"},
+              check_specs=checks.check_specs("budget_followup"))
     def budget_followup(context: dg.AssetExecutionContext, warehouse: Warehouse,
                         out: OutputFolder) -> dg.MaterializeResult:
-        """Budget mot utfall per kvartal och insats, med helårsprognos, till styrelsen."""
-        written = {}
+        """Budget mot utfall per kvartal och insats, med helårsprognos, årets resultat och eget
+        kapital, till styrelsen; med den senast avslutade tertialen. Kvartal utan budget och
+        utan bokföring får ingen arbetsbok (ingen data)."""
+        written, skipped = {}, {}
+        tertial = delarsperiod() == TERTIAL
         with retry_when_busy(context.retry_number), warehouse.engine().connect() as connection:
             shared = shared_inputs(connection)
             for year, quarter in quarters_of(context):
-                label = quarter_label(dt.date(year, 3 * quarter - 2, 1))
-                written[label] = write_quarter(connection, out.root, year, quarter, shared)
-        latest = written[max(written)]
-        return dg.MaterializeResult(metadata={
-            "kvartal": dg.MetadataValue.json(sorted(written)),
-            "senaste_utfall_ackumulerat": latest["utfall_ackumulerat"],
-            "senaste_budget_ackumulerat": latest["budget_ackumulerat"],
-            "mapp": dg.MetadataValue.path(str(latest["folder"])),
-        })
+                label = f"{year}Q{quarter}"
+                files = write_quarter(connection, out.root, year, quarter, shared,
+                                      as_of=today(), tertial=tertial)
+                if files is None:
+                    skipped[label] = NO_DATA
+                else:
+                    written[label] = files
+        metadata = _metadata(written, skipped)
+        metadata["kvartal"] = dg.MetadataValue.json(sorted(written))
+        if written:
+            latest = written[max(written)]
+            metadata["senaste_utfall_ackumulerat"] = latest["utfall_ackumulerat"]
+            metadata["senaste_budget_ackumulerat"] = latest["budget_ackumulerat"]
+        return dg.MaterializeResult(
+            metadata=metadata,
+            check_results=[checks.result([files["workbook"] for files in written.values()])])
 
-    return [budget_followup]
+    @dg.asset(name="delarsrapport", group_name="ekonomi", partitions_def=partitions,
+              backfill_policy=dg.BackfillPolicy.single_run(), deps=_DEPS, kinds={"excel", "html"},
+              check_specs=checks.check_specs("delarsrapport"))
+    def delarsrapport(context: dg.AssetExecutionContext, warehouse: Warehouse,
+                      out: OutputFolder) -> dg.MaterializeResult:
+        """Delårsrapport per avslutad tertial (30 april, 31 augusti) eller halvår (30 juni), som
+        förbundet valt: resultaträkning, eget kapital, medlemmarnas finansiering, insatser,
+        deltagare mot mål, jämfört med samma period året före."""
+        unit = delarsperiod()
+        written, skipped = {}, {}
+        with retry_when_busy(context.retry_number), warehouse.engine().connect() as connection:
+            shared = shared_inputs(connection)
+            for year, quarter in quarters_of(context):
+                for period in statements.delarsperioder(unit, year, quarter):
+                    _write_or_skip(connection, out.root, period, shared, written, skipped)
+        return dg.MaterializeResult(
+            metadata=_metadata(written, skipped),
+            check_results=[checks.result([files["workbook"] for files in written.values()])])
+
+    @dg.asset(name="arsredovisning", group_name="ekonomi", partitions_def=partitions,
+              backfill_policy=dg.BackfillPolicy.single_run(), deps=_DEPS, kinds={"excel", "html"},
+              check_specs=checks.check_specs("arsredovisning"))
+    def arsredovisning(context: dg.AssetExecutionContext, warehouse: Warehouse,
+                       out: OutputFolder) -> dg.MaterializeResult:
+        """Årsredovisningens tabeller för varje avslutat år vars fjärde kvartal ingår i körningen:
+        resultaträkning, eget kapital, medlemmarnas andelar av finansieringen, jämförelse med
+        föregående år, deltagare mot mål och kostnad per deltagare, strukturövergripande insatser."""
+        written, skipped = {}, {}
+        with retry_when_busy(context.retry_number), warehouse.engine().connect() as connection:
+            shared = shared_inputs(connection)
+            for year, quarter in quarters_of(context):
+                if quarter == 4:
+                    _write_or_skip(connection, out.root, statements.annual_period(year), shared,
+                                   written, skipped)
+        return dg.MaterializeResult(
+            metadata=_metadata(written, skipped),
+            check_results=[checks.result([files["workbook"] for files in written.values()])])
+
+    return [budget_followup, delarsrapport, arsredovisning]
+
+
+def _write_or_skip(connection: Connection, out: Path, period: Period, shared: dict,
+                   written: dict, skipped: dict) -> None:
+    as_of = today()
+    if not period.ended(as_of):
+        skipped[period.code] = NOT_ENDED
+        return
+    files = write_statement(connection, out, period, shared, as_of=as_of)
+    if files is None:
+        skipped[period.code] = NO_DATA
+    else:
+        written[period.code] = files

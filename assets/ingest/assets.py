@@ -1,64 +1,41 @@
-"""One asset per partner source: its deliveries, from the landing zone to a conformed table."""
+"""One asset per registered source: every new delivery, from the landing zone to its table.
 
-from dataclasses import dataclass
+Not partitioned: a run takes in every delivery the manifest has not seen, whatever its extraction
+date. What a quarter selects is what its outputs cover (see the output assets)."""
 
 import dagster as dg
 
-from assets.ingest.pipeline import ingest_source
-from assets.resources import LandingZone, SecretKeys, Warehouse
+from assets import files
+from assets.ingest.run import ingest_source
+from assets.resources import LandingZone, OutputFolder, SecretKeys, Warehouse
 from assets.retry import retry_when_busy
+from sources.registry import REGISTRY
+from sources.spec import SourceSpec
 
 
-@dataclass(frozen=True)
-class SourceAsset:
-    source: str
-    name: str
-    description: str
-    deps: tuple[str, ...] = ()
-
-
-SOURCE_ASSETS = (
-    SourceAsset("budget", "budget_workbook",
-                "Styrelsens budget per år: insatskatalog, budgetrader och finansiering."),
-    SourceAsset("insats", "insats_spells",
-                "Deltagarregistren från insatserna: ett deltagande per rad, pseudonymiserat.",
-                ("budget_workbook",)),
-    SourceAsset("samtycke", "samtycke_consents",
-                "Samtyckesregistret: vilka parter som får samverka om deltagaren, och hur länge."),
-    SourceAsset("fk", "fk_benefits", "Försäkringskassans förmånsperioder för deltagare med samtycke.",
-                ("samtycke_consents", "insats_spells")),
-    SourceAsset("af", "af_support", "Arbetsförmedlingens inskrivningar och ersättningar.",
-                ("samtycke_consents", "insats_spells")),
-    SourceAsset("soc", "soc_payments", "Socialtjänstens utbetalningar av försörjningsstöd per månad.",
-                ("samtycke_consents", "insats_spells")),
-    SourceAsset("hsf", "hsf_contacts", "Hälso- och sjukvårdens rehabkontakter och sjukskrivningar.",
-                ("samtycke_consents", "insats_spells")),
-    SourceAsset("ekonomi", "ekonomi_ledger", "Huvudboken: utfall per insats och kostnadsslag.",
-                ("budget_workbook",)),
-)
-
-
-def _build(spec: SourceAsset, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    @dg.asset(name=spec.name, group_name="leveranser", description=spec.description,
-              partitions_def=partitions, backfill_policy=dg.BackfillPolicy.single_run(),
-              deps=list(spec.deps), kinds={"pandas", "sqlalchemy"})
+def _build(spec: SourceSpec) -> dg.AssetsDefinition:
+    @dg.asset(name=spec.asset, group_name="leveranser", description=spec.asset_description,
+              deps=[REGISTRY.spec(name).asset for name in spec.depends_on],
+              kinds={"pandas", "sqlalchemy"})
     def _asset(context: dg.AssetExecutionContext, landing: LandingZone, warehouse: Warehouse,
-               secrets: SecretKeys) -> dg.MaterializeResult:
-        before = context.partition_time_window.end.date()
+               secrets: SecretKeys, out: OutputFolder) -> dg.MaterializeResult:
         with retry_when_busy(context.retry_number):
-            report = ingest_source(spec.source, landing.root, warehouse.engine(), secrets.load(),
-                                   before=before)
-        files = [{"fil": item.file_name, "utfall": item.outcome, "lästa": item.rows_read,
-                  "inlästa": item.rows_loaded, "kvarhållna": item.rows_held}
-                 for item in report.files]
-        context.log.info(f"{spec.source}: {report.metadata()}")
+            report = ingest_source(spec.name, landing.root, warehouse.engine(), secrets.load(),
+                                   settings=landing.settings(),
+                                   scrub=lambda numbers: files.scrub_restricted(out.root, numbers))
+        files_seen = [{"fil": item.file_name, "utfall": item.outcome, "lästa": item.rows_read,
+                       "inlästa": item.rows_loaded, "kvarhållna": item.rows_held}
+                      for item in report.files]
+        context.log.info(f"{spec.name}: {report.metadata()}")
         return dg.MaterializeResult(metadata={
             **report.metadata(),
-            "files": dg.MetadataValue.json(files),
+            "files": dg.MetadataValue.json(files_seen),
+            "väntar": dg.MetadataValue.json([{"fil": name, "varför": why}
+                                             for name, why in report.waiting]),
         })
 
     return _asset
 
 
-def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    return [_build(spec, partitions) for spec in SOURCE_ASSETS]
+def build_assets() -> list[dg.AssetsDefinition]:
+    return [_build(spec) for spec in REGISTRY.specs()]

@@ -7,23 +7,25 @@ import dagster as dg
 import pandas as pd
 from sqlalchemy import func, select
 
-from assets.ingest.assets import SOURCE_ASSETS, SourceAsset
-from finsam.periods import TIMEZONE, quarter_label
 from assets.resources import LandingZone, Warehouse
+from finsam.enums import Outcome
+from finsam.periods import TIMEZONE, quarter_label
+from sources.registry import REGISTRY
+from sources.spec import SourceSpec
 from warehouse import models, quarantine
 
 EXAMPLES = 20
 
 
-def _held_check(spec: SourceAsset) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=spec.name, name="kvarhallna_rader",
+def _held_check(spec: SourceSpec) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=spec.asset, name="kvarhallna_rader",
                     description="Rader som hålls kvar för förvaltaren (fel och varningar).")
     def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
         table = models.HeldRow.__table__
         with warehouse.engine().connect() as connection:
             held = pd.read_sql(select(table.c.file_name, table.c.row_number, table.c.column,
                                       table.c.rule, table.c.severity, table.c.found)
-                               .where(table.c.source == spec.source,
+                               .where(table.c.source == spec.name,
                                       table.c.status == quarantine.OPEN), connection)
         per_rule = held.groupby(["column", "rule"]).size()
         examples = held.head(EXAMPLES).astype(str).to_dict("records")
@@ -45,14 +47,14 @@ def days_since(last: dt.date | None, today: dt.date) -> int | None:
     return None if last is None else (today - last).days
 
 
-def _freshness_check(spec: SourceAsset) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=spec.name, name="leveransfarskhet",
+def _freshness_check(spec: SourceSpec) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=spec.asset, name="leveransfarskhet",
                     description="Varnar när parten inte har levererat på längre tid än tillåtet.")
     def _check(landing: LandingZone, warehouse: Warehouse) -> dg.AssetCheckResult:
         table = models.Delivery.__table__
         with warehouse.engine().connect() as connection:
             last = connection.execute(select(func.max(table.c.extraction_date)).where(
-                table.c.source == spec.source, table.c.outcome != "okänt namn")).scalar()
+                table.c.source == spec.name, table.c.outcome != Outcome.UNRECOGNISED)).scalar()
         last = pd.Timestamp(last).date() if last is not None else None
         today = dt.datetime.now(ZoneInfo(TIMEZONE)).date()
         days = days_since(last, today)
@@ -68,5 +70,5 @@ def _freshness_check(spec: SourceAsset) -> dg.AssetChecksDefinition:
 
 
 def build_checks() -> list[dg.AssetChecksDefinition]:
-    return ([_held_check(spec) for spec in SOURCE_ASSETS]
-            + [_freshness_check(spec) for spec in SOURCE_ASSETS])
+    return ([_held_check(spec) for spec in REGISTRY.specs()]
+            + [_freshness_check(spec) for spec in REGISTRY.specs()])

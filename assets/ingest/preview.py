@@ -1,7 +1,8 @@
-"""What a backfill would change, without changing anything: `finsam backfill --dry-run`.
+"""What a run would take in, without changing anything: `finsam backfill --dry-run`.
 
-Reads the deliveries the warehouse has not seen, assigns each to the quarter whose run would take
-it in, and sums what would change: files, rows, people, and the ledger total per booking quarter.
+Every delivery the manifest has not seen is read (as a run would read it) and summed: files, rows,
+people, the quarters its records' own dates fall in (those quarters' outputs change), and how much
+the ledger total moves per booking quarter. Deliveries that would wait are listed with why.
 """
 
 from __future__ import annotations
@@ -13,15 +14,18 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from finsam.errors import DeliveryRejected
-from finsam.periods import parse_quarter
-from sources.landing import scan_source
-from sources.registry import reader
-from sources.specs import ALL
+from assets.ingest import reading
+from finsam.periods import label, quarter, quarter_of, quarters_between
+from sources.landing import IngestSettings, scan_source
+from sources.registry import REGISTRY
+from sources.spec import Role, Strategy
 from warehouse import models
 
-OUTPUTS = {"insats": "SUS", "samtycke": "SUS", "fk": "SUS", "af": "SUS", "soc": "SUS",
-           "hsf": "SUS", "ekonomi": "budget", "budget": "budget"}
+
+def _output_of(source: str) -> str:
+    """The output a source's records change: the förbund's money goes to the budget follow-up,
+    everything about people to the follow-up of participants (SUS / Uppföljning Finsam)."""
+    return "budget" if REGISTRY.spec(source).role == Role.ACCOUNTS else "deltagare"
 
 
 @dataclass
@@ -32,23 +36,14 @@ class QuarterPreview:
 
     @property
     def outputs(self) -> list[str]:
-        return sorted({OUTPUTS[item["källa"]] for item in self.files})
+        return sorted({_output_of(item["källa"]) for item in self.files})
 
 
-def _quarter_of(extracted: date, quarters: list[str]) -> str | None:
-    """The first quarter of the range whose run takes the delivery in (extracted before its end)."""
-    for quarter in quarters:
-        end = pd.Period(quarter, freq="Q").end_time.date()
-        if extracted <= end:
-            return quarter
-    return None
-
-
-def _seen(engine: Engine) -> set[tuple[str, str, str]]:
-    table = models.Delivery.__table__
-    with engine.connect() as connection:
-        rows = connection.execute(select(table.c.source, table.c.file_name, table.c.sha256)).all()
-    return {tuple(row) for row in rows}
+@dataclass
+class Preview:
+    quarters: list[QuarterPreview]
+    waiting: list[dict] = field(default_factory=list)
+    outside: list[dict] = field(default_factory=list)   # new files whose records fall elsewhere
 
 
 def _stored_ledger(engine: Engine) -> pd.Series:
@@ -58,52 +53,65 @@ def _stored_ledger(engine: Engine) -> pd.Series:
     return ledger.set_index("record_key")["belopp"].astype(float)
 
 
-def preview(landing: Path, engine: Engine, first: str, last: str) -> list[QuarterPreview]:
-    quarters = [str(period) for period in pd.period_range(parse_quarter(first), parse_quarter(last),
-                                                          freq="Q")]
-    before = pd.Period(last, freq="Q").end_time.date()
-    seen = _seen(engine)
-    previews = {quarter: QuarterPreview(quarter) for quarter in quarters}
+def preview(landing: Path, engine: Engine, first: str, last: str, *,
+            today: date | None = None) -> Preview:
+    labels = [label(period) for period in quarters_between(quarter(first), quarter(last))]
+    previews = {name: QuarterPreview(name) for name in labels}
+    result = Preview([previews[name] for name in labels])
+    settings = IngestSettings(today=today or date.today(), settle_seconds=0)
     stored_ledger = None
-    for spec in ALL:
-        deliveries, _ = scan_source(landing, spec)
-        module = reader(spec.name)
-        for delivery in deliveries:
-            quarter = _quarter_of(delivery.extraction_date, quarters)
-            if (delivery.extraction_date > before or quarter is None
-                    or (spec.name, delivery.file_name, delivery.sha256) in seen):
-                continue
-            try:
-                conformed = module.conform(module.read(delivery), delivery)
-            except DeliveryRejected:
-                previews[quarter].files.append({"källa": spec.name, "fil": delivery.file_name,
-                                                "rader": 0, "godkända": 0, "personer": 0,
-                                                "avvisas": True})
-                continue
-            frame = conformed.frame
-            persons = int(frame["pnr"].nunique()) if "pnr" in frame else 0
-            previews[quarter].files.append({
-                "källa": spec.name, "fil": delivery.file_name, "rader": conformed.rows_read,
-                "godkända": len(frame), "personer": persons, "avvisas": False})
-            if spec.name == "ekonomi":
-                if stored_ledger is None:
-                    stored_ledger = _stored_ledger(engine)
-                previews[quarter].ledger_change += _ledger_change(frame, stored_ledger)
-    return [previews[quarter] for quarter in quarters]
+    for source in REGISTRY:
+        spec = source.spec
+        scan = scan_source(landing, spec, today=settings.today)
+        result.waiting += [{"källa": spec.name, "fil": entry.delivery.file_name, "varför": entry.reason}
+                           for entry in scan.waiting]
+        with engine.connect() as connection:
+            seen = reading.known(connection, spec.name)
+        batch = reading.read_new(source, scan.deliveries, seen, settings)
+        for item in batch.items:
+            if item.conformed is None:
+                summary = {"källa": spec.name, "fil": item.delivery.file_name, "rader": 0,
+                           "godkända": 0, "personer": 0, "avvisas": item.rejection is not None}
+                quarters_hit = [quarter_of(item.delivery.extraction_date)]
+            else:
+                frame = item.conformed.frame
+                summary = {"källa": spec.name, "fil": item.delivery.file_name,
+                           "rader": item.conformed.rows_read, "godkända": len(frame),
+                           "personer": int(frame["pnr"].nunique()) if "pnr" in frame else 0,
+                           "avvisas": False}
+                dates = spec.record_dates(frame).dropna()
+                if dates.empty:
+                    dates = pd.Series([pd.Timestamp(item.delivery.extraction_date)])
+                quarters_hit = sorted(set(pd.PeriodIndex(dates, freq="Q")))
+                if spec.role == Role.ACCOUNTS and spec.strategy == Strategy.DELTA:
+                    if stored_ledger is None:
+                        stored_ledger = _stored_ledger(engine)
+                    for period, change in _ledger_change(frame, stored_ledger).items():
+                        if label(period) in previews:
+                            previews[label(period)].ledger_change += change
+            inside = [label(period) for period in quarters_hit if label(period) in previews]
+            for name in inside:
+                previews[name].files.append(summary)
+            if not inside:
+                result.outside.append(summary)
+    return result
 
 
-def _ledger_change(frame: pd.DataFrame, stored: pd.Series) -> float:
-    """How much the ledger total moves: incoming amounts minus what the same rows hold now."""
+def _ledger_change(frame: pd.DataFrame, stored: pd.Series) -> pd.Series:
+    """How much the ledger total moves per booking quarter: incoming amounts minus what the same
+    rows hold now."""
     keys = frame["ver_nr"].astype("string") + "|" + frame["rad"].astype("string")
-    incoming = pd.Series(frame["belopp"].astype(float).to_numpy(), index=keys.to_numpy())
-    incoming = incoming[~incoming.index.duplicated(keep="last")]
-    return float((incoming - stored.reindex(incoming.index).fillna(0.0)).sum())
+    incoming = pd.DataFrame({"key": keys.to_numpy(), "belopp": frame["belopp"].astype(float).to_numpy(),
+                             "quarter": pd.PeriodIndex(frame["bokforingsdatum"], freq="Q")})
+    incoming = incoming.drop_duplicates("key", keep="last")
+    change = incoming["belopp"] - stored.reindex(incoming["key"]).fillna(0.0).to_numpy()
+    return change.groupby(incoming["quarter"]).sum()
 
 
-def describe(previews: list[QuarterPreview]) -> str:
+def describe(result: Preview) -> str:
     """The dry run's report, in Swedish, for the terminal."""
     lines = []
-    for item in previews:
+    for item in result.quarters:
         if not item.files:
             lines.append(f"{item.quarter}: inget nytt, inga utdata ändras")
             continue
@@ -118,4 +126,9 @@ def describe(previews: list[QuarterPreview]) -> str:
         for file in item.files:
             lines.append(f"    {file['källa']:8} {file['fil']}: {file['rader']} rader, "
                          f"{file['godkända']} godkända" + (" (avvisas)" if file["avvisas"] else ""))
+    if result.outside:
+        lines.append(f"Utanför perioden: {len(result.outside)} nya filer läses också in "
+                     "(deras uppgifter gäller andra kvartal).")
+    for entry in result.waiting:
+        lines.append(f"Väntar: {entry['källa']} {entry['fil']}: {entry['varför']}")
     return "\n".join(lines)

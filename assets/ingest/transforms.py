@@ -6,43 +6,40 @@ from collections.abc import Collection
 
 import pandas as pd
 
-from assets.ingest.withdrawal import DEIDENTIFIED_KEY_PREFIX
 from finsam.identity import RESERVNUMMER
 from finsam.privacy import Pseudonymiser, Vault
 from sources.base import Delivery
-from warehouse.load import record_keys
+from sources.spec import CatalogueCheck, Role, SourceSpec
+from warehouse.load import record_keys, versions
 
-#: natural key per source, with the pseudonym in place of the identity number
-RECORD_KEYS: dict[str, tuple[str, ...]] = {
-    "insats": ("insats", "pseudonym", "inskrivningsdatum"),
-    "samtycke": ("pseudonym", "insats", "samtycke_fran"),
-    "fk": ("pseudonym", "forman", "fom"),
-    "af": ("pseudonym", "inskriven_fran", "ersattning", "ersattning_fran"),
-    "soc": ("pseudonym", "manad"),
-    "hsf": ("pseudonym", "kontaktdatum", "kontakttyp"),
-    "ekonomi": ("ver_nr", "rad"),
-    "budget": ("year", "insats", "kostnadsslag"),
-}
-
+#: how a de-identified spell's record key starts (it has no person in it)
+DEIDENTIFIED_KEY_PREFIX = "avidentifierad|"
 #: columns that exist only in memory and never reach a table
 TRANSIENT = ("pnr", "id_kind")
+#: the person's erasure tombstone, beside the pseudonym while a batch is checked, never stored
+TOMBSTONE = "_tombstone"
 
 
 def pseudonymise(frame: pd.DataFrame, pseudonymiser: Pseudonymiser) -> pd.DataFrame:
-    """Replace the identity number by its pseudonym (computed once per distinct person)."""
+    """Replace the identity number by its pseudonym (computed once per distinct person), with the
+    person's tombstone beside it while the batch is checked against erasures."""
     if "pnr" not in frame:
         return frame
-    out = frame.assign(pseudonym=pseudonymiser.pseudonyms(frame["pnr"]))
+    out = frame.assign(pseudonym=pseudonymiser.pseudonyms(frame["pnr"]),
+                       **{TOMBSTONE: pseudonymiser.tombstones(frame["pnr"])})
     return out.drop(columns=[name for name in TRANSIENT if name in out])
 
 
 def vault_entries(frame: pd.DataFrame, pseudonymiser: Pseudonymiser, vault: Vault, *,
-                  skip: Collection[str] = ()) -> pd.DataFrame:
+                  skip: Collection[str] = (), only: Collection[str] | None = None) -> pd.DataFrame:
     """pseudonym + encrypted number for every distinct person in ``frame`` with a number, except
-    the pseudonyms in ``skip`` (already in the vault, or erased); only these are encrypted."""
+    the pseudonyms in ``skip`` (already in the vault), and only those in ``only`` when given;
+    only these are encrypted."""
     people = frame.loc[frame["pnr"].notna(), ["pnr"]].drop_duplicates()
     people["pseudonym"] = pseudonymiser.pseudonyms(people["pnr"])
     people = people.loc[~people["pseudonym"].isin(skip)]
+    if only is not None:
+        people = people.loc[people["pseudonym"].isin(only)]
     people["ciphertext"] = vault.encrypt(people["pnr"])
     return people[["pseudonym", "ciphertext"]].reset_index(drop=True)
 
@@ -55,16 +52,21 @@ def reservnummer_rows(frame: pd.DataFrame) -> pd.Series:
 
 
 def with_lineage(frame: pd.DataFrame, delivery: Delivery, delivery_id: int) -> pd.DataFrame:
-    return frame.assign(delivery_id=delivery_id,
-                        extraction_date=pd.Timestamp(delivery.extraction_date),
-                        file_name=delivery.file_name)
+    """Where each row came from, and its version (extraction date, file, row): the newest version
+    of a record wins, whatever order deliveries arrive in."""
+    extracted = pd.Series(pd.Timestamp(delivery.extraction_date), index=frame.index)
+    named = pd.Series(delivery.file_name, index=frame.index, dtype="string")
+    rows = frame["row_number"] if "row_number" in frame else pd.Series(0, index=frame.index)
+    return frame.assign(delivery_id=delivery_id, extraction_date=extracted, file_name=named,
+                        version=versions(extracted, named, rows))
 
 
-def with_record_key(frame: pd.DataFrame, source: str) -> pd.DataFrame:
-    """Attach ``record_key``. Anonymous spells have no person: they are told apart by kön, date and
-    their order among equals, which is stable between snapshots of the same register."""
-    key = record_keys(frame, RECORD_KEYS[source])
-    if source == "insats" and "pseudonym" in frame:
+def with_record_key(frame: pd.DataFrame, spec: SourceSpec) -> pd.DataFrame:
+    """Attach ``record_key`` (the declared key). Anonymous spells have no person: they are told
+    apart by kön, date and their order among equals, which is stable between snapshots of the same
+    register."""
+    key = record_keys(frame, spec.record_key)
+    if spec.role == Role.PARTICIPANTS and "pseudonym" in frame:
         anonymous = frame["pseudonym"].isna()
         if anonymous.any():
             anon = frame.loc[anonymous]
@@ -92,25 +94,15 @@ def vanished(previous_keys: pd.Series, current_keys: pd.Series) -> int:
     return int((~previous.isin(current_keys)).sum())
 
 
-#: source -> (code column, date column deciding the budget year, contract column, rule)
-CATALOGUE_CHECKED = {
-    "insats": ("insats", "inskrivningsdatum", "Insats", "okänd insats"),
-    "ekonomi": ("projekt", "bokforingsdatum", "Projekt", "okänt projekt"),
-}
-ADMINISTRATION = "ADM"
-
-
-def unknown_in_catalogue(frame: pd.DataFrame, source: str, catalogue: pd.DataFrame) -> pd.Series:
+def unknown_in_catalogue(frame: pd.DataFrame, check: CatalogueCheck,
+                         catalogue: pd.DataFrame) -> pd.Series:
     """Codes missing from the budget workbook's Insatser sheet of the row's year. A year with no
     budget loaded yet is judged by every year's catalogue, so an early spell is not held forever."""
-    code_column, date_column, _, _ = CATALOGUE_CHECKED[source]
-    codes = frame[code_column].astype("string").str.upper()
-    years = pd.to_datetime(frame[date_column]).dt.year
+    codes = frame[check.code_column].astype("string").str.upper()
+    years = pd.to_datetime(frame[check.date_column]).dt.year
     pairs = pd.MultiIndex.from_arrays([years, codes])
     listed = pd.MultiIndex.from_arrays([catalogue["year"].astype(int), catalogue["insats"].str.upper()])
     in_year = pd.Series(pairs.isin(listed), index=frame.index)
     any_year = codes.isin(catalogue["insats"].str.upper()) & ~years.isin(catalogue["year"].astype(int))
-    known = in_year | any_year.fillna(False)
-    if source == "ekonomi":
-        known |= codes == ADMINISTRATION
+    known = in_year | any_year.fillna(False) | codes.isin(check.always_known).fillna(False)
     return ~known.astype(bool)

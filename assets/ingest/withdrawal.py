@@ -1,65 +1,106 @@
 """Withdrawn consent: register the participant out, erase what identifies them, keep the statistics.
 
-Runs after every load that can bring identifiable data back (consent register, insats registers,
-partner deltas), so a re-delivered old file or a backfill of an old quarter can never undo an
-erasure: the consent register as known now decides.
+Two rules, both worked out from the consent register alone, so the outcome depends on which
+registers arrived, never on the order:
+
+* **AVB**: a spell open on a day when the last SUS consent for its insats is withdrawn ends that
+  day with AVB (even if consent is given again later: a new consent starts a new spell only if the
+  register says so). Withdrawing only a partner-sharing consent changes nothing in SUS.
+* **Erasure**: a person is erased from the first day on which every consent they had given is
+  withdrawn. Nothing about them dated up to that day is kept, or stored again when re-delivered:
+  their vault entry, partner records, held rows and consent rows go, their spells stay only
+  de-identified (no pseudonym, no pointer to a landing row; age at enrolment and kön remain so
+  published statistics reproduce). A tombstone (a keyed hash in a purpose of its own, never the
+  pseudonym) recognises them in later deliveries. A consent given after that day is a new legal
+  basis: what is dated after it is handled as anyone's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, Table, delete, insert, select
 
+from assets.ingest.transforms import DEIDENTIFIED_KEY_PREFIX, TOMBSTONE
 from finsam.consent import in_force_until
-from warehouse import load, models
+from warehouse import held_records, load, models
 
 AVB = "AVB"
-DEIDENTIFIED_KEY_PREFIX = "avidentifierad|"
-PARTNER_TABLES = (models.FkBenefit, models.AfSupport, models.SocPayment, models.HsfContact)
+_ALL_INSATSER = "*"
 
 
-def erased_people(consents: pd.DataFrame) -> pd.Index:
-    """People whose every consent is withdrawn: no legal basis is left to keep them identifiable."""
-    if consents.empty:
-        return pd.Index([], dtype="string")
-    withdrawn = consents["aterkallat"].notna().groupby(consents["pseudonym"]).all()
-    return pd.Index(withdrawn.index[withdrawn.to_numpy()], dtype="string")
+def _withdrawal_ends(consents: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """(keys..., day) for each withdrawal day on which no consent of the group (``keys``) given by
+    then is still unwithdrawn: the day the group's consent ended by withdrawal."""
+    withdrawn = consents.loc[consents["aterkallat"].notna(), [*keys, "aterkallat"]]
+    if withdrawn.empty:
+        return pd.DataFrame(columns=[*keys, "day"])
+    days = withdrawn.rename(columns={"aterkallat": "day"}).drop_duplicates()
+    pairs = days.merge(consents[[*keys, "samtycke_fran", "aterkallat"]], on=keys)
+    still = ((pairs["samtycke_fran"] <= pairs["day"])
+             & (pairs["aterkallat"].isna() | (pairs["aterkallat"] > pairs["day"])))
+    blocked = pairs.loc[still, [*keys, "day"]].drop_duplicates()
+    ends = days.merge(blocked, on=[*keys, "day"], how="left", indicator=True)
+    return ends.loc[ends["_merge"] == "left_only", [*keys, "day"]].reset_index(drop=True)
 
 
-def withdrawal_days(consents: pd.DataFrame) -> pd.DataFrame:
-    """(pseudonym, insats, withdrawn_on) for each insats whose consents have all been withdrawn."""
-    if consents.empty:
-        return pd.DataFrame(columns=["pseudonym", "insats", "withdrawn_on"])
-    grouped = consents.groupby(["pseudonym", "insats"])["aterkallat"]
-    days = grouped.max().where(grouped.count() == grouped.size())
-    return days.dropna().rename("withdrawn_on").reset_index()
+def erasure_days(consents: pd.DataFrame, person: str = "pseudonym") -> pd.Series:
+    """Per person: the first day every consent they had given was withdrawn (none: not erased)."""
+    ends = _withdrawal_ends(consents, [person])
+    if ends.empty:
+        return pd.Series(dtype="datetime64[ns]", name="day")
+    return ends.groupby(person)["day"].min()
 
 
-def register_out(spells: pd.DataFrame, days: pd.DataFrame) -> pd.DataFrame:
-    """Spells open on the withdrawal day end that day with AVB; spells that ended earlier keep
-    their exit. Every spell of a withdrawn insats is marked with the withdrawal day."""
-    marked = spells.drop(columns=["withdrawn_on"], errors="ignore").merge(
-        days, on=["pseudonym", "insats"], how="left")
-    marked.index = spells.index
-    day = marked["withdrawn_on"]
-    exit_day = pd.to_datetime(marked["utskrivningsdatum"])
-    still_open = day.notna() & (pd.to_datetime(marked["inskrivningsdatum"]) <= day) & (
-        exit_day.isna() | (exit_day > day))
-    marked["utskrivningsdatum"] = exit_day.mask(still_open, day)
-    marked.loc[still_open, "avslutsanledning"] = AVB
-    marked.loc[still_open, "forsorjning_ut"] = pd.NA
-    return marked
+def avb_days(consents: pd.DataFrame, person: str = "pseudonym") -> pd.DataFrame:
+    """(person, insats, day): days a person's last SUS consent for the insats was withdrawn."""
+    sus = consents.loc[consents["sus"].astype(bool)]
+    return _withdrawal_ends(sus, [person, "insats"])
 
 
-def deidentify(spells: pd.DataFrame) -> pd.DataFrame:
-    """Drop pseudonym and birth date (age at enrolment stays); one random token per person."""
-    people = spells["pseudonym"].drop_duplicates()
+def register_out(spells: pd.DataFrame, days: pd.DataFrame, person: str = "pseudonym"
+                 ) -> pd.DataFrame:
+    """A spell in progress on one of its insats's AVB days (the earliest from its enrolment to its
+    end) is marked ``withdrawn_on`` that day; if it was still open then, it ends that day with AVB.
+    A spell that ended before the withdrawal is left as it was."""
+    out = spells.copy()
+    if days.empty or out.empty:
+        return out
+    keyed = out[[person, "insats", "inskrivningsdatum", "utskrivningsdatum"]].assign(
+        _row=range(len(out)))
+    pairs = keyed.merge(days.rename(columns={"day": "_day"}), on=[person, "insats"])
+    start = pd.to_datetime(pairs["inskrivningsdatum"])
+    end = pd.to_datetime(pairs["utskrivningsdatum"])
+    during = (start <= pairs["_day"]) & (end.isna() | (end >= pairs["_day"]))
+    first = pairs.loc[during].groupby("_row")["_day"].min()
+    if first.empty:
+        return out
+    index = out.index[first.index.to_numpy()]
+    day = pd.Series(first.to_numpy(), index=index)
+    exit_day = pd.to_datetime(out.loc[index, "utskrivningsdatum"])
+    still_open = index[(exit_day.isna() | (exit_day > day)).to_numpy()]
+    out.loc[index, "withdrawn_on"] = day
+    out.loc[still_open, "utskrivningsdatum"] = day[still_open]
+    out.loc[still_open, "avslutsanledning"] = AVB
+    out.loc[still_open, "forsorjning_ut"] = pd.NA
+    if "utskrivningskvartal" in out and len(still_open):
+        out.loc[still_open, "utskrivningskvartal"] = (
+            pd.PeriodIndex(day[still_open].to_numpy(), freq="Q").strftime("%YQ%q"))
+    return out
+
+
+def deidentify(spells: pd.DataFrame, person: str = "pseudonym") -> pd.DataFrame:
+    """No pseudonym and no pointer back to a landing row (delivery, row); age at enrolment and kön
+    stay. One random token per person keeps "unique persons" countable."""
+    people = spells[person].drop_duplicates()
     tokens = pd.Series([secrets.token_hex(16) for _ in range(len(people))], index=people.to_numpy())
-    token = spells["pseudonym"].map(tokens)
-    out = spells.assign(deidentified_person=token, pseudonym=pd.NA, birth_date=pd.NaT)
+    token = spells[person].map(tokens).astype("string")
+    out = spells.assign(deidentified_person=token, pseudonym=pd.NA, delivery_id=pd.NA,
+                        row_number=pd.NA, extraction_date=pd.NaT)
     out["record_key"] = (DEIDENTIFIED_KEY_PREFIX + token + "|" + out["insats"] + "|"
                          + pd.to_datetime(out["inskrivningsdatum"]).dt.strftime("%Y-%m-%d"))
     return out
@@ -76,78 +117,218 @@ def read_consents(connection: Connection) -> pd.DataFrame:
     return frame
 
 
-def apply_withdrawals(connection: Connection, consents: pd.DataFrame | None = None
-                      ) -> dict[str, int]:
-    """Apply what the consent register says now (``consents``, when the caller has just read
-    it); returns rows changed per table (for the audit)."""
-    consents = read_consents(connection) if consents is None else consents
-    days = withdrawal_days(consents)
-    if days.empty:
+def read_tombstones(connection: Connection) -> pd.DataFrame:
+    """(tombstone, insats, erased_on, avb_days) of everyone erased."""
+    table = models.ErasureTombstone.__table__
+    frame = pd.read_sql(select(table), connection)
+    frame["erased_on"] = pd.to_datetime(frame["erased_on"])
+    return frame
+
+
+def erased_before(frame: pd.DataFrame, dates: pd.Series, tombstones: pd.DataFrame) -> pd.Series:
+    """Rows about an erased person dated on or before their erasure day (or undated): never kept."""
+    if TOMBSTONE not in frame or tombstones.empty:
+        return pd.Series(False, index=frame.index)
+    erased_on = tombstones.groupby("tombstone")["erased_on"].min()
+    day = frame[TOMBSTONE].map(erased_on)
+    return (day.notna() & (dates.isna() | (pd.to_datetime(dates) <= day))).fillna(False).astype(bool)
+
+
+def participants_view(frame: pd.DataFrame, tombstones: pd.DataFrame) -> pd.DataFrame:
+    """A participant register's spells as they may be kept: an erased person's spells enrolled
+    up to the erasure only de-identified (ended AVB where the SUS consent was withdrawn while they
+    were in progress). The same whether the withdrawal arrived before or after the spells."""
+    erased = erased_before(frame, frame["inskrivningsdatum"], tombstones)
+    if not erased.any():
+        return frame
+    gone = frame.loc[erased].rename(columns={TOMBSTONE: "tombstone"})
+    gone = register_out(gone, tombstone_avb_days(tombstones), "tombstone")
+    gone = deidentify(gone).drop(columns="tombstone")
+    return pd.concat([frame.loc[~erased], gone], ignore_index=True)
+
+
+def tombstone_avb_days(tombstones: pd.DataFrame) -> pd.DataFrame:
+    """(tombstone, insats, day) from the stored tombstones."""
+    rows = tombstones.loc[tombstones["avb_days"].notna(), ["tombstone", "insats", "avb_days"]]
+    if rows.empty:
+        return pd.DataFrame(columns=["tombstone", "insats", "day"])
+    rows = rows.assign(day=rows["avb_days"].str.split(",")).explode("day")
+    return rows.assign(day=pd.to_datetime(rows["day"]))[["tombstone", "insats", "day"]]
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """Who a consent register erases: per person their pseudonym and tombstone (in memory only),
+    the erasure day, and the AVB days per insats."""
+
+    people: pd.DataFrame        # pseudonym, tombstone, erased_on
+    avb: pd.DataFrame           # tombstone, insats, day
+
+    def tombstone_rows(self) -> pd.DataFrame:
+        """The rows of ``erasure_tombstone``: one per person and insats with consents, AVB days
+        joined as text."""
+        days = self.avb.assign(day=pd.to_datetime(self.avb["day"]).dt.strftime("%Y-%m-%d"))
+        joined = (days.groupby(["tombstone", "insats"])["day"].agg(lambda d: ",".join(sorted(d)))
+                  .rename("avb_days").reset_index())
+        person = self.people[["tombstone", "erased_on"]].assign(insats=_ALL_INSATSER)
+        rows = pd.concat([person, joined.merge(self.people[["tombstone", "erased_on"]],
+                                               on="tombstone")], ignore_index=True)
+        return rows.drop_duplicates(["tombstone", "insats"], keep="last")
+
+
+def erasure_in_register(register: pd.DataFrame) -> Erasure:
+    """Everyone a consent register shows fully withdrawn (``register``: its rows with pseudonym
+    and tombstone)."""
+    days = erasure_days(register).rename("erased_on").rename_axis("pseudonym").reset_index()
+    people = (register[["pseudonym", TOMBSTONE]].drop_duplicates("pseudonym")
+              .merge(days, on="pseudonym").rename(columns={TOMBSTONE: "tombstone"}))
+    avb = avb_days(register)
+    avb = avb.loc[avb["pseudonym"].isin(people["pseudonym"])].merge(
+        people[["pseudonym", "tombstone"]], on="pseudonym")[["tombstone", "insats", "day"]]
+    return Erasure(people, avb)
+
+
+def store_tombstones(connection: Connection, erasure: Erasure) -> pd.DataFrame:
+    """Add the tombstones not held yet (an erasure is never undone); returns the new ones."""
+    rows = erasure.tombstone_rows()
+    if rows.empty:
+        return rows
+    table = models.ErasureTombstone.__table__
+    held = pd.read_sql(select(table.c.tombstone, table.c.insats), connection)
+    new = rows.merge(held, on=["tombstone", "insats"], how="left", indicator=True)
+    new = new.loc[new["_merge"] == "left_only"].drop(columns="_merge")
+    load.insert_frame(connection, table, new.assign(erased_on=pd.to_datetime(new["erased_on"])))
+    return new
+
+
+def apply_erasure(connection: Connection, erasure: Erasure, partner_tables: Mapping[Table, str],
+                  participant_sources: Iterable[str]) -> dict[str, int]:
+    """Erase the people of ``erasure`` from what is already stored; ``partner_tables``: each
+    partner table with the column its records' time starts in; ``participant_sources``: the
+    sources whose records are spells. Returns rows changed per table."""
+    people = erasure.people
+    if people.empty:
         return {}
-    erased = erased_people(consents)
     changed: dict[str, int] = {}
-    changed["spell (utskriven AVB)"] = _register_out(connection, days)
-    changed["spell (avidentifierad)"] = _deidentify(connection, erased)
-    changed["identity_vault"] = _delete_people(connection, models.IdentityVault, erased)
-    for model in PARTNER_TABLES:
-        changed[model.__tablename__] = _delete_people(connection, model, erased)
-    now = dt.datetime.now(dt.timezone.utc)
-    audit = [{"erased_at": now, "rule": "återkallat samtycke", "table_name": name, "rows": rows}
-             for name, rows in changed.items() if rows]
-    if audit:
-        connection.execute(insert(models.ErasureAudit), audit)
+    spells = _spells_of(connection, pd.Index(people["pseudonym"]))
+    if not spells.empty:
+        dated = spells.merge(people[["pseudonym", "tombstone", "erased_on"]], on="pseudonym")
+        dated = dated.loc[pd.to_datetime(dated["inskrivningsdatum"]) <= dated["erased_on"]]
+        dated = register_out(dated.drop(columns="erased_on"), erasure.avb, "tombstone")
+        _rewrite(connection, deidentify(dated).drop(columns="tombstone"))
+        changed["spell (avidentifierad)"] = len(dated)
+    pseudonyms = pd.Index(people["pseudonym"])
+    changed["identity_vault"] = _delete_people(connection, models.IdentityVault.__table__, pseudonyms)
+    for table, start in partner_tables.items():
+        changed[table.name] = _delete_dated(connection, table, start, people)
+    changed["held_row"] = _delete_held_rows(connection, pseudonyms)
+    changed["held_record"] = _erase_held_records(connection, erasure, list(participant_sources))
+    changed["consent"] = _delete_dated(connection, models.Consent.__table__, "samtycke_fran", people)
+    _audit(connection, changed)
     return {name: rows for name, rows in changed.items() if rows}
+
+
+def _erase_held_records(connection: Connection, erasure: Erasure, participants: list[str]) -> int:
+    """Records still waiting to load: an erased person's partner records go; their spells wait on
+    de-identified (as they would have been erased had they loaded first), under no landing row's
+    number (a random negative one keeps the key unique)."""
+    kept = held_records.of_people(connection, erasure.people["pseudonym"].tolist())
+    if kept.empty:
+        return 0
+    held_records.remove_ids(connection, kept["id"].astype(int).tolist())
+    spells = kept.loc[kept["source"].isin(participants)].reset_index(drop=True)
+    if spells.empty:
+        return len(kept)
+    frame = held_records.payloads(spells, models.Spell.__table__).assign(
+        _source=spells["source"].to_numpy(), _waits=spells["waits_for"].to_numpy(),
+        **{held_records.HELD_DELIVERY: spells["delivery_id"].astype("int64").to_numpy()})
+    frame = frame.merge(erasure.people[["pseudonym", "tombstone"]], on="pseudonym")
+    frame = deidentify(register_out(frame, erasure.avb, "tombstone")).drop(columns="tombstone")
+    frame[held_records.HELD_ROW] = [-secrets.randbelow(2**31 - 1) - 1 for _ in range(len(frame))]
+    for (source, reason), group in frame.groupby(["_source", "_waits"]):
+        held_records.store(connection, source, models.Spell.__table__, group, waits_for=reason)
+    return len(kept)
+
+
+def register_out_withdrawn(connection: Connection, consents: pd.DataFrame) -> int:
+    """Spells of people still identified whose SUS consent for the insats was withdrawn while
+    the spell was open: ended that day with AVB. Run after every load that can bring a spell back."""
+    days = avb_days(consents)
+    if days.empty:
+        return 0
+    spells = _spells_of(connection, pd.Index(days["pseudonym"].unique()))
+    if spells.empty:
+        return 0
+    marked = register_out(spells, days)
+    before = pd.to_datetime(spells["utskrivningsdatum"])
+    after = pd.to_datetime(marked["utskrivningsdatum"])
+    changed = ~((before == after) | (before.isna() & after.isna())) | (
+        spells["withdrawn_on"].isna() & marked["withdrawn_on"].notna())
+    _rewrite(connection, marked.loc[changed])
+    if changed.any():
+        _audit(connection, {"spell (utskriven AVB)": int(changed.sum())})
+    return int(changed.sum())
+
+
+def _audit(connection: Connection, changed: Mapping[str, int]) -> None:
+    now = dt.datetime.now(dt.timezone.utc)
+    rows = [{"erased_at": now, "rule": "återkallat samtycke", "table_name": name, "rows": count}
+            for name, count in changed.items() if count]
+    if rows:
+        connection.execute(insert(models.ErasureAudit), rows)
 
 
 def _spells_of(connection: Connection, people: pd.Index) -> pd.DataFrame:
     table = models.Spell.__table__
     frames = [pd.read_sql(select(table).where(table.c.pseudonym.in_(list(chunk))), connection)
               for chunk in _chunks(people)]
+    frames = [frame for frame in frames if not frame.empty]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def _chunks(values: pd.Index, size: int = 500):
+def _chunks(values: Iterable, size: int = 500):
+    values = list(values)
     for start in range(0, len(values), size):
         yield values[start:start + size]
-
-
-def _register_out(connection: Connection, days: pd.DataFrame) -> int:
-    spells = _spells_of(connection, pd.Index(days["pseudonym"].unique()))
-    if spells.empty:
-        return 0
-    marked = register_out(spells, days)
-    exit_before = pd.to_datetime(spells["utskrivningsdatum"])
-    changed = marked.loc[(exit_before != pd.to_datetime(marked["utskrivningsdatum"]))
-                         | spells["withdrawn_on"].isna() & marked["withdrawn_on"].notna()]
-    _rewrite(connection, changed)
-    exit_after = pd.to_datetime(marked["utskrivningsdatum"])
-    # NaT never equals NaT: two open spells are the same exit, not a change
-    return int(((exit_before != exit_after) & ~(exit_before.isna() & exit_after.isna())).sum())
-
-
-def _deidentify(connection: Connection, erased: pd.Index) -> int:
-    spells = _spells_of(connection, erased)
-    if spells.empty:
-        return 0
-    _rewrite(connection, deidentify(spells))
-    return len(spells)
 
 
 def _rewrite(connection: Connection, spells: pd.DataFrame) -> None:
     if spells.empty:
         return
     table = models.Spell.__table__
-    ids = spells["id"].tolist()
-    for chunk in _chunks(pd.Index(ids)):
-        connection.execute(delete(table).where(table.c.id.in_(list(chunk))))
+    for chunk in _chunks(spells["id"].tolist()):
+        connection.execute(delete(table).where(table.c.id.in_(chunk)))
     load.insert_frame(connection, table, spells)
 
 
-def _delete_people(connection: Connection, model, people: pd.Index) -> int:
-    table = model.__table__
+def _delete_held_rows(connection: Connection, people: pd.Index) -> int:
+    """The person's held rows and the decisions about them (a note may name them)."""
+    held, decisions = models.HeldRow.__table__, models.StewardDecision.__table__
     deleted = 0
     for chunk in _chunks(people):
-        result = connection.execute(delete(table).where(table.c.pseudonym.in_(list(chunk))))
+        ids = connection.execute(select(held.c.id).where(held.c.pseudonym.in_(chunk))).scalars().all()
+        for part in _chunks(ids):
+            connection.execute(delete(decisions).where(decisions.c.held_row_id.in_(part)))
+            deleted += int(connection.execute(delete(held).where(held.c.id.in_(part))).rowcount or 0)
+    return deleted
+
+
+def _delete_people(connection: Connection, table: Table, people: pd.Index) -> int:
+    deleted = 0
+    for chunk in _chunks(people):
+        result = connection.execute(delete(table).where(table.c.pseudonym.in_(chunk)))
         deleted += int(result.rowcount or 0)
     return deleted
 
+
+def _delete_dated(connection: Connection, table: Table, start: str, people: pd.DataFrame) -> int:
+    """A person's rows dated up to their erasure day (a month as ``YYYY-MM`` compares as text)."""
+    deleted = 0
+    column = table.c[start]
+    for _, person in people.iterrows():
+        day = pd.Timestamp(person["erased_on"])
+        bound = day.strftime("%Y-%m") if column.type.python_type is str else day.date()
+        result = connection.execute(delete(table).where(table.c.pseudonym == person["pseudonym"],
+                                                        column <= bound))
+        deleted += int(result.rowcount or 0)
+    return deleted

@@ -6,12 +6,12 @@ import dagster as dg
 import pandas as pd
 from sqlalchemy import Connection, delete, func, select
 
-from assets.ingest.assets import SOURCE_ASSETS
-from assets.steward.conflicts import find_conflicts, partner_evidence
-from assets.sus.warehouse_frames import read_frame
-from assets.steward.page import write_reports
 from assets.resources import OutputFolder, Warehouse
 from assets.retry import retry_when_busy
+from assets.steward.conflicts import find_conflicts, partner_evidence
+from assets.steward.page import write_reports
+from assets.sus.warehouse_frames import read_frame
+from sources.registry import REGISTRY
 from warehouse import load, models
 
 
@@ -46,7 +46,8 @@ def _evidence(connection: Connection) -> tuple[pd.DataFrame, pd.Series]:
 
 def refresh_conflicts(connection: Connection) -> int:
     spells = _frame(connection, models.Spell, "record_key", "insats", "pseudonym",
-                    "inskrivningsdatum", "birth_date", "forsorjning_in", "delivery_id", "row_number")
+                    "inskrivningsdatum", "kon", "age_at_enrolment", "forsorjning_in",
+                    "delivery_id", "row_number")
     files = _frame(connection, models.Delivery, "id", "file_name").set_index("id")["file_name"]
     spells["file_name"] = spells["delivery_id"].map(files)
     evidence, partners = _evidence(connection)
@@ -59,10 +60,9 @@ def refresh_conflicts(connection: Connection) -> int:
     return len(conflicts)
 
 
-def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    @dg.asset(name="steward_review", group_name="granskning", partitions_def=partitions,
-              backfill_policy=dg.BackfillPolicy.single_run(),
-              deps=[spec.name for spec in SOURCE_ASSETS], kinds={"pandas", "html", "csv"})
+def build_assets() -> list[dg.AssetsDefinition]:
+    @dg.asset(name="steward_review", group_name="granskning",
+              deps=[spec.asset for spec in REGISTRY.specs()], kinds={"pandas", "html", "csv"})
     def steward_review(context: dg.AssetExecutionContext, warehouse: Warehouse,
                        out: OutputFolder) -> dg.MaterializeResult:
         """Allt som förvaltaren ska granska: kvarhållna rader, avvikande leveranser och konflikter."""

@@ -13,8 +13,11 @@ CONFLICT_COLUMNS = ("insats", "spell_key", "file_name", "row_number", "inskrivni
                     "rule", "expected", "found")
 
 
-def masked_person(birth_date: pd.Series) -> pd.Series:
-    return pd.to_datetime(birth_date).dt.strftime("%Y%m%d").fillna("????????") + "-****"
+def masked_person(kon: pd.Series, age: pd.Series) -> pd.Series:
+    """The person as the steward sees them beside the register row: kön and age at enrolment
+    (the warehouse keeps no birth date; file and row say where the register has them)."""
+    years = age.astype("Int64").astype("string").fillna("?")
+    return kon.fillna("?").astype("string") + ", " + years + " år vid inskrivningen"
 
 
 def income_on_enrolment(spells: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFrame:
@@ -48,7 +51,7 @@ def income_on_enrolment(spells: pd.DataFrame, evidence: pd.DataFrame) -> pd.Data
         "file_name": hits["file_name"],
         "row_number": hits["row_number"],
         "inskrivningsdatum": hits["inskrivningsdatum"],
-        "person": masked_person(hits["birth_date"]),
+        "person": masked_person(hits["kon"], hits["age_at_enrolment"]),
         "rule": "försörjning vid inskrivning saknar partnerns uppgift",
         "expected": shown["partner"] + " visar " + shown["forsorjning"] + " på inskrivningsdagen",
         "found": hits["forsorjning_in"].fillna("(tomt)"),
@@ -77,7 +80,7 @@ def fewer_than_two_partners(spells: pd.DataFrame, partners_per_person: pd.Series
         "file_name": hits["file_name"],
         "row_number": hits["row_number"],
         "inskrivningsdatum": hits["inskrivningsdatum"],
-        "person": masked_person(hits["birth_date"]),
+        "person": masked_person(hits["kon"], hits["age_at_enrolment"]),
         "rule": "uppgifter från färre än två parter",
         "expected": "uppgifter från minst två parter (målgruppen behöver samordnat stöd)",
         "found": count[count < 2].astype(str) + " parter",

@@ -1,40 +1,37 @@
-"""The data steward's view: every open failure, notice and conflict, as CSV and as a web page.
+"""The data steward's view as files: ``failures.csv`` for Excel and ``failures.html`` for e-mail and
+the archive, rendered from the same templates as the steward's web app (``steward_web``).
 
 Everything here reads the warehouse only; identity numbers never appear (held rows are masked at
-the source, notices are counts, conflicts show the birth-date part only).
+the source, notices are counts, conflicts show the birth-date part only, and the render path masks
+anything shaped like a number on top of that).
 """
 
 from __future__ import annotations
 
-import html
+import datetime as dt
+from itertools import groupby
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, select
 
-from validation.issues import ERROR
+from assets.files import write_csv, write_text
+from assets.steward import render, review
+from assets.steward.review import NOTICE_TYPES, SOURCE_LABELS  # noqa: F401  (the CLI's labels)
+from finsam.periods import TIMEZONE
+from validation.issues import ERROR, WARNING
 from warehouse import models, quarantine
 
-COLUMNS = ("Typ", "ID", "Källa", "Fil", "Rad", "Kolumn", "Regel", "Allvarlighet", "Förväntat",
-           "Hittat", "Antal", "Status", "Först sedd", "Senast sedd", "Anteckning")
-
-NOTICE_TYPES = {
-    "okänd_leverans": "okänd leverans",
-    "avvisad_fil": "avvisad fil",
-    "försvunna_poster": "försvunna poster",
-    "reservnummer": "reservnummer",
-    "utan_samtycke": "data utan samtycke",
-    "återkallat": "data efter återkallat samtycke",
-    "dubblett": "dubblett",
-}
+COLUMNS = ("Typ", "Åtgärd", "ID", "Källa", "Fil", "Rad", "Kolumn", "Regel", "Allvarlighet",
+           "Förväntat", "Hittat", "Antal", "Status", "Först sedd", "Senast sedd", "Anteckning")
 
 CONFLICT_COLUMNS = {"försörjning vid inskrivning saknar partnerns uppgift": "Försörjning vid inskrivning"}
 
-SOURCE_LABELS = {
-    "insats": "Insatsernas deltagarregister", "samtycke": "Samtyckesregistret",
-    "fk": "Försäkringskassan", "af": "Arbetsförmedlingen", "soc": "Socialtjänsten",
-    "hsf": "Hälso- och sjukvården", "ekonomi": "Ekonomi (huvudbok)", "budget": "Budget",
-}
+TO_CORRECT = "rätta i källan"
+TO_DECIDE = "godkänn eller rätta i källan"
+DECIDED = "ingen, beslutad"
+INFORMATION = "information"
 
 
 def held_rows(connection: Connection, statuses: tuple[str, ...] = (quarantine.OPEN,
@@ -45,152 +42,123 @@ def held_rows(connection: Connection, statuses: tuple[str, ...] = (quarantine.OP
                        connection)
 
 
-def review_frame(connection: Connection) -> pd.DataFrame:
-    """Held rows, notices and conflicts in one frame with the steward's Swedish columns."""
-    held = held_rows(connection)
-    failures = pd.DataFrame({
+def _readable(moments: pd.Series) -> pd.Series:
+    """Stored instants as Stockholm time to the minute, as the pages show them."""
+    parsed = pd.to_datetime(moments, utc=True, format="mixed")
+    return parsed.dt.tz_convert(TIMEZONE).dt.strftime("%Y-%m-%d %H:%M")
+
+
+def held_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Held rows (as :mod:`assets.steward.review` reads them) with the steward's Swedish columns."""
+    return _typed(_held_columns(rows).reindex(columns=list(COLUMNS)))
+
+
+def _held_columns(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    held = pd.DataFrame(rows, columns=[*(column.name for column in review.ROW_COLUMNS),
+                                       "status_label"])
+    action = pd.Series(DECIDED, index=held.index).mask(
+        held["status"] == quarantine.OPEN,
+        held["severity"].map({ERROR: TO_CORRECT, WARNING: TO_DECIDE}))
+    return pd.DataFrame({
         "Typ": held["severity"].map({ERROR: "valideringsfel"}).fillna("varning"),
+        "Åtgärd": action,
         "ID": held["id"], "Källa": held["source"], "Fil": held["file_name"],
         "Rad": held["row_number"], "Kolumn": held["column"], "Regel": held["rule"],
         "Allvarlighet": held["severity"], "Förväntat": held["expected"], "Hittat": held["found"],
-        "Antal": 1, "Status": held["status"], "Först sedd": held["first_seen"],
+        "Antal": 1, "Status": held["status_label"], "Först sedd": held["first_seen"],
         "Senast sedd": held["last_seen"], "Anteckning": held["note"],
     })
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    for name in ("ID", "Rad", "Antal"):
+        frame[name] = pd.to_numeric(frame[name]).astype("Int64")
+    for name in ("Först sedd", "Senast sedd"):
+        frame[name] = _readable(frame[name])
+    return frame
+
+
+def review_frame(connection: Connection, rows: list[dict[str, Any]] | None = None) -> pd.DataFrame:
+    """Held rows the steward acts on or has decided (open, or accepted or resolved but not loaded
+    yet), notices and conflicts in one frame with the steward's Swedish columns."""
+    failures = _held_columns(review.every_row(connection) if rows is None else rows)
     notices = pd.read_sql(select(models.StewardNotice.__table__), connection)
     notice_rows = pd.DataFrame({
         "Typ": notices["kind"].map(NOTICE_TYPES).fillna(notices["kind"]),
+        "Åtgärd": INFORMATION,
         "Källa": notices["source"], "Fil": notices["file_name"], "Regel": notices["detail"],
-        "Antal": notices["count"], "Status": quarantine.OPEN, "Först sedd": notices["first_seen"],
+        "Antal": notices["count"], "Först sedd": notices["first_seen"],
         "Senast sedd": notices["last_seen"],
     })
     conflicts = pd.read_sql(select(models.ReconciliationConflict.__table__), connection)
     conflict_rows = pd.DataFrame({
-        "Typ": "konflikt", "Källa": "insats", "Fil": conflicts["file_name"],
+        "Typ": "konflikt", "Åtgärd": INFORMATION, "Källa": "insats", "Fil": conflicts["file_name"],
         "Rad": conflicts["row_number"],
         "Kolumn": conflicts["rule"].map(CONFLICT_COLUMNS),
         "Regel": conflicts["rule"], "Förväntat": conflicts["expected"],
         "Hittat": conflicts["person"] + ", inskriven " + conflicts["inskrivningsdatum"].astype(str)
                   + ": " + conflicts["found"],
-        "Antal": 1, "Status": quarantine.OPEN, "Senast sedd": conflicts["computed_at"],
+        "Antal": 1, "Senast sedd": conflicts["computed_at"],
     })
     frames = [frame for frame in (failures, notice_rows, conflict_rows) if not frame.empty]
     if not frames:
         return pd.DataFrame(columns=list(COLUMNS))
-    review = pd.concat(frames, ignore_index=True).reindex(columns=list(COLUMNS))
-    for name in ("ID", "Rad", "Antal"):
-        review[name] = pd.to_numeric(review[name]).astype("Int64")
-    return review
+    return _typed(pd.concat(frames, ignore_index=True).reindex(columns=list(COLUMNS)))
+
+
+_SECTIONS = (
+    ("fel", "Fel att rätta i källan", ""),
+    ("varningar", "Varningar att godkänna eller rätta i källan", "varning"),
+    ("godkanda", "Godkända, laddas vid nästa körning", "godkand"),
+)
+
+
+def _section_of(item: dict[str, Any]) -> str:
+    if item["status"] != quarantine.OPEN:
+        return "godkanda"
+    return "fel" if item["severity"] == ERROR else "varningar"
+
+
+def sections(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The page's three parts, each grouped by source and then by file, rule and severity (the
+    rows come sorted by source, file, rule and row)."""
+    by_section: dict[str, list[dict[str, Any]]] = {anchor: [] for anchor, _, _ in _SECTIONS}
+    for item in rows:
+        by_section[_section_of(item)].append(item)
+    out = []
+    for anchor, title, css in _SECTIONS:
+        sources = []
+        for source, of_source in groupby(by_section[anchor], key=lambda item: item["source"]):
+            of_source = list(of_source)
+            groups = [{"file_name": file_name, "rule": rule, "severity": severity,
+                       "rows": list(group_rows)}
+                      for (file_name, rule, severity), group_rows in groupby(
+                          of_source, key=lambda item: (item["file_name"], item["rule"],
+                                                       item["severity"]))]
+            sources.append({"label": SOURCE_LABELS.get(source, source), "count": len(of_source),
+                            "groups": groups})
+        out.append({"anchor": anchor, "title": title, "css": css,
+                    "count": len(by_section[anchor]), "sources": sources})
+    return out
+
+
+def render_html(connection: Connection, rows: list[dict[str, Any]] | None = None) -> str:
+    """The self-contained Swedish page: what to act on first, then what is decided, then
+    information; a filter box narrows the rows (no network, no cap)."""
+    rows = review.every_row(connection) if rows is None else rows
+    template = render.static_environment().get_template("failures.html")
+    return template.render(
+        created=dt.datetime.now(dt.timezone.utc), summary=review.summary(connection),
+        sections=sections(rows), notices=review.notices(connection),
+        conflicts=review.all_conflicts(connection))
 
 
 def write_reports(connection: Connection, out: Path) -> dict[str, Path]:
     """``<out>/steward/failures.csv`` and ``failures.html``; returns their paths."""
     folder = out / "steward"
-    folder.mkdir(parents=True, exist_ok=True)
-    frame = review_frame(connection)
+    rows = review.every_row(connection)
     csv_path = folder / "failures.csv"
-    # utf-8-sig and ';' so that Excel with Swedish settings opens it directly
-    frame.to_csv(csv_path, sep=";", index=False, encoding="utf-8-sig")
-    html_path = folder / "failures.html"
-    html_path.write_text(render_html(frame), encoding="utf-8")
+    # utf-8-sig and ';' so that Excel with Swedish settings opens it directly; formulas neutralised
+    write_csv(render.mask_frame(review_frame(connection, rows)), csv_path, encoding="utf-8-sig")
+    html_path = write_text(folder / "failures.html", render_html(connection, rows))
     return {"csv": csv_path, "html": html_path}
-
-
-def _cell(value: object) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return ""
-    return html.escape(str(value))
-
-
-# One pass per value; & becomes &amp; without touching the entities the others become.
-_ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
-
-
-def _escaped(values: pd.Series) -> pd.Series:
-    if pd.api.types.is_float_dtype(values):
-        values = values.astype("Int64")
-    return values.astype("string").fillna("").str.translate(_ENTITIES)
-
-
-_SHOWN = ("ID", "Rad", "Kolumn", "Allvarlighet", "Förväntat", "Hittat", "Antal", "Status",
-          "Senast sedd", "Anteckning")
-
-
-def _row_html(frame: pd.DataFrame) -> pd.Series:
-    """Every row as a table row, escaped once for the whole frame (not per group)."""
-    cells = [_escaped(frame[name]) for name in _SHOWN]
-    return "<tr><td>" + cells[0].str.cat(cells[1:], sep="</td><td>") + "</td></tr>"
-
-
-_HEAD_ROW = "".join(f"<th>{html.escape(name)}</th>" for name in _SHOWN)
-
-
-def _group_table(rows: str) -> str:
-    """``rows``: the group's table rows, joined by newlines."""
-    return f"<table><thead><tr>{_HEAD_ROW}</tr></thead><tbody>{rows}</tbody></table>"
-
-
-def _groups(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per source, file and rule (sorted, a missing file or rule last; rows without a source are
-    left out): the first row's type, the count and the rows' HTML in frame order. One grouping
-    over the whole frame instead of slicing it group by group."""
-    keyed = frame.assign(_html=_row_html(frame)).dropna(subset=["Källa"])
-    groups = keyed.groupby(["Källa", "Fil", "Regel"], sort=True, dropna=False)
-    return pd.DataFrame({"Typ": groups["Typ"].first(skipna=False),
-                         "Antal": groups["Antal"].sum(),
-                         "rows": groups["_html"].agg("\n".join)})
-
-
-def render_html(frame: pd.DataFrame) -> str:
-    """A self-contained Swedish page: counts per source and type, then every row grouped by
-    source, file and rule; a filter box narrows the rows (no network, no cap)."""
-    summary = (frame.pivot_table(index="Källa", columns="Typ", values="Antal", aggfunc="sum",
-                                 fill_value=0) if not frame.empty else pd.DataFrame())
-    parts = [_HEAD, "<h1>Granskning av leveranser</h1>",
-             f"<p>{len(frame)} poster att granska. Personnummer visas aldrig i sin helhet.</p>",
-             '<p><label>Filtrera: <input id="filter" type="search" '
-             'placeholder="fil, regel, kolumn, värde ..."></label></p>']
-    if not summary.empty:
-        parts.append("<h2>Översikt</h2>" + summary.to_html(classes="summary", border=0))
-    groups = _groups(frame)
-    # a loop over the groups (hundreds), each one's rows already rendered
-    for source, by_source in groups.groupby(level="Källa", sort=False):
-        label = SOURCE_LABELS.get(source, source)
-        parts.append(f'<section><h2>{html.escape(label)} ({int(by_source["Antal"].sum())})</h2>')
-        for (_, file_name, rule), typ, count, rows in by_source.itertuples(name=None):
-            title = f"{_cell(file_name)} – {_cell(rule)} – {_cell(typ)}"
-            parts.append(f'<details class="group"><summary>{title} '
-                         f'<span class="count">{int(count)}</span></summary>'
-                         f"{_group_table(rows)}</details>")
-        parts.append("</section>")
-    parts.append(_SCRIPT)
-    return "\n".join(parts) + "\n</body></html>\n"
-
-
-_HEAD = """<!DOCTYPE html>
-<html lang="sv"><head><meta charset="utf-8"><title>Granskning av leveranser – finsam</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
-table { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .9rem; }
-th, td { border: 1px solid #ccc; padding: .25rem .5rem; text-align: left; vertical-align: top; }
-th { background: #f0f0f0; }
-summary { cursor: pointer; padding: .3rem 0; }
-.count { background: #b00020; color: white; border-radius: 1rem; padding: 0 .5rem; }
-input { font-size: 1rem; padding: .3rem; width: 24rem; }
-</style></head><body>"""
-
-_SCRIPT = """<script>
-document.getElementById('filter').addEventListener('input', function () {
-  var needle = this.value.toLowerCase();
-  document.querySelectorAll('details.group').forEach(function (group) {
-    var shown = 0;
-    group.querySelectorAll('tbody tr').forEach(function (row) {
-      var hit = !needle || (group.querySelector('summary').textContent + row.textContent)
-        .toLowerCase().indexOf(needle) >= 0;
-      row.style.display = hit ? '' : 'none';
-      if (hit) { shown += 1; }
-    });
-    group.style.display = shown ? '' : 'none';
-    group.open = !!needle && shown > 0;
-  });
-});
-</script>"""

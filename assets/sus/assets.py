@@ -14,11 +14,11 @@ import pandas as pd
 from pydantic import Field
 
 from assets.files import restricted
+from assets.resources import OutputFolder, SecretKeys, Warehouse
+from assets.retry import retry_when_busy
 from assets.sus import publish, register, statistics, submission, suppression
 from assets.sus.warehouse_frames import read_catalogue, read_spells, read_sus_consents
 from finsam.periods import quarter_label
-from assets.resources import OutputFolder, SecretKeys, Warehouse
-from assets.retry import retry_when_busy
 
 
 def period(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
@@ -49,10 +49,9 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
                                           start, end)
             people = pd.concat([selection.enrolled["pseudonym"], selection.ended["pseudonym"]])
             identities = submission.identities(connection, secrets.load().vault, people)
+        # identity numbers: only ever in the restricted folder (0700), never beside what is published
         folder = restricted(out.root, "sus", period_folder(start, end))
         files = submission.SusAdapter().write(selection, identities, folder)
-        for path in files:
-            path.chmod(0o600)
         return dg.MaterializeResult(metadata={
             "inregistreringar": len(selection.enrolled),
             "utregistreringar": len(selection.ended),

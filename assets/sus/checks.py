@@ -4,8 +4,8 @@ import dagster as dg
 import pandas as pd
 from sqlalchemy import select
 
-from assets.sus.warehouse_frames import read_spells
 from assets.resources import Warehouse
+from assets.sus.warehouse_frames import read_spells
 from warehouse import models
 
 EXAMPLES = 10

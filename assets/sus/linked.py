@@ -25,6 +25,7 @@ shared populations come from ``statistics.declarations()``; a new table is a dec
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -214,7 +215,7 @@ def segments_of(releases: Iterable[Release]) -> tuple[list[int], list[tuple[int,
     """(every period edge, the segments between consecutive edges that some release covers)."""
     releases = list(releases)
     edges = sorted({r.first for r in releases} | {r.last + 1 for r in releases})
-    segments = [(start, end - 1) for start, end in zip(edges, edges[1:])
+    segments = [(start, end - 1) for start, end in itertools.pairwise(edges)
                 if any(r.first <= start and end - 1 <= r.last for r in releases)]
     return edges, segments
 

@@ -308,9 +308,9 @@ def _intro(when: str, min_cell: int, sheets: list[str], names: Mapping[str, str]
     links = " · ".join(f'<a href="#{_anchor(sheet)}">{html.escape(names.get(sheet, sheet))}</a>'
                        for sheet in sheets)
     return [f"<h1>SUS-statistik {html.escape(when)}</h1>",
-            "<p>Uppföljning av samordningsförbundets insatser: hur många som skrivits in och ut, "
+            ("<p>Uppföljning av samordningsförbundets insatser: hur många som skrivits in och ut, "
             "deras försörjning när de började, och hur många som gick vidare till arbete, studier "
-            "eller fortsatt rehabilitering.</p>",
+            "eller fortsatt rehabilitering.</p>"),
             '<ul class="not">', *(f"<li>{html.escape(rule)}</li>" for rule in COUNTING_RULES),
             "</ul>",
             f'<p class="not"><strong>Små tal.</strong> {html.escape(rule_text(min_cell))}</p>',
@@ -331,8 +331,8 @@ def write_html(protected: Stats, path: Path | str, *, min_cell: int = DEFAULT_MI
     goals = goal_chart_data(protected, targets, names)
     if not goals.empty:
         intro += ["<h2>Måluppfyllelse per insats</h2>",
-                  "<p>Stapeln visar hur stor andel av de utskrivna som gick till arbete, studier "
-                  "eller fortsatt rehabilitering; strecket visar insatsens mål.</p>",
+                  ("<p>Stapeln visar hur stor andel av de utskrivna som gick till arbete, studier "
+                  "eller fortsatt rehabilitering; strecket visar insatsens mål.</p>"),
                   charts.figure(_goal_chart(goals))]
     sections = [_section(sheet, tables, quarterly, names) for sheet, tables in protected.items()]
     page = ("<!DOCTYPE html>\n<html lang=\"sv\">\n<head>\n<meta charset=\"utf-8\">\n"

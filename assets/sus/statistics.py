@@ -67,21 +67,21 @@ SICKNESS_CODE = "SJK"
 _PLURAL = {"Kvinna": "Kvinnor", "Man": "Män"}
 
 COUNTING_RULES = (
-    "Statistiken räknar deltaganden (inskrivningar i en insats), inte personer. En person som "
-    "deltagit två gånger räknas två gånger, utom i raden Unika personer.",
+    ("Statistiken räknar deltaganden (inskrivningar i en insats), inte personer. En person som "
+    "deltagit två gånger räknas två gånger, utom i raden Unika personer."),
     "En inskrivning som avslutats med Felregistrering räknas inte någonstans.",
-    "Anonyma deltagare (utan samtycke till SUS eller med skyddade personuppgifter) räknas bara i "
-    "översikten, eftersom inga uppgifter om dem registreras.",
-    "Inskrivna vid periodens början: inskrivna före periodens första dag och inte utskrivna före "
-    "den. Inskrivna vid periodens slut: fortfarande inskrivna efter periodens sista dag.",
+    ("Anonyma deltagare (utan samtycke till SUS eller med skyddade personuppgifter) räknas bara i "
+    "översikten, eftersom inga uppgifter om dem registreras."),
+    ("Inskrivna vid periodens början: inskrivna före periodens första dag och inte utskrivna före "
+    "den. Inskrivna vid periodens slut: fortfarande inskrivna efter periodens sista dag."),
     "Försörjning vid inskrivning: en deltagare med två försörjningskällor räknas under båda.",
     "Ålder: hela år på inskrivningsdagen. Deltagare utanför 16–64 år redovisas på en egen rad.",
-    "Tid i insatsen: den som skrivs ut senast samma datum tolv månader efter inskrivningen räknas "
-    "till Upp till 12 mån, senast 18 månader efter till 13–18 mån, och så vidare.",
-    "Måluppfyllelse: andelen av de utskrivna (utom Felregistrering) som gick till arbete, studier "
-    "eller fortsatt rehabilitering, till sjukdom respektive av övriga skäl.",
-    "En deltagare som återkallat sitt samtycke skrivs ut med Avbrutet av deltagaren och räknas "
-    "fortfarande i statistiken, utan uppgifter som kan identifiera personen.",
+    ("Tid i insatsen: den som skrivs ut senast samma datum tolv månader efter inskrivningen räknas "
+    "till Upp till 12 mån, senast 18 månader efter till 13–18 mån, och så vidare."),
+    ("Måluppfyllelse: andelen av de utskrivna (utom Felregistrering) som gick till arbete, studier "
+    "eller fortsatt rehabilitering, till sjukdom respektive av övriga skäl."),
+    ("En deltagare som återkallat sitt samtycke skrivs ut med Avbrutet av deltagaren och räknas "
+    "fortfarande i statistiken, utan uppgifter som kan identifiera personen."),
 )
 
 

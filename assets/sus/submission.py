@@ -16,6 +16,7 @@ from typing import Protocol
 import pandas as pd
 from sqlalchemy import Connection, select
 
+from assets.files import write_csv
 from finsam.consent import ANONYMOUS, PERSONAL, sus_path
 from finsam.privacy import Vault
 from warehouse import models
@@ -104,8 +105,7 @@ class SusAdapter:
         written = []
         for name, frame in files.items():
             path = folder / name
-            frame.sort_values(order[name], kind="stable").to_csv(path, sep=";", index=False,
-                                                                 encoding="utf-8")
+            write_csv(frame.sort_values(order[name], kind="stable"), path, private=True)
             written.append(path)
         return written
 

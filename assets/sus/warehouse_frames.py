@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Select, select
 from assets.ingest.withdrawal import read_consents
 from warehouse import models
 
-DATES = ("inskrivningsdatum", "utskrivningsdatum", "withdrawn_on", "birth_date")
+DATES = ("inskrivningsdatum", "utskrivningsdatum", "withdrawn_on")
 
 
 # Rows come in batches this small so that SQLAlchemy's row objects die young, before the garbage

@@ -25,8 +25,7 @@ from finsam.consent import consented
 from finsam.errors import DeliveryRejected
 from finsam.reference import test_personnummer as skatteverket_test_numbers
 from sources.landing import scan_source
-from sources.registry import reader
-from sources.specs import ALL, BY_NAME
+from sources.registry import REGISTRY
 
 SMALL = {"scale": 0.002, "forbund": 3, "years": 2, "first_year": 2015}
 IDENTITY_SOURCES = ("insats", "samtycke", "fk", "af", "soc", "hsf")
@@ -42,13 +41,14 @@ def _read_all(root: Path, *, day: date | None = None) -> list[tuple]:
     extracted on ``day``); no file may be rejected or unrecognised."""
     read = []
     for landing in sorted(path for path in root.iterdir() if path.is_dir()):
-        for spec in ALL:
-            deliveries, unrecognised = scan_source(landing, spec)
+        for spec in REGISTRY.specs():
+            _scan = scan_source(landing, spec)
+            deliveries, unrecognised = [d.read() for d in _scan.deliveries], _scan.unrecognised
             assert not unrecognised, unrecognised
             for delivery in deliveries:
                 if day is not None and delivery.extraction_date != day:
                     continue
-                module = reader(spec.name)
+                module = REGISTRY[spec.name]
                 try:
                     raw = module.read(delivery)
                     conformed = module.conform(raw, delivery)
@@ -161,7 +161,7 @@ def test_partner_rows_fall_inside_consents(national):
             continue
         frame = conformed.frame.dropna(subset=["pnr"]).reset_index(drop=True)
         consents = newest_consents[forbund].assign(pseudonym=lambda f: f["pnr"])
-        allowed = consented(frame.assign(pseudonym=frame["pnr"]), delivery.source, consents)
+        allowed = consented(frame.assign(pseudonym=frame["pnr"]), REGISTRY.spec(delivery.source).consent, consents)
         inside += int(allowed.sum())
         total += len(frame)
     assert total and inside / total >= 0.99
@@ -221,8 +221,8 @@ def test_next_day_adds_newer_deliveries(tmp_path):
         # Re-delivered registers keep the few spoiled rows they had; the rest is clean.
         assert len(conformed.issues) <= 0.03 * conformed.rows_read
     assert manifest.rows == {source: rows[source] for source in SOURCES}
-    for spec in ALL:
-        deliveries = scan_source(root / manifest.forbund[0], spec)[0]
+    for spec in REGISTRY.specs():
+        deliveries = [d.read() for d in scan_source(root / manifest.forbund[0], spec).deliveries]
         if any(d.extraction_date == day for d in deliveries):
             assert deliveries[-1].extraction_date == day
     # The newest snapshots still hold every spell delivered before, and the new ones.
@@ -230,9 +230,9 @@ def test_next_day_adds_newer_deliveries(tmp_path):
     for path in (landing / "insats").glob(f"{day:%Y%m%d}_*"):
         scope = path.name.split("_", 1)[1].split(".")[0]
         older = sorted((landing / "insats").glob(f"*_{scope}.*"))[-2]
-        deliveries = {d.path: d for d in scan_source(landing, BY_NAME["insats"])[0]}
-        old = reader("insats").read(deliveries[older])
-        new_rows = reader("insats").read(deliveries[path])
+        deliveries = {d.path: d for d in [d.read() for d in scan_source(landing, REGISTRY.spec("insats")).deliveries]}
+        old = REGISTRY["insats"].read(deliveries[older])
+        new_rows = REGISTRY["insats"].read(deliveries[path])
         key = ["personnummer", "inskrivningsdatum"]
         assert set(map(tuple, old[key].fillna("").to_numpy())) <= set(map(tuple, new_rows[key].fillna("").to_numpy()))
     # A day must come after everything already delivered.

@@ -61,8 +61,9 @@ def _landing_secrets(landing: Path) -> tuple[set[str], set[str]]:
 
 
 def _written_files(workdir: Path) -> list[Path]:
-    # the SUS submission is the one output that holds identity numbers, in the restricted folder
-    excluded = [workdir / "landing", workdir / "out" / "begransad" / "sus"]
+    # the landing zone is the partners'; the restricted folder holds the SUS submission (numbers
+    # of consented participants, the one place they may be written)
+    excluded = [workdir / "landing", workdir / "out" / "begransad"]
     return [path for path in workdir.rglob("*") if path.is_file()
             and not any(path.is_relative_to(folder) for folder in excluded)
             and path.name != "demo_injected_mistakes.csv"]

@@ -10,22 +10,17 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from assets.ingest.pipeline import (
-    DUPLICATE,
-    LOADED,
-    REJECTED,
-    SUPERSEDED,
-    UNRECOGNISED,
-    ingest_source,
-)
-from sources.specs import ALL
+from assets.ingest.run import ingest_source
+from finsam.enums import Outcome
+from sources.landing import IngestSettings
+from sources.registry import REGISTRY
 from warehouse import models
 
-ORDER = ("budget", "insats", "samtycke", "fk", "af", "soc", "hsf", "ekonomi")
+ORDER = REGISTRY.names
 
 
-def _ingest_all(landing: Path, engine, keys, before: date | None = None) -> dict:
-    return {source: ingest_source(source, landing, engine, keys, before=before) for source in ORDER}
+def _ingest_all(landing: Path, engine, keys) -> dict:
+    return {source: ingest_source(source, landing, engine, keys) for source in ORDER}
 
 
 def _table(engine, model) -> pd.DataFrame:
@@ -36,10 +31,10 @@ def _table(engine, model) -> pd.DataFrame:
 def test_every_sample_is_loaded(sample_landing, engine, keys):
     reports = _ingest_all(sample_landing, engine, keys)
     manifest = _table(engine, models.Delivery)
-    assert set(manifest["source"]) == {spec.name for spec in ALL}
+    assert set(manifest["source"]) == set(REGISTRY.names)
     # the insats sample comes as CSV and XLSX with the same extraction date: one is superseded
-    assert sorted(manifest.loc[manifest["source"] == "insats", "outcome"]) == sorted([LOADED, SUPERSEDED])
-    assert (manifest.loc[manifest["source"] != "insats", "outcome"] == LOADED).all()
+    assert sorted(manifest.loc[manifest["source"] == "insats", "outcome"]) == sorted([Outcome.LOADED, Outcome.SUPERSEDED])
+    assert (manifest.loc[manifest["source"] != "insats", "outcome"] == Outcome.LOADED).all()
     # fk: Carl withdrew his only consent and Eva's consent does not name FK
     assert len(_table(engine, models.FkBenefit)) == 2
     assert len(_table(engine, models.SocPayment)) == 3
@@ -65,19 +60,21 @@ def test_same_run_twice_changes_nothing(sample_landing, engine, keys):
 def test_same_bytes_under_another_name_is_processed_once(sample_landing, engine, keys):
     ingest_source("samtycke", sample_landing, engine, keys)
     fk = sample_landing / "fk"
-    shutil.copy(fk / "20241130_forman.csv", fk / "20241201_forman_igen.csv")
+    shutil.copy(fk / "20241130_forman.csv", fk / "20241130_forman_igen.csv")
     report = ingest_source("fk", sample_landing, engine, keys)
-    assert [item.outcome for item in report.files] == [LOADED, DUPLICATE]
+    assert [item.outcome for item in report.files] == [Outcome.LOADED, Outcome.DUPLICATE]
     assert len(_table(engine, models.FkBenefit)) == 2
 
 
 def test_delta_newest_delivery_wins_whatever_the_order(sample_landing, engine, keys):
+    # a consent register of the new year's eve: the partners' later files may be judged by it
+    shutil.copy(sample_landing / "samtycke" / "20241130.csv", sample_landing / "samtycke" / "20241231.csv")
     ingest_source("samtycke", sample_landing, engine, keys)
     fk = sample_landing / "fk"
     original = (fk / "20241130_forman.csv").read_bytes().decode("cp1252")
     changed = original.replace("SJP;100;20230905;20240630", "SJP;50;20230905;20240531")
     (fk / "20241215_rattelse.csv").write_bytes(changed.encode("cp1252"))
-    ingest_source("fk", sample_landing, engine, keys, before=date(2024, 12, 31))
+    ingest_source("fk", sample_landing, engine, keys)
     older = original.replace("SJP;100;20230905;20240630", "SJP;75;20230905;20240430")
     (fk / "20241101_sen.csv").write_bytes(older.encode("cp1252"))
     ingest_source("fk", sample_landing, engine, keys)
@@ -119,22 +116,40 @@ def test_rejected_file_does_not_stop_the_others(sample_landing, engine, keys):
     ingest_source("samtycke", sample_landing, engine, keys)
     fk = sample_landing / "fk"
     text = (fk / "20241130_forman.csv").read_bytes().decode("cp1252")
-    (fk / "20241201_utan_fom.csv").write_bytes(text.replace(";FOM;", ";FRAN;").encode("cp1252"))
+    (fk / "20241130_utan_fom.csv").write_bytes(text.replace(";FOM;", ";FRAN;").encode("cp1252"))
     (fk / "forman_final.csv").write_bytes(b"PERSONNR;FORMAN\r\n")
     report = ingest_source("fk", sample_landing, engine, keys)
     outcomes = {item.file_name: item.outcome for item in report.files}
-    assert outcomes == {"20241130_forman.csv": LOADED, "20241201_utan_fom.csv": REJECTED,
-                        "forman_final.csv": UNRECOGNISED}
+    assert outcomes == {"20241130_forman.csv": Outcome.LOADED, "20241130_utan_fom.csv": Outcome.REJECTED,
+                        "forman_final.csv": Outcome.UNRECOGNISED}
     manifest = _table(engine, models.Delivery)
-    message = manifest.loc[manifest["outcome"] == REJECTED, "message"].iloc[0]
-    assert "20241201_utan_fom.csv" in message and "FOM" in message
+    message = manifest.loc[manifest["outcome"] == Outcome.REJECTED, "message"].iloc[0]
+    assert "20241130_utan_fom.csv" in message and "FOM" in message
     assert len(_table(engine, models.FkBenefit)) == 2
 
 
-def test_deliveries_after_the_window_wait(sample_landing, engine, keys):
-    report = ingest_source("fk", sample_landing, engine, keys, before=date(2024, 10, 1))
+def test_a_delivery_dated_after_today_waits_and_says_so(sample_landing, engine, keys):
+    report = ingest_source("budget", sample_landing, engine, keys,
+                           settings=IngestSettings(today=date(2024, 10, 1), settle_seconds=0))
     assert report.files == []
+    assert report.waiting and "senare än i dag" in report.waiting[0][1]
+    notices = _table(engine, models.StewardNotice)
+    assert notices["kind"].tolist() == ["väntar"]
+    # once the day has come, the file is read and the notice goes
+    ingest_source("budget", sample_landing, engine, keys)
+    assert "väntar" not in set(_table(engine, models.StewardNotice)["kind"])
+    assert not _table(engine, models.BudgetLine).empty
+
+
+def test_a_partner_file_waits_for_a_consent_register_as_new_as_it(sample_landing, engine, keys):
+    """Until a consent register extracted the same day or later has been read, nobody can tell
+    whether the partner's records were shared under consent."""
+    report = ingest_source("fk", sample_landing, engine, keys)
+    assert report.files == [] and "samtyckesregister" in report.waiting[0][1]
     assert _table(engine, models.FkBenefit).empty
+    ingest_source("samtycke", sample_landing, engine, keys)
+    assert [item.outcome for item in ingest_source("fk", sample_landing, engine, keys).files] == [
+        Outcome.LOADED]
 
 
 @pytest.mark.parametrize("model", [models.Spell, models.FkBenefit, models.Consent])

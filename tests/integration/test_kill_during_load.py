@@ -19,10 +19,9 @@ ROWS = 20_000
 CHILD = """
 import sys, time
 from pathlib import Path
-from assets.ingest import pipeline
-from assets.ingest.pipeline import ingest_source
-from finsam.privacy import Keys
-from finsam.privacy import Pseudonymiser, Vault, read_key_file
+from assets.ingest.run import ingest_source
+from assets.ingest.strategies import delta
+from finsam.privacy import Keys, Pseudonymiser, Vault, read_key_file
 from warehouse import load
 from warehouse.db import make_engine, migrate
 
@@ -38,7 +37,7 @@ def merge_then_hang(connection, table, frame):
     Path(marker).write_text(str(written))
     time.sleep(600)
 
-pipeline.load.merge_delta = merge_then_hang
+delta.load.merge_delta = merge_then_hang
 ingest_source("ekonomi", Path(landing), engine, keys)
 """
 
@@ -83,7 +82,7 @@ def test_killed_load_leaves_no_trace_and_the_rerun_loads_once(sample_landing, wa
 
     assert _counts(warehouse_url) == (0, 0)
 
-    from assets.ingest.pipeline import ingest_source
+    from assets.ingest.run import ingest_source
     from warehouse.db import make_engine
 
     engine = make_engine(warehouse_url)

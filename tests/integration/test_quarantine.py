@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from assets.ingest.pipeline import ingest_source
+from assets.ingest.run import ingest_source
+from sources.registry import REGISTRY
 from warehouse import models, quarantine
 
 OLD_PERSON = "19550114-2284"   # Skatteverket test number, 69 at enrolment in 2024
@@ -40,6 +41,10 @@ def test_corrected_delta_redelivery_closes_the_held_row(sample_landing, engine, 
 
     corrected = (sample_landing / "fk" / "20241130_forman.csv").read_bytes().replace(b"RHX", b"RHP")
     (sample_landing / "fk" / "20241210_rattad.csv").write_bytes(corrected)
+    # the correction is judged by a consent register as new as itself
+    (sample_landing / "samtycke" / "20241231.csv").write_bytes(
+        (sample_landing / "samtycke" / "20241130.csv").read_bytes())
+    ingest_source("samtycke", sample_landing, engine, keys)
     report = ingest_source("fk", sample_landing, engine, keys)
     assert report.closed == 1
     held = _held(engine)
@@ -85,7 +90,8 @@ def test_accepting_a_warning_loads_the_row_and_reopen_takes_it_out(sample_landin
     assert ingest_source("insats", sample_landing, engine, keys).accepted_loaded == 0
 
     with engine.begin() as connection:
-        quarantine.reopen(connection, held_id, "fel beslut", who="förvaltare")
+        quarantine.reopen(connection, held_id, "fel beslut", who="förvaltare",
+                          tables={spec.name: spec.table for spec in REGISTRY.specs()})
     assert len(_table(engine, models.Spell)) == spells_before
     decisions = _table(engine, models.StewardDecision)
     assert decisions[["decision", "status_after", "decided_by"]].values.tolist() == [
@@ -124,7 +130,85 @@ def test_unknown_insats_is_held_until_the_budget_catalogue_has_it(sample_landing
     (sample_landing / "budget.xlsx.bak").rename(budget)
     ingest_source("budget", sample_landing, engine, keys)
     report = ingest_source("insats", sample_landing, engine, keys)
-    assert report.resolved == 5 and report.accepted_loaded == 5
+    # their records were kept when they were held: the file is not read again, the rows load
+    assert report.resolved == 5
     assert len(_table(engine, models.Spell)) == 5
     held = _held(engine)
     assert set(held.loc[held["rule"] == "okänd insats", "status"]) == {quarantine.RESOLVED}
+
+
+def test_bulk_acceptance_takes_the_filtered_open_warnings_and_audits_each(steward_warehouse):
+    engine, ids = steward_warehouse
+    newer = quarantine.HeldFilter(source="fk", period="2024Q4")
+    with engine.begin() as connection:
+        with pytest.raises(ValueError, match="anteckning"):
+            quarantine.accept_many(connection, newer, "  ", who="anna")
+        assert quarantine.accept_many(connection, newer, "omfattning 60 % är avtalad", who="anna") == 12
+        # nothing open is left in that selection: a second acceptance accepts nothing
+        assert quarantine.accept_many(connection, newer, "igen", who="anna") == 0
+    held = _held(engine).set_index("id")
+    assert set(held.loc[ids["fk_new"], "status"]) == {quarantine.ACCEPTED}
+    assert set(held.loc[ids["fk_new"], "note"]) == {"omfattning 60 % är avtalad"}
+    # the other quarter's warnings, the error in the same file and the other source stay open
+    assert set(held.loc[ids["fk_old"] + [ids["formula"], ids["old_age"]], "status"]) == {
+        quarantine.OPEN}
+    decisions = _table(engine, models.StewardDecision)
+    assert sorted(decisions["held_row_id"]) == ids["fk_new"]
+    assert set(map(tuple, decisions[["decision", "status_before", "status_after", "decided_by"]]
+                   .values.tolist())) == {("godkänd", quarantine.OPEN, quarantine.ACCEPTED, "anna")}
+    assert decisions["decided_at"].notna().all()
+
+    # the CLI's single acceptance and reopening behave as before, with the user recorded
+    with engine.begin() as connection:
+        quarantine.reopen(connection, ids["fk_new"][0], None, who="bertil",
+                          tables={spec.name: spec.table for spec in REGISTRY.specs()})
+    held = _held(engine).set_index("id")
+    assert held.loc[ids["fk_new"][0], "status"] == quarantine.OPEN
+
+
+def test_filters_select_by_status_severity_file_and_period(steward_warehouse):
+    engine, ids = steward_warehouse
+    from sqlalchemy import func
+
+    def count(**chosen) -> int:
+        with engine.connect() as connection:
+            return connection.execute(select(func.count()).select_from(quarantine.HELD).where(
+                *quarantine.HeldFilter(**chosen).conditions())).scalar()
+
+    assert count() == 20
+    assert count(severity="fel") == 3
+    assert count(file_name="20240815_forman.csv") == 3
+    assert count(period="2024Q3") == 3 and count(period="2024Q4") == 17
+    with engine.begin() as connection:
+        quarantine.accept(connection, ids["old_age"], "undantag", who="anna")
+    # accepted but not loaded still needs the next run: it stays in the default selection
+    assert count() == 20 and count(status=quarantine.ACCEPTED) == 1
+    with engine.begin() as connection:
+        quarantine.mark_loaded(connection, *_delivery_row(engine, ids["old_age"]))
+    assert count() == 19 and count(status=quarantine.ALL_STATUSES) == 20
+    with pytest.raises(ValueError, match="kvartal"):
+        quarantine.HeldFilter(period="2024-12").conditions()
+
+
+def _delivery_row(engine, held_id: int) -> tuple[int, list[int]]:
+    held = _held(engine).set_index("id")
+    return int(held.loc[held_id, "delivery_id"]), [int(held.loc[held_id, "row_number"])]
+
+
+def test_a_mistake_arriving_after_its_correction_is_held_closed(sample_landing, engine, keys):
+    """The order deliveries arrive in changes nothing: an older file with a mistake, read after the
+    newer file that has the record right, leaves no open row for the steward."""
+    fk = sample_landing / "fk"
+    good = (fk / "20241130_forman.csv").read_bytes()
+    (fk / "20241130_forman.csv").unlink()
+    (fk / "20241120_rattad.csv").write_bytes(good)
+    ingest_source("samtycke", sample_landing, engine, keys)
+    ingest_source("fk", sample_landing, engine, keys)
+    # an older delivery of the same period with an unreadable degree arrives afterwards
+    (fk / "20241110_tidigare.csv").write_bytes(good.replace(b"SJP;100;", b"SJP;1OO;", 1))
+    ingest_source("fk", sample_landing, engine, keys)
+    held = _held(engine)
+    row = held.loc[held["file_name"] == "20241110_tidigare.csv"]
+    assert row["rule"].tolist() == ["ogiltig omfattning"]
+    assert row["status"].tolist() == [quarantine.CLOSED]
+    assert row["note"].tolist() == ["redan rättad i en nyare leverans"]

@@ -68,3 +68,42 @@ def test_failures_list_show_accept_reopen(run_env, capsys):
     assert main(["failures", "show", str(warning_id)]) == 0
     assert "öppnad igen" in capsys.readouterr().out
     assert main(["failures", "show", "99999"]) == 2
+
+
+def test_a_warning_accepted_in_the_web_app_loads_at_the_next_run(run_env, monkeypatch):
+    import io
+    import re
+    import sys
+
+    from starlette.testclient import TestClient
+
+    from steward_web.app import create_app
+    from steward_web.settings import Settings
+    from warehouse.db import make_engine
+
+    tmp_path, run_args = run_env
+    url = run_args[run_args.index("--warehouse") + 1]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("ett-bra-lösenord-1\n"))
+    assert main(["steward", "user", "add", "anna", "--roll", "dataansvarig"]) == 0
+    engine = make_engine(url)
+    client = TestClient(create_app(Settings(warehouse_url=url, out=tmp_path / "out"), engine),
+                        follow_redirects=False)
+    login = client.get("/login").text
+    token = re.search(r'name="csrf" value="([^"]+)"', login).group(1)
+    client.post("/login", data={"csrf": token, "namn": "anna", "losenord": "ett-bra-lösenord-1"})
+    warnings = client.get("/rader?allvarlighet=varning&status=oppen").text
+    held_id = int(re.search(r'href="/rad/(\d+)"', warnings).group(1))
+    detail = client.get(f"/rad/{held_id}").text
+    assert "69 år" in detail
+    csrf = re.search(r'name="csrf" value="([^"]+)"', detail).group(1)
+    client.post(f"/rad/{held_id}/godkann", data={"csrf": csrf, "anteckning": "beviljat undantag"})
+    assert "godkänd, laddas vid nästa körning" in client.get(f"/rad/{held_id}").text
+
+    assert main(run_args) == 0
+    assert "godkänd, inläst" in client.get(f"/rad/{held_id}").text
+    pages = "".join(client.get(path).text for path in (
+        "/", "/rader?status=alla", f"/rad/{held_id}", "/noteringar", "/konflikter", "/utdata",
+        "/utdata/steward/failures.html", "/rader.csv?status=alla"))
+    for secret in (OLD_PERSON, OLD_PERSON.replace("-", ""), "Greta", "Anna Exempel", "F32.1"):
+        assert secret not in pages
+    engine.dispose()

@@ -18,7 +18,6 @@ from sqlalchemy import create_engine, func, select
 from assets.outputs_checks import visible_small_counts
 from assets.sus import register
 from cli.main import main
-from warehouse import models
 
 CELLS = pd.DataFrame({
     "sheet": ["Alla insatser", "Alla insatser", "A"],

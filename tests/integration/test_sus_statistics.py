@@ -21,7 +21,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from assets.ingest.pipeline import ingest_source
+from assets.ingest.run import ingest_source
 from assets.sus.assets import write_statistics
 from assets.sus.warehouse_frames import read_catalogue, read_spells
 

@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from assets.ingest.pipeline import ingest_source
+from assets.ingest.run import ingest_source
 from assets.sus import submission
 from assets.sus.warehouse_frames import read_spells, read_sus_consents
 

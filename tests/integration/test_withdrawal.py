@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import select
 
-from assets.ingest.pipeline import ingest_source
+from assets.ingest.run import ingest_source
 from warehouse import models
 
 ORDER = ("budget", "insats", "samtycke", "fk", "af", "soc", "hsf", "ekonomi")
@@ -73,13 +73,15 @@ def test_withdrawal_erases_audits_registers_out_and_keeps_past_aggregates(sample
     bo = spells.query("aktualiserande_part == 'SOC'")
     assert bo["utskrivningsdatum"].astype(str).tolist() == ["2024-09-15"]
     assert bo["avslutsanledning"].tolist() == ["AVB"]
-    assert bo["pseudonym"].isna().all() and bo["birth_date"].isna().all()
+    assert bo["pseudonym"].isna().all()
+    # nothing points back to the landing row that holds his number
+    assert bo[["delivery_id", "row_number"]].isna().all().all()
     assert bo["deidentified_person"].notna().all() and bo["age_at_enrolment"].tolist() == [42]
     assert _table(engine, models.SocPayment).empty
     assert len(_table(engine, models.IdentityVault)) == vault_before - 1
     audit = _table(engine, models.ErasureAudit)
-    assert set(audit["table_name"]) == {"spell (utskriven AVB)", "spell (avidentifierad)",
-                                        "identity_vault", "soc_payment", "af_support"}
+    assert set(audit["table_name"]) == {"spell (avidentifierad)", "identity_vault", "soc_payment",
+                                        "af_support", "consent"}
     assert audit.set_index("table_name")["rows"].to_dict()["soc_payment"] == 3
     assert not audit.astype(str).apply(lambda column: column.str.contains(BO[2:8])).any().any()
     pd.testing.assert_frame_equal(before, _aggregates(engine))

@@ -31,6 +31,7 @@ finds for all cells.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import defaultdict
@@ -133,9 +134,9 @@ def read_release(folder: Path) -> Published:
                         pd.Period(_swedish_date(end_text), freq="Q"), min_cell, sheets, cells)
     page = (folder / "sus_statistik.html").read_text(encoding="utf-8")
     anchors = {"avsnitt-" + "-".join(sheet.lower().split()): sheet for sheet in sheets}
-    for anchor, body in re.findall(r'<section id="([^"]+)">(.*?)</section>', page, re.S):
+    for anchor, body in re.findall(r'<section id="([^"]+)">(.*?)</section>', page, re.DOTALL):
         sheet = anchors[anchor]
-        chart = re.search(r'<svg[^>]*aria-labelledby="diagram-[^"]*-kvartal".*?</svg>', body, re.S)
+        chart = re.search(r'<svg[^>]*aria-labelledby="diagram-[^"]*-kvartal".*?</svg>', body, re.DOTALL)
         if not chart:
             continue
         for year, quarter, series, value in re.findall(
@@ -381,7 +382,7 @@ class Audit:
         published = {(r.first, r.last) for r in self.releases}
         edges = sorted({r.first for r in self.releases} | {r.last + 1 for r in self.releases})
         found = []
-        for start, end in zip(edges, edges[1:]):
+        for start, end in itertools.pairwise(edges):
             span = (start, end - 1)
             if span not in published and any(r.first <= start and end - 1 <= r.last
                                               for r in self.releases):

@@ -12,7 +12,7 @@ def _spells() -> pd.DataFrame:
         "record_key": ["s1", "s2", "s3"], "insats": ["A", "A", "A"],
         "pseudonym": ["p1", "p2", None],
         "inskrivningsdatum": pd.to_datetime(["2024-02-01", "2024-02-01", "2024-02-01"]),
-        "birth_date": pd.to_datetime(["1980-01-02", "1990-05-06", None]),
+        "kon": ["K", "M", None], "age_at_enrolment": pd.array([44, 33, pd.NA], dtype="Int64"),
         "forsorjning_in": ["AKS", "SJP,AKS", None],
         "file_name": ["f.xlsx"] * 3, "row_number": [2, 3, 4],
     })
@@ -30,7 +30,7 @@ def _evidence() -> pd.DataFrame:
 def test_sick_pay_on_the_enrolment_day_missing_from_the_register():
     conflicts = find_conflicts(_spells(), _evidence(), pd.Series({"p1": 2, "p2": 2}))
     assert conflicts[["spell_key", "expected", "found", "person"]].values.tolist() == [
-        ["s1", "FK visar SJP på inskrivningsdagen", "AKS", "19800102-****"]]
+        ["s1", "FK visar SJP på inskrivningsdagen", "AKS", "K, 44 år vid inskrivningen"]]
 
 
 def test_fewer_than_two_partners():

@@ -6,14 +6,17 @@ import pandas as pd
 
 from assets.ingest import transforms, withdrawal
 from finsam.privacy import Pseudonymiser
+from sources.registry import REGISTRY
 
 
 def test_pseudonymise_drops_the_number():
     frame = pd.DataFrame({"pnr": pd.Series(["198001022386", None], dtype="string"),
                           "id_kind": ["personnummer", "saknas"], "x": [1, 2]})
     out = transforms.pseudonymise(frame, Pseudonymiser(b"k" * 32))
-    assert list(out.columns) == ["x", "pseudonym"]
+    # the tombstone rides along while a batch is checked against erasures; it is no pseudonym
+    assert list(out.columns) == ["x", "pseudonym", transforms.TOMBSTONE]
     assert out["pseudonym"].str.len().tolist()[0] == 64 and pd.isna(out["pseudonym"][1])
+    assert out[transforms.TOMBSTONE][0] != out["pseudonym"][0]
 
 
 def test_age_at_enrolment_counts_whole_years():
@@ -27,47 +30,68 @@ def test_anonymous_spells_get_stable_keys():
     frame = pd.DataFrame({"insats": ["A", "A", "A"], "pseudonym": pd.Series([None, None, "p"], dtype="string"),
                           "kon": ["K", "K", "M"],
                           "inskrivningsdatum": pd.to_datetime(["2024-01-01"] * 3)})
-    keys = transforms.with_record_key(frame, "insats")["record_key"].tolist()
+    keys = transforms.with_record_key(frame, REGISTRY.spec("insats"))["record_key"].tolist()
     assert keys == ["anonym|A|K|2024-01-01|0", "anonym|A|K|2024-01-01|1", "A|p|2024-01-01"]
 
 
 def test_vanished_ignores_deidentified_records():
-    previous = pd.Series(["a", "b", withdrawal.DEIDENTIFIED_KEY_PREFIX + "x"], dtype="string")
+    previous = pd.Series(["a", "b", transforms.DEIDENTIFIED_KEY_PREFIX + "x"], dtype="string")
     assert transforms.vanished(previous, pd.Series(["a"], dtype="string")) == 1
 
 
 def _consents(rows):
-    frame = pd.DataFrame(rows, columns=["pseudonym", "insats", "aterkallat"])
-    frame["aterkallat"] = pd.to_datetime(frame["aterkallat"])
+    frame = pd.DataFrame(rows, columns=["pseudonym", "insats", "samtycke_fran", "aterkallat", "sus"])
+    for name in ("samtycke_fran", "aterkallat"):
+        frame[name] = pd.to_datetime(frame[name])
     return frame
 
 
-def test_only_people_without_any_remaining_consent_are_erased():
-    consents = _consents([("p1", "A", "2024-05-01"), ("p2", "A", "2024-05-01"), ("p2", "B", None)])
-    assert withdrawal.erased_people(consents).tolist() == ["p1"]
-    days = withdrawal.withdrawal_days(consents)
-    assert days[["pseudonym", "insats"]].values.tolist() == [["p1", "A"], ["p2", "A"]]
+def test_a_person_is_erased_from_the_day_every_consent_given_is_withdrawn():
+    consents = _consents([
+        ("p1", "A", "2024-01-01", "2024-05-01", True),     # the only consent: erased on 1 May
+        ("p2", "A", "2024-01-01", "2024-05-01", True),     # another insats's consent still holds
+        ("p2", "B", "2024-02-01", None, False),
+        ("p3", "A", "2024-01-01", "2024-03-01", True),     # withdrawn, consented again later:
+        ("p3", "A", "2024-06-01", None, True)])            # erased on 1 March all the same
+    days = withdrawal.erasure_days(consents)
+    assert days.dt.strftime("%Y-%m-%d").to_dict() == {"p1": "2024-05-01", "p3": "2024-03-01"}
 
 
-def test_register_out_only_open_spells():
+def test_avb_days_follow_only_the_sus_consent():
+    consents = _consents([
+        ("p1", "A", "2024-01-01", "2024-05-01", True),
+        ("p2", "A", "2024-01-01", "2024-05-01", False),    # a partner-only consent: no AVB
+        ("p3", "A", "2024-01-01", "2024-03-01", True),     # withdrawn, then consented again
+        ("p3", "A", "2024-06-01", None, True)])
+    days = withdrawal.avb_days(consents)
+    assert days.assign(day=days["day"].dt.strftime("%Y-%m-%d")).values.tolist() == [
+        ["p1", "A", "2024-05-01"], ["p3", "A", "2024-03-01"]]
+
+
+def test_register_out_ends_spells_in_progress_on_the_withdrawal_day():
     spells = pd.DataFrame({
-        "pseudonym": ["p1", "p1", "p1"], "insats": ["A", "A", "A"],
-        "inskrivningsdatum": pd.to_datetime(["2024-01-01", "2023-01-01", "2024-06-01"]),
-        "utskrivningsdatum": pd.to_datetime([None, "2023-12-31", None]),
-        "avslutsanledning": [None, "ARB", None], "forsorjning_ut": [None, "LON", None]})
-    days = pd.DataFrame({"pseudonym": ["p1"], "insats": ["A"],
-                         "withdrawn_on": pd.to_datetime(["2024-05-01"])})
+        "pseudonym": ["p1", "p1", "p1", "p1"], "insats": ["A", "A", "A", "A"],
+        "inskrivningsdatum": pd.to_datetime(["2024-01-01", "2023-01-01", "2024-06-01", "2024-02-01"]),
+        "utskrivningsdatum": pd.to_datetime([None, "2023-12-31", None, "2024-05-01"]),
+        "avslutsanledning": [None, "ARB", None, "AVB"], "forsorjning_ut": [None, "LON", None, None],
+        "withdrawn_on": pd.to_datetime([None] * 4)})
+    days = pd.DataFrame({"pseudonym": ["p1"], "insats": ["A"], "day": pd.to_datetime(["2024-05-01"])})
     out = withdrawal.register_out(spells, days)
-    assert out["avslutsanledning"].fillna("").tolist() == ["AVB", "ARB", ""]
+    # open then: ends AVB that day; ended before: as it was; enrolled after: a new spell; ended
+    # that very day (the register already says AVB): marked, left as it was
+    assert out["avslutsanledning"].fillna("").tolist() == ["AVB", "ARB", "", "AVB"]
     assert out["utskrivningsdatum"].dt.strftime("%Y-%m-%d").fillna("").tolist() == [
-        "2024-05-01", "2023-12-31", ""]
+        "2024-05-01", "2023-12-31", "", "2024-05-01"]
+    assert out["withdrawn_on"].notna().tolist() == [True, False, False, True]
 
 
-def test_deidentify_keeps_one_token_per_person_and_no_pseudonym():
+def test_deidentify_keeps_one_token_per_person_and_no_pointer_back():
     spells = pd.DataFrame({"pseudonym": ["p1", "p1", "p2"], "insats": ["A", "B", "A"],
-                           "birth_date": pd.to_datetime(["1980-01-01"] * 3),
+                           "delivery_id": [1, 1, 2], "row_number": [2, 3, 2],
+                           "extraction_date": pd.to_datetime(["2024-06-30"] * 3),
                            "inskrivningsdatum": pd.to_datetime(["2024-01-01"] * 3)})
     out = withdrawal.deidentify(spells)
-    assert out["pseudonym"].isna().all() and out["birth_date"].isna().all()
+    assert out["pseudonym"].isna().all()
+    assert out[["delivery_id", "row_number", "extraction_date"]].isna().all().all()
     assert out["deidentified_person"].nunique() == 2
     assert not out["record_key"].str.contains("p1").any()

@@ -1,8 +1,10 @@
 """A small hand-built budget year 2024 whose figures the tests work out by hand.
 
 JOBBSAM3: LON and LOK given per quarter, IT an annual amount spread over the quarters, RES held by
-the steward (missing from the lines), Årsbudget 500 000 stated on its TOTALT row.
-GEMTAG: LON only, no stated Årsbudget. ADM: LON and OVR (one quarter left empty), Årsbudget 126 000.
+the steward (missing from the lines), Årsbudget 500 000 stated on its TOTALT row (32 000 more than
+its rows). GEMTAG: LON only, no stated Årsbudget. ADM: LON and OVR (one quarter left empty),
+Årsbudget 126 000. Both insatser have been active all year. Two spells were registered in error
+(FEL); four ledger rows are held for an unknown Projekt, in 2023, 2024 and without a date.
 """
 
 from __future__ import annotations
@@ -109,9 +111,14 @@ def spells() -> pd.DataFrame:
         ("JOBBSAM3", "p4", None, False, "2024-07-01", None),           # after Q2
         ("JOBBSAM3", "p5", None, False, "2023-10-01", "2024-01-01"),   # active on 1 January only
         ("GEMTAG", "p2", None, False, "2024-01-01", None),
+        # registered in error: no participation at all
+        ("JOBBSAM3", "p6", None, False, "2024-02-01", "2024-02-03"),
+        ("GEMTAG", None, None, True, "2024-03-01", "2024-03-02"),
     ]
     frame = pd.DataFrame(rows, columns=["insats", "pseudonym", "deidentified_person", "anonym",
                                         "inskrivningsdatum", "utskrivningsdatum"])
+    frame["avslutsanledning"] = [None, None, "ARB", None, "AVB", None, None, None, "STU", None,
+                                 "FEL", "FEL"]
     frame["inskrivningsdatum"] = frame["inskrivningsdatum"].map(_day)
     frame["utskrivningsdatum"] = frame["utskrivningsdatum"].map(_day, na_action="ignore")
     return frame
@@ -123,7 +130,19 @@ def held_budget_rows() -> pd.DataFrame:
 
 
 @pytest.fixture
-def inputs(lines, annual, catalogue, financing, ledger, spells, held_budget_rows) -> dict:
+def held_ledger_rows() -> pd.DataFrame:
+    """Ledger rows held for an unknown Projekt, by their own booking date: two in the first half
+    of 2024 (one of them delivered twice), one in August, one of 2023, one without a date."""
+    return pd.DataFrame({
+        "record_date": [_day("2024-02-20"), _day("2024-06-30"), _day("2024-06-30"),
+                        _day("2024-08-01"), _day("2023-11-30"), None],
+        "match_key": ["V90|1", "V91|1", "V91|1", "V92|1", "V80|1", "V99|1"],
+    })
+
+
+@pytest.fixture
+def inputs(lines, annual, catalogue, financing, ledger, spells, held_budget_rows,
+           held_ledger_rows) -> dict:
     return {"lines": lines, "annual": annual, "catalogue": catalogue, "financing": financing,
             "ledger": ledger, "spells": spells, "held_budget_rows": held_budget_rows,
-            "held_ledger_rows": 2}
+            "held_ledger_rows": held_ledger_rows}

@@ -11,16 +11,15 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from assets.ingest.transforms import with_record_key
-from assets.ingest.withdrawal import erased_people
+from assets.ingest.transforms import with_age_at_enrolment, with_record_key
+from assets.ingest.withdrawal import erasure_days
 from assets.steward.conflicts import find_conflicts, partner_evidence
+from demodata.generator import INJECTED_FILE_NAME, READER_VISIBLE_KINDS, generate
 from finsam.consent import consented
-from demo.generator import INJECTED_FILE_NAME, READER_VISIBLE_KINDS, generate
 from finsam.errors import DeliveryRejected
 from finsam.reference import test_personnummer as skatteverket_test_numbers
 from sources.landing import scan_source
-from sources.registry import reader
-from sources.specs import ALL, BY_NAME
+from sources.registry import REGISTRY
 from warehouse.load import newest_per_key
 
 ALL_KINDS = (*READER_VISIBLE_KINDS, "unknown_projekt", "reservnummer", "no_consent", "wrong_encoding",
@@ -85,8 +84,8 @@ def test_defaults_are_fast_and_moderate(generated):
 
 
 def test_every_folder_is_populated(generated):
-    for spec in ALL:
-        deliveries, _ = scan_source(generated.landing, spec)
+    for spec in REGISTRY.specs():
+        deliveries = [d.read() for d in scan_source(generated.landing, spec).deliveries]
         assert deliveries, spec.folder
 
 
@@ -146,8 +145,8 @@ def test_names_and_diagnoses_are_in_the_files(generated):
 
 
 def test_unrecognised_files_are_the_recorded_ones(generated):
-    found = {(spec.name, item.file_name) for spec in ALL
-             for item in scan_source(generated.landing, spec)[1]}
+    found = {(spec.name, item.file_name) for spec in REGISTRY.specs()
+             for item in scan_source(generated.landing, spec).unrecognised}
     recorded = set(_kinds(generated, "unrecognised_file")[["source", "file"]].itertuples(index=False,
                                                                                       name=None))
     assert found == recorded
@@ -157,9 +156,9 @@ def test_readers_report_exactly_the_injected_row_mistakes(generated):
     rejected_kinds = _kinds(generated, "wrong_encoding", "missing_column")
     rejected = set(rejected_kinds["file"])
     reported: set[tuple[str, int, str]] = set()
-    for spec in ALL:
-        deliveries, _ = scan_source(generated.landing, spec)
-        module = reader(spec.name)
+    for spec in REGISTRY.specs():
+        deliveries = [d.read() for d in scan_source(generated.landing, spec).deliveries]
+        module = REGISTRY[spec.name]
         for delivery in deliveries:
             if delivery.file_name in rejected:
                 with pytest.raises(DeliveryRejected):
@@ -190,7 +189,7 @@ def test_duplicates_repeat_the_bytes_of_another_delivery(generated):
         copy = (generated.landing / row.source / row.file).read_bytes()
         others = [p for p in (generated.landing / row.source).iterdir() if p.name != row.file]
         assert any(p.read_bytes() == copy for p in others)
-        assert BY_NAME[row.source].match(row.file)
+        assert REGISTRY.spec(row.source).match(row.file)
 
 
 def test_vanished_records_are_missing_from_the_next_snapshot(generated):
@@ -216,14 +215,14 @@ def test_partner_records_fall_in_a_consent_unless_recorded(generated):
     consents = _latest_consents(generated.landing).rename(columns={"pnr": "pseudonym"})
     unconsented = set()
     for source in ("fk", "af", "soc", "hsf"):
-        module = reader(source)
-        for delivery in scan_source(generated.landing, BY_NAME[source])[0]:
+        module = REGISTRY[source]
+        for delivery in [d.read() for d in scan_source(generated.landing, REGISTRY.spec(source)).deliveries]:
             try:
                 frame = module.conform(module.read(delivery), delivery).frame
             except DeliveryRejected:
                 continue
             frame = frame.dropna(subset=["pnr"]).rename(columns={"pnr": "pseudonym"})
-            allowed = consented(frame, source, consents)
+            allowed = consented(frame, REGISTRY.spec(source).consent, consents)
             unconsented |= {(delivery.file_name, int(row)) for row in frame.loc[~allowed, "row_number"]}
     recorded = set(_kinds(generated, "no_consent")[["file", "row_number"]].astype(object)
                    .itertuples(index=False, name=None))
@@ -231,14 +230,14 @@ def test_partner_records_fall_in_a_consent_unless_recorded(generated):
 
 
 def _latest_consents(landing: Path) -> pd.DataFrame:
-    deliveries, _ = scan_source(landing, BY_NAME["samtycke"])
-    module = reader("samtycke")
+    deliveries = [d.read() for d in scan_source(landing, REGISTRY.spec("samtycke")).deliveries]
+    module = REGISTRY["samtycke"]
     return module.conform(module.read(deliveries[-1]), deliveries[-1]).frame
 
 
 def test_budget_totals_match_their_rows_and_quarters_add_up(generated):
-    module = reader("budget")
-    for delivery in scan_source(generated.landing, BY_NAME["budget"])[0]:
+    module = REGISTRY["budget"]
+    for delivery in [d.read() for d in scan_source(generated.landing, REGISTRY.spec("budget")).deliveries]:
         conformed = module.conform(module.read(delivery), delivery)
         assert set(conformed.issues["rule"].str.split(": ").str[1]) <= {
             "kvartalen summerar inte till Ackumulering", "belopp inom parentes"}
@@ -249,7 +248,7 @@ def test_budget_totals_match_their_rows_and_quarters_add_up(generated):
 def test_reconciliation_conflicts_are_exactly_the_injected_ones(generated):
     """The steward's two rules, run on what the pipeline would store, fire only where injected."""
     consents = _latest_consents(generated.landing).rename(columns={"pnr": "pseudonym"})
-    erased = erased_people(consents)
+    erased = erasure_days(consents)
     spells = _linked_spells(generated.landing, erased)
     stored = {source: _stored_partner_rows(generated.landing, source, consents, erased)
               for source in ("fk", "af", "soc", "hsf")}
@@ -269,17 +268,23 @@ def test_reconciliation_conflicts_are_exactly_the_injected_ones(generated):
 
 
 def _conformed(landing: Path, source: str):
-    module = reader(source)
-    for delivery in scan_source(landing, BY_NAME[source])[0]:
+    module = REGISTRY[source]
+    for delivery in [d.read() for d in scan_source(landing, REGISTRY.spec(source)).deliveries]:
         try:
             yield delivery, module.conform(module.read(delivery), delivery).frame
         except DeliveryRejected:
             continue
 
 
-def _linked_spells(landing: Path, erased: pd.Index) -> pd.DataFrame:
+def _erased(frame: pd.DataFrame, dates: pd.Series, erased: pd.Series) -> pd.Series:
+    """Rows about a person erased on or after the row's date (the pnr stands for the person)."""
+    day = frame["pseudonym"].map(erased)
+    return (day.notna() & (pd.to_datetime(dates) <= day)).fillna(False).astype(bool)
+
+
+def _linked_spells(landing: Path, erased: pd.Series) -> pd.DataFrame:
     """The newest snapshot of each insats, as stored: the pnr stands in for the pseudonym, and
-    anonymous, protected and erased people have none."""
+    anonymous, protected and erased people (up to their erasure) have none."""
     newest: dict[str, tuple] = {}
     for delivery, frame in _conformed(landing, "insats"):
         held = newest.get(delivery.scope)
@@ -288,19 +293,26 @@ def _linked_spells(landing: Path, erased: pd.Index) -> pd.DataFrame:
     spells = pd.concat([frame.assign(file_name=delivery.file_name)
                         for delivery, frame in newest.values()], ignore_index=True)
     spells = spells.rename(columns={"pnr": "pseudonym"})
-    spells["pseudonym"] = spells["pseudonym"].mask(spells["pseudonym"].isin(erased))
+    spells["pseudonym"] = spells["pseudonym"].mask(
+        _erased(spells, spells["inskrivningsdatum"], erased))
+    spells = with_age_at_enrolment(spells)
     return spells.assign(record_key=spells["file_name"] + "|" + spells["row_number"].astype(str))
 
 
 def _stored_partner_rows(landing: Path, source: str, consents: pd.DataFrame,
-                         erased: pd.Index) -> pd.DataFrame:
-    """Rows with consent in force, of people not erased; per record the newest delivery's row."""
+                         erased: pd.Series) -> pd.DataFrame:
+    """Rows with consent in force, of people not erased up to the row's time; per record the
+    newest delivery's row."""
+    spec = REGISTRY.spec(source)
     frames = []
     for delivery, frame in _conformed(landing, source):
         frame = frame.dropna(subset=["pnr"]).rename(columns={"pnr": "pseudonym"})
-        frame = frame.loc[consented(frame, source, consents) & ~frame["pseudonym"].isin(erased)]
-        frames.append(with_record_key(frame, source).assign(
-            extraction_date=pd.Timestamp(delivery.extraction_date), file_name=delivery.file_name))
+        known = pd.Series(pd.Timestamp(delivery.extraction_date), index=frame.index)
+        allowed = consented(frame, spec.consent, consents, known_on=known)
+        frame = frame.loc[allowed & ~_erased(frame, spec.record_dates(frame), erased)]
+        frames.append(with_record_key(frame, spec).assign(
+            version=delivery.extraction_date.isoformat() + "|" + delivery.file_name + "|"
+            + frame["row_number"].astype(str).str.zfill(10)))
     return newest_per_key(pd.concat(frames, ignore_index=True))
 
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from finsam.consent import consented, sus_consent_on
+from finsam.consent import PartnerConsent, RecordTime, consented, sus_consent_on
+
+# the three ways a partner record's time is declared: a day, a period, a month
+CONTACTS = PartnerConsent("HSF", RecordTime("kontaktdatum"))
+PERIODS = PartnerConsent("FK", RecordTime("fom", "tom"))
+PAYMENTS = PartnerConsent("SOC", RecordTime("manad", month=True))
 
 D = pd.Timestamp
 
@@ -32,59 +37,59 @@ BASE = ("p1", "JOBB", "2024-01-10", None, None, "AF,FK,HSF", True)
     ("2030-01-01", True),    # open-ended
 ])
 def test_window_start_and_open_end(day, expected):
-    assert consented(_contacts(("p1", day)), "hsf", _consents(BASE)).tolist() == [expected]
+    assert consented(_contacts(("p1", day)), CONTACTS, _consents(BASE)).tolist() == [expected]
 
 
 def test_giltigt_till_is_the_last_valid_day():
     consents = _consents(("p1", "JOBB", "2024-01-10", "2024-06-30", None, "HSF", True))
-    result = consented(_contacts(("p1", "2024-06-30"), ("p1", "2024-07-01")), "hsf", consents)
+    result = consented(_contacts(("p1", "2024-06-30"), ("p1", "2024-07-01")), CONTACTS, consents)
     assert result.tolist() == [True, False]
 
 
 def test_withdrawal_day_is_no_longer_in_force():
     consents = _consents(("p1", "JOBB", "2024-01-10", None, "2024-05-01", "HSF", True))
-    result = consented(_contacts(("p1", "2024-04-30"), ("p1", "2024-05-01")), "hsf", consents)
+    result = consented(_contacts(("p1", "2024-04-30"), ("p1", "2024-05-01")), CONTACTS, consents)
     assert result.tolist() == [True, False]
 
 
 def test_partner_not_named():
     consents = _consents(("p1", "JOBB", "2024-01-10", None, None, "AF,FK", True))
-    assert consented(_contacts(("p1", "2024-03-01")), "hsf", consents).tolist() == [False]
+    assert consented(_contacts(("p1", "2024-03-01")), CONTACTS, consents).tolist() == [False]
 
 
 def test_partner_code_is_matched_whole():
     consents = _consents(("p1", "JOBB", "2024-01-10", None, None, "HSFX,AF", True))
-    assert consented(_contacts(("p1", "2024-03-01")), "hsf", consents).tolist() == [False]
+    assert consented(_contacts(("p1", "2024-03-01")), CONTACTS, consents).tolist() == [False]
 
 
 def test_renewed_consent_covers_again_after_a_gap():
     consents = _consents(("p1", "JOBB", "2024-01-10", "2024-03-31", None, "HSF", True),
                          ("p1", "JOBB", "2024-06-01", None, None, "HSF", True))
     result = consented(_contacts(("p1", "2024-03-15"), ("p1", "2024-05-01"), ("p1", "2024-06-02")),
-                       "hsf", consents)
+                       CONTACTS, consents)
     assert result.tolist() == [True, False, True]
 
 
 def test_consent_for_another_insats_also_covers_the_partner():
     consents = _consents(("p1", "GEMTAG", "2024-01-10", None, None, "HSF", False))
-    assert consented(_contacts(("p1", "2024-02-01")), "hsf", consents).tolist() == [True]
+    assert consented(_contacts(("p1", "2024-02-01")), CONTACTS, consents).tolist() == [True]
 
 
 def test_other_person_unaffected():
-    assert consented(_contacts(("p2", "2024-02-01")), "hsf", _consents(BASE)).tolist() == [False]
+    assert consented(_contacts(("p2", "2024-02-01")), CONTACTS, _consents(BASE)).tolist() == [False]
 
 
 def test_benefit_period_overlapping_the_consent_is_usable():
     periods = pd.DataFrame({"pseudonym": ["p1", "p1"],
                             "fom": pd.to_datetime(["2023-09-05", "2023-01-01"]),
                             "tom": pd.to_datetime(["2024-06-30", "2023-12-31"])})
-    assert consented(periods, "fk", _consents(BASE)).tolist() == [True, False]
+    assert consented(periods, PERIODS, _consents(BASE)).tolist() == [True, False]
 
 
 def test_payment_month_overlapping_the_consent():
     payments = pd.DataFrame({"pseudonym": ["p1", "p1"], "manad": ["2024-01", "2023-12"]})
     consents = _consents(("p1", "JOBB", "2024-01-10", None, None, "SOC", True))
-    assert consented(payments, "soc", consents).tolist() == [True, False]
+    assert consented(payments, PAYMENTS, consents).tolist() == [True, False]
 
 
 def test_sus_consent_on_the_enrolment_day():

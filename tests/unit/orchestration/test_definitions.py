@@ -26,9 +26,12 @@ def test_partner_sources_wait_for_consents_and_spells():
     assert parents == {"samtycke_consents", "insats_spells"}
 
 
-def test_assets_are_quarterly_partitioned():
+def test_deliveries_are_facts_and_quarters_are_views():
+    """Ingestion takes in every delivery whatever its date: not partitioned. The outputs are
+    views per quarter."""
     graph = defs.resolve_asset_graph()
-    partitions = graph.get(dg.AssetKey("insats_spells")).partitions_def
+    assert graph.get(dg.AssetKey("insats_spells")).partitions_def is None
+    partitions = graph.get(dg.AssetKey("sus_statistics")).partitions_def
     assert isinstance(partitions, dg.TimeWindowPartitionsDefinition)
     assert partitions.get_partition_keys()[:2] == ["2022-01-01", "2022-04-01"]
 

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from orchestration.definitions import defs
 from assets.resources import LandingZone
+from orchestration.definitions import defs
 from orchestration.schedules import nightly_range, write_alert
 
 RANGE_START = "dagster/asset_partition_range_start"

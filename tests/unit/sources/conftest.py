@@ -56,7 +56,7 @@ def samples() -> Path:
 def make_delivery() -> Callable[..., Delivery]:
     def make(source: str, path: Path, *, scope: str | None = None,
              extraction_date: date = SAMPLE_EXTRACTION) -> Delivery:
-        return Delivery(source, Path(path), extraction_date, scope, sha256="x")
+        return Delivery(source, Path(path), extraction_date, scope).read()
     return make
 
 

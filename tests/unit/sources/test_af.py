@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from finsam.errors import DeliveryRejected, MissingColumn
-from sources import af
+from sources.af import reader as af
 from sources.base import HELD_WARNINGS, Conformed
 from validation.issues import ERROR
 

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from finsam.errors import DeliveryRejected, MissingColumn
-from sources import budget
 from sources.base import Delivery
+from sources.budget import reader as budget
 
 SAMPLE = (Path(__file__).resolve().parents[2] / "fixtures" / "samples" / "budget"
           / "20241130_budget_2024.xlsx")
@@ -35,7 +35,7 @@ FINANSIERING = [["Region Gotland", "1 500 000"]]
 
 
 def _delivery(path: Path) -> Delivery:
-    return Delivery("budget", path, EXTRACTED, "2024", sha256="x")
+    return Delivery("budget", path, EXTRACTED, "2024").read()
 
 
 def _workbook(tmp_path: Path, budget_rows: Sequence[Sequence[object]], *,

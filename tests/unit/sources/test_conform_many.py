@@ -7,8 +7,14 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from sources import af, ekonomi, fk, hsf, insats, samtycke, soc
+from sources.af import reader as af
 from sources.base import HELD_WARNINGS, conform_many
+from sources.ekonomi import reader as ekonomi
+from sources.fk import reader as fk
+from sources.hsf import reader as hsf
+from sources.insats import reader as insats
+from sources.samtycke import reader as samtycke
+from sources.soc import reader as soc
 
 READERS = {"fk": fk, "af": af, "soc": soc, "hsf": hsf, "ekonomi": ekonomi, "insats": insats,
            "samtycke": samtycke}

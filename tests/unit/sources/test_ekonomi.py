@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from finsam.errors import EncodingRejected, MissingColumn
-from sources import ekonomi
 from sources.base import Delivery
+from sources.ekonomi import reader as ekonomi
 
 SAMPLE = (Path(__file__).resolve().parents[2] / "fixtures" / "samples" / "ekonomi"
           / "20241130_huvudbok.csv")
@@ -19,7 +19,7 @@ HEADER = "Ver.nr;Rad;Bokföringsdatum;Konto;Projekt;Belopp;Text"
 
 
 def _delivery(path: Path) -> Delivery:
-    return Delivery("ekonomi", path, EXTRACTED, None, sha256="x")
+    return Delivery("ekonomi", path, EXTRACTED, None).read()
 
 
 def _write(tmp_path: Path, lines: list[str], *, encoding: str = "cp1252") -> Path:

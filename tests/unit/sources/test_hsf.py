@@ -10,8 +10,8 @@ import pytest
 
 from finsam import reference
 from finsam.errors import EncodingRejected, MissingColumn
-from sources import hsf
 from sources.base import Delivery
+from sources.hsf import reader as hsf
 
 SAMPLE = Path(__file__).resolve().parents[2] / "fixtures" / "samples" / "hsf" / "20241130_rehab.txt"
 EXTRACTED = date(2024, 11, 30)
@@ -23,7 +23,7 @@ DIAGNOSES = ("F32.1", "M54.5", "F43.2")
 
 
 def _delivery(path: Path) -> Delivery:
-    return Delivery("hsf", path, EXTRACTED, None, sha256="x")
+    return Delivery("hsf", path, EXTRACTED, None).read()
 
 
 def _write(tmp_path: Path, lines: list[str], *, encoding: str = "utf-8") -> Path:

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from finsam.errors import DeliveryRejected, EncodingRejected, MissingColumn
-from sources import insats
 from sources.base import HELD_WARNINGS, Conformed, conform_many
+from sources.insats import reader as insats
 from validation.issues import ERROR, WARNING
 
 HEADERS = ["Insats", "Personnummer", "Namn", "Anonym", "Kön", "Skyddad identitet",
@@ -17,7 +17,7 @@ HEADERS = ["Insats", "Personnummer", "Namn", "Anonym", "Kön", "Skyddad identite
 OUTPUT = ["row_number", "insats", "pnr", "id_kind", "birth_date", "kon", "anonym",
           "skyddad_identitet", "aktualiserande_part", "inskrivningsdatum", "utskrivningsdatum",
           "avslutsanledning", "forsorjning_in", "forsorjning_ut", "tid_offentlig_forsorjning",
-          "utbildningsniva", "kommun"]
+          "utbildningsniva", "kommun", "utskrivningskvartal"]
 ANNA = "198001022386"
 
 

@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 
 from finsam.errors import EncodingRejected, MissingColumn
-from sources import samtycke
 from sources.base import HELD_WARNINGS, Conformed
+from sources.samtycke import reader as samtycke
 from validation.issues import ERROR
 
 HEADERS = ["Personnummer", "Insats", "Samtycke från", "Giltigt till", "Återkallat", "Parter", "SUS"]

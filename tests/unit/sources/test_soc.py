@@ -10,8 +10,8 @@ import pytest
 
 from finsam import reference
 from finsam.errors import EncodingRejected, MissingColumn
-from sources import soc
 from sources.base import Delivery
+from sources.soc import reader as soc
 
 SAMPLE = Path(__file__).resolve().parents[2] / "fixtures" / "samples" / "soc" / "20241130_fbs.csv"
 EXTRACTED = date(2024, 11, 30)
@@ -22,7 +22,7 @@ HEADER = "pnr,manad,belopp,hushallstyp,adress"
 
 
 def _delivery(path: Path) -> Delivery:
-    return Delivery("soc", path, EXTRACTED, None, sha256="x")
+    return Delivery("soc", path, EXTRACTED, None).read()
 
 
 def _write(tmp_path: Path, lines: list[str], *, bom: bool = True, encoding: str = "utf-8") -> Path:

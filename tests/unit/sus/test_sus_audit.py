@@ -3,7 +3,6 @@ by hand: it must find what a reader can work out, or the other tests prove nothi
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import pandas as pd

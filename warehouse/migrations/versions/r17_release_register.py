@@ -2,15 +2,14 @@
 against everything published before.
 
 Revision ID: r17_release_register
-Revises: 0001
+Revises: r22_steward_users
 Create Date: 2026-12-07 01:03:54.715081
 """
 import sqlalchemy as sa
 from alembic import op
 
-
-revision = 'r17_release_register'
-down_revision = '0001'
+revision = "r17_release_register"
+down_revision = "r22_steward_users"
 branch_labels = None
 depends_on = None
 

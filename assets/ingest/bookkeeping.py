@@ -1,0 +1,251 @@
+"""The manifest and the quarantine for one batch: each file's outcome, its issues held with match
+keys (and, for rows that may still load, their records), and the held rows a corrected delivery
+closes. Nothing about a person without consent, or erased, is held: only counted."""
+
+from __future__ import annotations
+
+import secrets
+
+import pandas as pd
+from sqlalchemy import insert, update
+
+from assets.ingest import matching, transforms
+from assets.ingest.context import (
+    SHRUNK,
+    FileOutcome,
+    IngestReport,
+    Item,
+    RunContext,
+    scope,
+)
+from assets.ingest.frames import ITEM, keyed, together
+from assets.ingest.vault import store_vault
+from assets.ingest.withdrawal import erased_before, participants_view
+from finsam.consent import PartnerConsent
+from finsam.enums import Outcome, Severity
+from sources.base import HELD_WARNINGS, ISSUE_ROWS, Delivery
+from sources.landing import Unrecognised, Waiting
+from sources.spec import Role, Strategy
+from validation.issues import failing_rows
+from warehouse import held_records, models, quarantine
+from warehouse.load import stored_versions, versions
+
+WAITING_NOTICE = "väntar"
+# the column a catalogue-held record keeps beside it (the rows left the conformed frame)
+CATALOGUE_ROWS = "catalogue_rows"
+
+
+def record_unrecognised(ctx: RunContext, files: list[Unrecognised], report: IngestReport) -> None:
+    for item in files:
+        ctx.connection.execute(insert(models.Delivery).values(
+            source=ctx.spec.name, file_name=item.file_name, extraction_date=None, scope=None,
+            sha256="-", size_bytes=0, rows_read=0, rows_loaded=0, rows_held=0,
+            outcome=Outcome.UNRECOGNISED, message=item.reason))
+        ctx.notice(item.kind, item.file_name, 1, item.reason)
+        report.files.append(FileOutcome(item.file_name, Outcome.UNRECOGNISED, message=item.reason))
+
+
+def record_waiting(ctx: RunContext, waiting: list[Waiting], report: IngestReport) -> None:
+    """Files not read this run, each with why; the notice goes when the file is read."""
+    for entry in waiting:
+        ctx.notice(WAITING_NOTICE, entry.delivery.file_name, 1, entry.reason)
+        report.waiting.append((entry.delivery.file_name, entry.reason))
+
+
+def record_delivery(ctx: RunContext, item: Item) -> int:
+    delivery = item.delivery
+    message = item.message
+    if item.rejection is not None:
+        message = str(item.rejection)
+    elif item.duplicate_of is not None:
+        message = f"samma innehåll som {item.duplicate_of}"
+    values = dict(source=delivery.source, file_name=delivery.file_name,
+                  extraction_date=delivery.extraction_date, scope=delivery.scope,
+                  sha256=delivery.sha256 or f"ej läst:{delivery.size}:{delivery.mtime_ns}",
+                  size_bytes=delivery.size, mtime_ns=delivery.mtime_ns,
+                  rows_read=item.conformed.rows_read if item.conformed else 0,
+                  rows_loaded=0, rows_held=0, outcome=item.outcome, message=message)
+    table = models.Delivery.__table__
+    if item.waiting_id is not None:
+        ctx.connection.execute(update(table).where(table.c.id == item.waiting_id).values(**values))
+        delivery_id = item.waiting_id
+        # read again in full: its rows are held anew, the steward's decision on the file stays
+        quarantine.forget_rows(ctx.connection, delivery_id, keep_rule=SHRUNK)
+        held_records.remove_delivery(ctx.connection, delivery_id)
+    else:
+        delivery_id = int(ctx.connection.execute(insert(table).values(**values))
+                          .inserted_primary_key[0])
+    ctx.clear_notices(WAITING_NOTICE, [delivery.file_name])
+    if item.rejection is not None:
+        ctx.notice("avvisad_fil", delivery.file_name, 1, message)
+    elif item.duplicate_of is not None:
+        ctx.notice("dubblett", delivery.file_name, 1, f"{message}: lästes inte en gång till")
+    return delivery_id
+
+
+def refresh_signatures(ctx: RunContext, deliveries: list[Delivery]) -> None:
+    """Files the manifest knew by content but not by modification time (loaded before that was
+    kept): their time is recorded, so the next run does not read them again."""
+    table = models.Delivery.__table__
+    for delivery in deliveries:
+        ctx.connection.execute(update(table).where(
+            table.c.source == ctx.spec.name, table.c.file_name == delivery.file_name,
+            table.c.sha256 == delivery.sha256).values(mtime_ns=delivery.mtime_ns))
+
+
+def finish(ctx: RunContext, batch: list[Item]) -> list[FileOutcome]:
+    """Each file's outcome in the manifest; the issues of all files held at once (with their
+    match keys, whose rows they are, the records' own dates), and the records of the rows that
+    may still load."""
+    readable = [item for item in batch if item.conformed is not None]
+    matching.key_issues(ctx, readable)
+    _mark_people(ctx, readable)
+    _keep_records(ctx, readable)
+    outcomes = []
+    for item in batch:
+        outcome = FileOutcome(item.delivery.file_name, item.outcome,
+                              message=str(item.rejection) if item.rejection else item.message)
+        outcomes.append(outcome)
+        if item.conformed is None:
+            continue
+        outcome.rows_read = item.conformed.rows_read
+        outcome.rows_loaded = item.tally.loaded
+        outcome.rows_held = len(failing_rows(item.held))
+        ctx.connection.execute(update(models.Delivery).where(models.Delivery.id == item.delivery_id)
+                               .values(rows_loaded=outcome.rows_loaded, rows_held=outcome.rows_held,
+                                       outcome=item.outcome, message=outcome.message))
+        if item.tally.without_consent:
+            ctx.notice("utan_samtycke", item.delivery.file_name, item.tally.without_consent,
+                       f"{item.tally.without_consent} rader om personer utan gällande samtycke "
+                       f"för {ctx.spec.consent.partner}: inte lagrade")
+    snapshot = ctx.spec.strategy != Strategy.DELTA
+    held = [item.held.assign(
+        delivery_id=item.delivery_id,
+        scope=scope(item) if snapshot else None,
+        status=quarantine.OPEN if item.outcome in (Outcome.LOADED, Outcome.WAITING)
+        else quarantine.CLOSED)
+        for item in readable if not item.held.empty]
+    held += [_shrunk_row(ctx, item) for item in readable
+             if item.outcome == Outcome.WAITING and item.waiting_id is None]
+    if held:
+        frame = pd.concat(held, ignore_index=True)
+        if not snapshot:
+            frame = _already_corrected(ctx, readable, frame)
+        quarantine.hold(ctx.connection, frame)
+    return outcomes
+
+
+def _already_corrected(ctx: RunContext, items: list[Item], held: pd.DataFrame) -> pd.DataFrame:
+    """A delta row whose record is already stored from a newer delivery is held closed: the
+    correction arrived first, and the outcome must not depend on that order."""
+    typed = [item.conformed.extra.get(ISSUE_ROWS, pd.DataFrame()).assign(
+        delivery_id=item.delivery_id, _file=item.delivery.file_name,
+        _extracted=pd.Timestamp(item.delivery.extraction_date)) for item in items]
+    typed = [frame for frame in typed if not frame.empty]
+    if not typed:
+        return held
+    rows = pd.concat(typed, ignore_index=True)
+    parts = [name for name in ctx.spec.record_key if name != "pseudonym"]
+    if any(name not in rows for name in parts):
+        return held
+    rows = transforms.pseudonymise(rows, ctx.keys.pseudonymiser)
+    rows = rows.dropna(subset=[name for name in ctx.spec.record_key if name in rows])
+    if rows.empty:
+        return held
+    rows = transforms.with_record_key(rows, ctx.spec).assign(
+        version=versions(rows["_extracted"], rows["_file"], rows["row_number"]))
+    stored = stored_versions(ctx.connection, ctx.spec.table, rows["record_key"])
+    newer = rows.loc[rows["record_key"].map(stored) > rows["version"],
+                     ["delivery_id", "row_number", "record_key"]]
+    if newer.empty:
+        return held
+    keys = pd.MultiIndex.from_frame(newer[["delivery_id", "row_number"]].astype("int64"))
+    hit = pd.MultiIndex.from_arrays([held["delivery_id"].astype("int64"),
+                                     held["row_number"].astype("Int64").fillna(-1).astype("int64")])
+    corrected = hit.isin(keys) & (held["status"] == quarantine.OPEN).to_numpy()
+    return held.assign(status=held["status"].mask(corrected, quarantine.CLOSED),
+                       note=pd.Series(pd.NA, index=held.index, dtype="string").mask(
+                           corrected, "redan rättad i en nyare leverans"))
+
+
+def _shrunk_row(ctx: RunContext, item: Item) -> pd.DataFrame:
+    """The one held row of a snapshot that waits because it shrank: accepting it loads the file."""
+    return pd.DataFrame({
+        "source": [ctx.spec.name], "file": [item.delivery.file_name], "row_number": [pd.NA],
+        "column": [None], "rule": [SHRUNK], "severity": [Severity.WARNING],
+        "expected": ["ungefär lika många poster som förra leveransen; godkänn om minskningen "
+                     "stämmer, annars leverera om"],
+        "found": [item.message], "match_key": [None], "pseudonym": [None], "record_date": [pd.NaT],
+        "delivery_id": [item.delivery_id], "scope": [scope(item)], "status": [quarantine.OPEN],
+    }).astype({"row_number": "Int64"})
+
+
+def _mark_people(ctx: RunContext, items: list[Item]) -> None:
+    """Whose row each issue is about (pseudonym, when the number was valid) and the record's own
+    date; then what may not be held is only counted: an erased person's rows, and a partner's rows
+    about someone with no consent naming that partner at all."""
+    for item in items:
+        held = item.held.assign(pseudonym=pd.Series(pd.NA, index=item.held.index, dtype="string"),
+                                record_date=pd.Series(pd.NaT, index=item.held.index))
+        typed = item.conformed.extra.get(ISSUE_ROWS)
+        if typed is None or typed.empty or held.empty or "pnr" not in typed:
+            item.held = held
+            continue
+        rows = transforms.pseudonymise(typed[["row_number", "pnr"]].assign(
+            _date=ctx.spec.record_dates(typed)), ctx.keys.pseudonymiser)
+        by_row = rows.drop_duplicates("row_number").set_index("row_number")
+        numbers = held["row_number"].astype("Int64")
+        held["pseudonym"] = numbers.map(by_row["pseudonym"]).astype("string")
+        held["record_date"] = pd.to_datetime(numbers.map(by_row["_date"]))
+        held[transforms.TOMBSTONE] = numbers.map(by_row[transforms.TOMBSTONE])
+        erased = erased_before(held, held["record_date"], ctx.consents.tombstones())
+        unconsented = pd.Series(False, index=held.index)
+        if isinstance(ctx.spec.consent, PartnerConsent):
+            consents = ctx.consents.frame()
+            partner = consents.loc[consents["parter"].str.contains(
+                rf"(?:^|,){ctx.spec.consent.partner}(?:,|$)", regex=True), "pseudonym"]
+            unconsented = held["pseudonym"].notna() & ~held["pseudonym"].isin(partner)
+        dropped = held.loc[erased | unconsented, "row_number"].nunique()
+        if dropped:
+            item.tally.without_consent += int(held.loc[unconsented & ~erased, "row_number"].nunique())
+            item.tally.erased += int(held.loc[erased, "row_number"].nunique())
+        item.held = held.loc[~erased & ~unconsented].drop(columns=transforms.TOMBSTONE)
+
+
+def _keep_records(ctx: RunContext, items: list[Item]) -> None:
+    """Rows that may still load keep their record (pseudonymised, keyed) so no file is read again:
+    warning-only rows (waiting for the steward), and rows held for a code the catalogue does not
+    list yet. A participant register's people get their vault entry with it; an erased person's
+    spells wait on de-identified, anyone else's records of an erased person are not kept."""
+    kept = [item for item in items if item.outcome in (Outcome.LOADED, Outcome.WAITING)]
+    for extra, reason in ((HELD_WARNINGS, held_records.REVIEW),
+                          (CATALOGUE_ROWS, held_records.CATALOGUE)):
+        pairs = [(item, item.conformed.extra[extra]) for item in kept
+                 if not item.conformed.extra.get(extra, pd.DataFrame()).empty]
+        if not pairs:
+            continue
+        waiting, parts = zip(*pairs)
+        frame = keyed(ctx, together(list(waiting), list(parts))).drop(columns=ITEM)
+        tombstones = ctx.consents.tombstones()
+        if ctx.spec.role == Role.PARTICIPANTS:
+            frame = participants_view(frame.assign(**{
+                held_records.HELD_DELIVERY: frame["delivery_id"],
+                held_records.HELD_ROW: frame["row_number"]}), tombstones)
+            # a de-identified spell waits under no landing row's number (a random negative one)
+            gone = frame["deidentified_person"].notna() if "deidentified_person" in frame else None
+            if gone is not None and gone.any():
+                frame.loc[gone, held_records.HELD_ROW] = [-secrets.randbelow(2**31 - 1) - 1
+                                                          for _ in range(int(gone.sum()))]
+            store_vault(ctx, pd.concat(parts, ignore_index=True), frame["pseudonym"])
+        else:
+            frame = frame.loc[~erased_before(frame, ctx.spec.record_dates(frame), tombstones)]
+        frame = frame.drop(columns=transforms.TOMBSTONE, errors="ignore")
+        held_records.store(ctx.connection, ctx.spec.name, ctx.spec.table, frame, waits_for=reason)
+
+
+def close_corrected(ctx: RunContext, batch: list[Item]) -> int:
+    ids = [item.delivery_id for item in batch if item.delivery_id is not None]
+    return sum(quarantine.close_corrected(ctx.connection, ctx.spec.name, item.loaded_keys,
+                                          item.delivery.file_name, ids)
+               for item in batch if item.loaded_keys is not None and not item.loaded_keys.empty)
+

@@ -1,5 +1,0 @@
-"""Demo data: a realistic landing zone with the partners' usual mistakes in it."""
-
-from demo.generator import INJECTED_FILE_NAME, GeneratedLandingZone, generate
-
-__all__ = ["INJECTED_FILE_NAME", "GeneratedLandingZone", "generate"]

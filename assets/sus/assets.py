@@ -16,7 +16,14 @@ from pydantic import Field
 from assets.files import restricted
 from assets.resources import OutputFolder, SecretKeys, Warehouse
 from assets.retry import retry_when_busy
-from assets.sus import publish, register, statistics, submission, suppression
+from assets.sus import (
+    disclosure,
+    publish,
+    register,
+    statistics,
+    submission,
+    suppression,
+)
 from assets.sus.warehouse_frames import read_catalogue, read_spells, read_sus_consents
 from finsam.periods import quarter_label
 
@@ -34,6 +41,9 @@ def period_folder(start: dt.date, end: dt.date) -> str:
 class SusConfig(dg.Config):
     insats: str | None = Field(default=None, description="bara denna insats (kod)")
     min_cell: int = Field(default=3, description="minsta visade antal i publicerad statistik")
+    tidsgrans_sekunder: float = Field(
+        default=disclosure.DEFAULT_TIME_LIMIT, gt=0,
+        description="längsta tid för röjandeskyddet; hinner det inte publiceras inget")
 
 
 def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
@@ -76,7 +86,8 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
             catalogue = read_catalogue(connection, end.year)
             published = register.read(connection)
             prepared = prepare(spells, catalogue, start, end, config.min_cell,
-                               insats=config.insats, register=published)
+                               insats=config.insats, register=published,
+                               time_limit=config.tidsgrans_sekunder)
             recorded = register.record(connection, start, end, prepared.scope,
                                        prepared.protected.cells, config.min_cell, published)
         files = write_files(prepared, folder_for(out.root, start, end, config.insats),
@@ -127,7 +138,8 @@ class Prepared:
 
 def prepare(spells: pd.DataFrame, catalogue: pd.DataFrame, start: dt.date, end: dt.date,
             min_cell: int, *, insats: str | None = None,
-            register: pd.DataFrame | None = None) -> Prepared:
+            register: pd.DataFrame | None = None,
+            time_limit: float = disclosure.DEFAULT_TIME_LIMIT) -> Prepared:
     """Counts and protection for one period (``insats``: only that insats's spells), protected
     against ``register`` (None: nothing published before). ``spells``: every spell."""
     scope = (insats or "").upper()
@@ -135,7 +147,8 @@ def prepare(spells: pd.DataFrame, catalogue: pd.DataFrame, start: dt.date, end: 
     stats = statistics.sus_statistics(mine, start, end)
     quarterly = statistics.quarterly_counts(mine, start, end)
     protected = suppression.protect_release(spells, stats, quarterly, start, end, scope=scope,
-                                            register=register, min_cell=min_cell)
+                                            register=register, min_cell=min_cell,
+                                            time_limit=time_limit)
     names = dict(zip(catalogue["insats"], catalogue["namn"]))
     targets = dict(zip(catalogue["insats"], catalogue["mal_andel"].astype(float)))
     targets = {code: share for code, share in targets.items() if pd.notna(share)}

@@ -43,6 +43,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from assets.sus import linked as ln
 from assets.sus import statistics as st
+from finsam.errors import FinsamError
 
 HIDDEN = ".."
 REGISTER_COLUMNS = ("period_start", "period_end", "scope", "sheet", "table_name", "row_label",
@@ -57,6 +58,10 @@ _SHARE_WEIGHT = 3.0
 # A solve given up after this long only means fewer requirements shown at once, or cells hidden
 # that might have stayed: never less protection.
 _TIME_LIMIT = 20.0
+# The whole protection of one release, at most (seconds; configurable per run). Past it the
+# release is not published at all: hiding everything instead would be recorded in the register
+# and, since a hidden cell stays hidden while its value holds, hide the period for good.
+DEFAULT_TIME_LIMIT = 900.0
 # Pushes of one group of requirements, each with other weights, at most.
 _PUSH_ROUNDS = 12
 
@@ -68,6 +73,21 @@ def shown_text(value: object, hidden: bool) -> str:
     if isinstance(value, float | np.floating):
         return "" if math.isnan(value) else repr(float(value))
     return str(int(value))
+
+
+class ProtectionTimeout(FinsamError):
+    """The disclosure control did not finish within its time limit: nothing is published."""
+
+    def __init__(self, seconds: float):
+        super().__init__(
+            f"Röjandeskyddet för SUS-statistiken blev inte klart inom {seconds:g} sekunder; "
+            "inget publicerades och inget skrevs i publiceringsregistret. Kör igen med längre "
+            "tidsgräns (tidsgrans_sekunder) eller en kortare period.")
+        self.seconds = seconds
+
+
+class _OutOfTime(Exception):
+    """Raised inside the solver when the release's time limit has passed."""
 
 
 def _same(value: float, truth: float) -> bool:
@@ -244,9 +264,11 @@ class _Solver:
     Most requirements are met by moving counts within one segment and insats; only those that
     are not look further, which keeps most solves small."""
 
-    def __init__(self, model: ln.Model, cells: list[_Cell]):
+    def __init__(self, model: ln.Model, cells: list[_Cell], deadline: float = math.inf):
         self.model = model
         self.cells = cells
+        # time.perf_counter() past which no solve starts, and none runs on
+        self.deadline = deadline
         rows = np.repeat(np.arange(len(cells)), [len(cell.atoms) for cell in cells])
         columns = np.concatenate([cell.atoms for cell in cells])
         values = np.concatenate([cell.coefficients for cell in cells])
@@ -372,6 +394,10 @@ class _Solver:
         to move the atoms as little as it can (the objective left out) mostly lands on whole
         numbers."""
         started, cpu = time.perf_counter(), time.process_time()
+        left = self.deadline - started
+        if left <= 0:
+            raise _OutOfTime
+        limit = min(_TIME_LIMIT, left)
         integer = integrality > 0
         attempts = [(objective, _ANCHOR_WEIGHT)]
         if anchor is not None and np.any(objective) and not relaxed_only:
@@ -384,7 +410,8 @@ class _Solver:
                 self.solves += 1
                 result = milp(problem[0], bounds=Bounds(problem[4], problem[5]),
                               constraints=LinearConstraint(*problem[1:4]),
-                              options={"time_limit": _TIME_LIMIT})
+                              options={"time_limit": limit})
+                self._in_time()
                 if result.x is None:
                     return None
                 x = result.x if anchor is None else _unanchored(result.x, anchor)
@@ -400,13 +427,19 @@ class _Solver:
             result = milp(problem[0], integrality=problem[6],
                           bounds=Bounds(problem[4], problem[5]),
                           constraints=LinearConstraint(*problem[1:4]),
-                          options={"time_limit": _TIME_LIMIT, "mip_rel_gap": gap})
+                          options={"time_limit": limit, "mip_rel_gap": gap})
+            self._in_time()
             if result.x is None:
                 return None
             return result.x if anchor is None else _unanchored(result.x, anchor)
         finally:
             self.seconds += time.perf_counter() - started
             self.cpu += time.process_time() - cpu
+
+    def _in_time(self) -> None:
+        # a solve cut short by the deadline says nothing (no solution is not "none exists")
+        if time.perf_counter() >= self.deadline:
+            raise _OutOfTime
 
     def _whole(self, free: np.ndarray, x: np.ndarray) -> np.ndarray:
         y = self.model.truth.copy()
@@ -526,8 +559,9 @@ class _Solver:
 
 class _Protector:
     def __init__(self, spells: pd.DataFrame, release: ln.Release, register: pd.DataFrame,
-                 min_cell: int):
+                 min_cell: int, deadline: float = math.inf):
         self.min_cell = min_cell
+        self.deadline = deadline
         self.release = release
         earlier = register_releases(register)
         self.earlier = len(earlier)
@@ -682,7 +716,7 @@ class _Protector:
         weights = np.array([cell.weight for cell in cells])
         hidden = self._close(new & ~known & (small | kept), known, share_only)
         primary = hidden.copy()
-        solver = _Solver(self.model, cells)
+        solver = _Solver(self.model, cells, self.deadline)
         unprotected: set[_Requirement] = set()
         movable = new & ~known
 
@@ -839,10 +873,15 @@ class _Protector:
 
 
 def protect(spells: pd.DataFrame, release: ln.Release, register: pd.DataFrame | None = None,
-            min_cell: int = 3) -> Protection:
+            min_cell: int = 3, time_limit: float = DEFAULT_TIME_LIMIT) -> Protection:
     """The cells of ``release`` to hide given ``register`` (columns ``REGISTER_COLUMNS``; None:
     nothing published before). ``spells``: every spell of the warehouse, whatever the release's
-    scope (earlier releases may count other insatser)."""
+    scope (earlier releases may count other insatser). Raises ``ProtectionTimeout`` when the
+    solves have not finished within ``time_limit`` seconds (no solve runs on past it)."""
     if register is None:
         register = pd.DataFrame(columns=list(REGISTER_COLUMNS))
-    return _Protector(spells, release, register, min_cell).run()
+    deadline = time.perf_counter() + time_limit
+    try:
+        return _Protector(spells, release, register, min_cell, deadline).run()
+    except _OutOfTime:
+        raise ProtectionTimeout(time_limit) from None

@@ -111,13 +111,14 @@ def render_quarterly(quarterly: pd.DataFrame, hidden: Collection[Cell]) -> pd.Da
 def protect_release(spells: pd.DataFrame, stats: Stats, quarterly: pd.DataFrame, start: date,
                     end: date, *, scope: str | None = None,
                     register: pd.DataFrame | None = None,
-                    min_cell: int = DEFAULT_MIN_CELL) -> ProtectedRelease:
+                    min_cell: int = DEFAULT_MIN_CELL,
+                    time_limit: float = disclosure.DEFAULT_TIME_LIMIT) -> ProtectedRelease:
     """The release's tables (``statistics.sus_statistics`` of the release's spells) and quarterly
     counts (``statistics.quarterly_counts``), protected together with ``register`` (everything
     published before; None: nothing). ``spells``: every spell in the warehouse, whatever the
     release's scope, since earlier releases may count other insatser."""
     release = release_of(stats, start, end, scope)
-    protection = disclosure.protect(spells, release, register, min_cell)
+    protection = disclosure.protect(spells, release, register, min_cell, time_limit)
     hidden = protection.hidden
     tables = {sheet: render(sheet_tables, sheet, hidden) for sheet, sheet_tables in stats.items()}
     return ProtectedRelease(tables, render_quarterly(quarterly, hidden), protection.cells,

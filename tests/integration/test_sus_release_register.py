@@ -155,3 +155,13 @@ def test_releases_are_protected_together_and_checked_in_their_own_folder(env, sa
     submission = out / "begransad" / "sus" / "2024Q4_2024Q4" / "inregistreringar.csv"
     assert submission.exists() and stat.S_IMODE(submission.stat().st_mode) == 0o600
     assert not (out / "sus" / "2024Q4_2024Q4" / "inregistreringar.csv").exists()
+    # a protection that cannot finish in its time publishes nothing and records nothing
+    rows = len(read)
+    assert main([*report, "--from", "2024Q2", "--to", "2024Q2", "--time-limit", "0.000001"]) == 1
+    assert "inget publicerades" in capsys.readouterr().err
+    assert not (out / "sus" / "2024Q2_2024Q2" / "sus_statistik.xlsx").exists()
+    assert not (out / "begransad" / "sus" / "2024Q2_2024Q2" / "sus_statistik_intern.xlsx").exists()
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        assert len(register.read(connection)) == rows
+    engine.dispose()

@@ -4,6 +4,7 @@ release."""
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import numpy as np
@@ -11,6 +12,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from assets.sus import disclosure
 from assets.sus import statistics as st
 from assets.sus import suppression as sp
 from tests.support import populations
@@ -131,3 +133,36 @@ def test_small_populations_withstand_the_attack(tmp_path_factory, spells: pd.Dat
     _, failures, _ = attack(spells, published)
     assert failures == []
     assert not any(published.unprotected)
+
+
+def test_the_protection_stops_at_its_time_limit_and_publishes_nothing(spells, period) -> None:
+    # the fixture needs solves (B's single new spell, the small counts of A): with no time for
+    # them the release is refused rather than shown half protected
+    started = time.perf_counter()
+    with pytest.raises(disclosure.ProtectionTimeout, match="inget publicerades"):
+        sp.protect_release(spells, st.sus_statistics(spells, *period),
+                           st.quarterly_counts(spells, *period), *PERIOD, time_limit=1e-9)
+    assert time.perf_counter() - started < 30
+
+
+def test_a_solve_never_runs_past_the_time_limit(spells, period, monkeypatch) -> None:
+    # every solve is given only what is left of the release's time, and one cut short by the
+    # deadline is not read as "no alternative exists"
+    limits = []
+    real = disclosure.milp
+
+    def recording(*args, **kwargs):
+        limits.append(kwargs["options"]["time_limit"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(disclosure, "milp", recording)
+    protected = sp.protect_release(spells, st.sus_statistics(spells, *period),
+                                   st.quarterly_counts(spells, *period), *PERIOD, time_limit=600)
+    assert limits and max(limits) <= 20.0
+    assert protected.report["sekunder"] < 600
+    limits.clear()
+    with pytest.raises(disclosure.ProtectionTimeout):
+        sp.protect_release(spells, st.sus_statistics(spells, *period),
+                           st.quarterly_counts(spells, *period), *PERIOD,
+                           time_limit=protected.report["sekunder_losare"] / 10)
+    assert all(limit <= protected.report["sekunder_losare"] / 10 for limit in limits)

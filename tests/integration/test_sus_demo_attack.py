@@ -1,7 +1,6 @@
 """The attacker (tests/support/sus_audit.py, which reads only published files) on the demo's
-releases: the statistics `finsam demo` published, then the releases a coordinator may ask for after
-it (one quarter, one year, an overlapping period, one insats), each protected against the
-demo's release register. Together no hidden count, and no small count of a period a reader gets by
+releases: the statistics `finsam demo` published, then an overlapping period a coordinator may ask
+for after it, protected against the demo's release register. Together no hidden count, and no small count of a period a reader gets by
 subtracting two releases, can be pinned; a reader of fewer releases knows less, so each release
 alone is covered too."""
 
@@ -19,7 +18,7 @@ from assets.sus.warehouse_frames import read_catalogue, read_spells
 from tests.support.releases import Published, attack, publish
 
 
-# Four protections against the demo's register and an attack on five releases: tens of minutes on
+# A protection against the demo's register and an attack on both releases: about five minutes on
 # a loaded two-core machine, so only when asked for (like the scale benchmarks).
 @pytest.mark.skipif(not os.environ.get("FINSAM_SUS_ATTACK_DEMO"),
                     reason="set FINSAM_SUS_ATTACK_DEMO=1 to attack the demo's releases")
@@ -37,13 +36,11 @@ def test_the_demos_releases_withstand_the_attack_together(demo, tmp_path) -> Non
     published = Published(folders=list(folders),
                           internal=[demo / "out" / "begransad" / "sus" / folders[0].name],
                           register=recorded[list(REGISTER_COLUMNS)])
+    # the overlapping period: with the demo's it gives the last quarter by subtraction, the
+    # strongest attack across releases (a fuller plan, with a quarter, a year and one insats too,
+    # took 6 minutes to protect and its attack on five releases ran past 25 minutes)
     before_last = str(pd.Period(last, freq="Q") - 1)
-    year = pd.Period(last, freq="Q").year - 1
-    insats = min(spells["insats"].dropna().unique())
-    plan = [(last, last, None),                        # the newest quarter alone
-            (f"{year}Q1", f"{year}Q4", None),          # a year
-            (first, before_last, None),                # overlaps: the last quarter by subtraction
-            (first, last, insats)]                     # one insats's own release
+    plan = [(first, before_last, None)]
     published = publish(spells, plan, tmp_path, catalogue=catalogue, published=published)
     audit, failures, attacked = attack(spells, published)
     hidden = sum(report["dolda"] for report in published.reports)

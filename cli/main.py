@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     sus.add_argument("--insats", default=None, help="only this insats (its code)")
     sus.add_argument("--min-cell", type=int, default=3,
                      help="smallest count shown in the published statistics (default 3)")
+    sus.add_argument("--time-limit", type=float, default=None, metavar="SEKUNDER",
+                     help="longest the disclosure control may take; past it nothing is published")
 
     backfill = commands.add_parser("backfill", help="re-run a range of quarters, one run per quarter")
     backfill.add_argument("--landing", type=Path, required=True, help="the landing zone folder")
@@ -255,6 +257,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
                                        os.environ.get("FINSAM_PSEUDONYM_KEY_FILE", ""),
                                        os.environ.get("FINSAM_VAULT_KEY_FILE", ""))
     config = {"insats": args.insats, "min_cell": args.min_cell}
+    if args.time_limit is not None:
+        if args.time_limit <= 0:
+            raise ValueError("--time-limit måste vara större än 0")
+        config["tidsgrans_sekunder"] = args.time_limit
     outcome = run_quarters(resource_defs, args.first, args.last, instance,
                            assets=["sus_statistics"], asset_config={"sus_statistics": config},
                            tags={"finsam/command": "report sus"})

@@ -1,7 +1,7 @@
 """SUS outputs per quarter range: the submission files and the statistics.
 
-Files that hold identity numbers or every count (the submission, the internal workbook) go to the
-restricted folder ``<out>/begransad/sus/<FROM>_<TO>/``; the published workbook and page to
+Files that hold identity numbers or every count go to the restricted folder: the submission to
+``<out>/begransad/sus/<FROM>_<TO>/``, the internal workbook to ``<out>/begransad/sus_statistik/...``; the published workbook and page to
 ``<out>/sus/<FROM>_<TO>/``, so the wrong file cannot be picked up with the right ones.
 """
 
@@ -132,8 +132,9 @@ def folder_for(out: Path, start: dt.date, end: dt.date, insats: str | None) -> P
 
 
 def restricted_folder_for(out: Path, start: dt.date, end: dt.date, insats: str | None) -> Path:
-    """Where the internal workbook of a period goes (created, mode 0700)."""
-    parts = ["sus", period_folder(start, end), *([insats.upper()] if insats else [])]
+    """Where the internal workbook of a period goes (created, mode 0700): a folder of its own, not
+    the submission's, so signing off a submission never freezes (or depends on) the statistics."""
+    parts = ["sus_statistik", period_folder(start, end), *([insats.upper()] if insats else [])]
     return restricted(out, *parts)
 
 

@@ -34,7 +34,7 @@ def test_the_demos_releases_withstand_the_attack_together(demo, tmp_path) -> Non
         catalogue = read_catalogue(connection, pd.Period(last, freq="Q").year)
     engine.dispose()
     published = Published(folders=list(folders),
-                          internal=[demo / "out" / "begransad" / "sus" / folders[0].name],
+                          internal=[demo / "out" / "begransad" / "sus_statistik" / folders[0].name],
                           register=recorded[list(REGISTER_COLUMNS)])
     # the overlapping period: with the demo's it gives the last quarter by subtraction, the
     # strongest attack across releases (a fuller plan, with a quarter, a year and one insats too,

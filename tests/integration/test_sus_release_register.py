@@ -146,9 +146,10 @@ def test_releases_are_protected_together_and_checked_in_their_own_folder(env, sa
         (dt.date(2024, 1, 1), dt.date(2024, 9, 30), "")}
     # published and restricted files apart; restricted ones private
     published = out / "sus" / "2024Q1_2024Q3"
-    restricted = out / "begransad" / "sus" / "2024Q1_2024Q3"
+    restricted = out / "begransad" / "sus_statistik" / "2024Q1_2024Q3"
     assert sorted(path.name for path in published.iterdir()) == ["sus_statistik.html",
-                                                                 "sus_statistik.xlsx"]
+                                                                 "sus_statistik.xlsx",
+                                                                 "underlag.csv"]
     internal = restricted / "sus_statistik_intern.xlsx"
     assert stat.S_IMODE(internal.stat().st_mode) == 0o600
     assert stat.S_IMODE((out / "begransad").stat().st_mode) == 0o700
@@ -160,7 +161,7 @@ def test_releases_are_protected_together_and_checked_in_their_own_folder(env, sa
     assert main([*report, "--from", "2024Q2", "--to", "2024Q2", "--time-limit", "0.000001"]) == 1
     assert "inget publicerades" in capsys.readouterr().err
     assert not (out / "sus" / "2024Q2_2024Q2" / "sus_statistik.xlsx").exists()
-    assert not (out / "begransad" / "sus" / "2024Q2_2024Q2" / "sus_statistik_intern.xlsx").exists()
+    assert not (out / "begransad" / "sus_statistik" / "2024Q2_2024Q2" / "sus_statistik_intern.xlsx").exists()
     engine = create_engine(url)
     with engine.connect() as connection:
         assert len(register.read(connection)) == rows

@@ -125,6 +125,29 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
     }, checks=_GUARDS, strict=False),
 }
 
+# What a published statistics cell can show: hidden, a count, a share as Python writes a float, or
+# nothing (a share without anyone ended).
+SHOWN = r"^(?:\.\.|\d+|\d+\.\d+(?:e-\d+)?|\d(?:\.\d+)?e-\d+|)$"
+
+SCHEMAS["sus_release_cell"] = pa.DataFrameSchema({
+    "period_start": pa.Column("datetime64[ns]", nullable=False, coerce=True),
+    "period_end": pa.Column("datetime64[ns]", nullable=False, coerce=True),
+    "scope": pa.Column(str, nullable=False, checks=pa.Check.str_length(0, 16)),
+    "sheet": pa.Column(str, nullable=False, checks=pa.Check.str_length(1, 64)),
+    "table_name": pa.Column(str, nullable=False, checks=pa.Check.str_length(1, 64)),
+    "row_label": pa.Column(str, nullable=False, checks=pa.Check.str_length(1, 128)),
+    "column_label": pa.Column(str, nullable=False, checks=pa.Check.str_length(1, 128)),
+    "shown": pa.Column(str, nullable=False, checks=pa.Check.str_matches(SHOWN)),
+    "value": pa.Column(float, nullable=True, coerce=True, checks=pa.Check.ge(0)),
+    "min_cell": pa.Column(int, coerce=True, checks=pa.Check.ge(1)),
+}, checks=[*_GUARDS,
+           pa.Check(lambda frame: (frame["period_start"] <= frame["period_end"]).all(),
+                    name="perioden börjar före sitt slut"),
+           pa.Check(lambda frame: not frame.duplicated(
+               ["period_start", "period_end", "scope", "sheet", "table_name", "row_label",
+                "column_label", "shown", "value"]).any(), name="varje visat värde en gång")],
+    strict=False)
+
 
 def check_before_load(table: str, frame: pd.DataFrame,
                       schemas: Mapping[str, pa.DataFrameSchema] = SCHEMAS) -> None:

@@ -433,3 +433,32 @@ class StewardSession(Base):
     via_proxy: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     last_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class SusReleaseCell(Base):
+    """The release register: every cell of the published SUS statistics, once for each value it
+    was shown with. A reader may put every publication together, so each new release is
+    protected against all of them (``assets/sus/disclosure.py``). ``scope`` is the one insats a
+    release was made for, "" for all; ``shown`` what the cell showed (".." when hidden; a share
+    as Python writes the float, "" where there was none); ``value`` what it counted then (a
+    share as the fraction), which tells whether the cell still says something about today's
+    data."""
+
+    __tablename__ = "sus_release_cell"
+    __table_args__ = (
+        UniqueConstraint("period_start", "period_end", "scope", "sheet", "table_name",
+                         "row_label", "column_label", "shown", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period_start: Mapped[dt.date] = mapped_column(Date)
+    period_end: Mapped[dt.date] = mapped_column(Date)
+    scope: Mapped[str] = mapped_column(String(16))
+    sheet: Mapped[str] = mapped_column(String(64))
+    table_name: Mapped[str] = mapped_column(String(64))
+    row_label: Mapped[str] = mapped_column(String(128))
+    column_label: Mapped[str] = mapped_column(String(128))
+    shown: Mapped[str] = mapped_column(String(32))
+    value: Mapped[float | None] = mapped_column(Float)
+    min_cell: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)

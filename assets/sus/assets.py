@@ -1,6 +1,12 @@
-"""SUS outputs per quarter range: the submission files and the statistics."""
+"""SUS outputs per quarter range: the submission files and the statistics.
+
+Files that hold identity numbers or every count (the submission, the internal workbook) go to the
+restricted folder ``<out>/begransad/sus/<FROM>_<TO>/``; the published workbook and page to
+``<out>/sus/<FROM>_<TO>/``, so the wrong file cannot be picked up with the right ones.
+"""
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -10,7 +16,7 @@ from pydantic import Field
 from assets.files import restricted
 from assets.resources import OutputFolder, SecretKeys, Warehouse
 from assets.retry import retry_when_busy
-from assets.sus import publish, statistics, submission, suppression
+from assets.sus import publish, register, statistics, submission, suppression
 from assets.sus.warehouse_frames import read_catalogue, read_spells, read_sus_consents
 from finsam.periods import quarter_label
 
@@ -60,15 +66,31 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
               kinds={"excel", "html"})
     def sus_statistics(context: dg.AssetExecutionContext, config: SusConfig, warehouse: Warehouse,
                        out: OutputFolder) -> dg.MaterializeResult:
-        """SUS-statistiken för perioden: intern arbetsbok, publicerad arbetsbok och webbsida."""
+        """SUS-statistiken för perioden: intern arbetsbok, publicerad arbetsbok och webbsida,
+        skyddade tillsammans med allt som publicerats tidigare (publiceringsregistret)."""
         start, end = period(context)
-        with retry_when_busy(context.retry_number), warehouse.engine().connect() as connection:
-            spells = read_spells(connection, config.insats)
+        with retry_when_busy(context.retry_number), warehouse.engine().begin() as connection:
+            # the register is held from reading it to recording this release
+            register.lock(connection)
+            spells = read_spells(connection)
             catalogue = read_catalogue(connection, end.year)
-        files = write_statistics(spells, catalogue, start, end,
-                                 folder_for(out.root, start, end, config.insats), config.min_cell)
+            published = register.read(connection)
+            prepared = prepare(spells, catalogue, start, end, config.min_cell,
+                               insats=config.insats, register=published)
+            recorded = register.record(connection, start, end, prepared.scope,
+                                       prepared.protected.cells, config.min_cell, published)
+        files = write_files(prepared, folder_for(out.root, start, end, config.insats),
+                            restricted_folder_for(out.root, start, end, config.insats))
+        report = prepared.protected.report
+        if prepared.protected.unprotected:
+            context.log.warning(f"{len(prepared.protected.unprotected)} dolda tal går att räkna "
+                                "fram ur det som publicerats tidigare")
         return dg.MaterializeResult(metadata={
-            "deltaganden": len(spells), "minsta_visade_antal": config.min_cell,
+            "deltaganden": len(prepared.spells), "minsta_visade_antal": config.min_cell,
+            "celler": report["celler"], "dolda_sma_tal": report["dolda_primart"],
+            "dolda": report["dolda"], "ej_skyddade": report["ej_skyddade"],
+            "tidigare_publiceringar": report["tidigare_publiceringar"],
+            "nya_registerrader": recorded, "sekunder_skydd": report["sekunder"],
             "mapp": dg.MetadataValue.path(str(files["html"].parent)),
             "filer": dg.MetadataValue.json([path.name for path in files.values()]),
         })
@@ -77,29 +99,73 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
 
 
 def folder_for(out: Path, start: dt.date, end: dt.date, insats: str | None) -> Path:
+    """Where the published workbook and page of a period go."""
     folder = out / "sus" / period_folder(start, end)
     return folder / insats.upper() if insats else folder
 
 
-def write_statistics(spells: pd.DataFrame, catalogue: pd.DataFrame, start: dt.date, end: dt.date,
-                     folder: Path, min_cell: int) -> dict[str, Path]:
-    """The internal and the published workbook and the board's page for one period."""
-    folder.mkdir(parents=True, exist_ok=True)
-    stats = statistics.sus_statistics(spells, start, end)
+def restricted_folder_for(out: Path, start: dt.date, end: dt.date, insats: str | None) -> Path:
+    """Where the internal workbook of a period goes (created, mode 0700)."""
+    parts = ["sus", period_folder(start, end), *([insats.upper()] if insats else [])]
+    return restricted(out, *parts)
+
+
+@dataclass
+class Prepared:
+    """A period's statistics ready to be written: the release's spells, every count, the
+    protected release, and what the page needs from the catalogue."""
+
+    spells: pd.DataFrame
+    stats: dict[str, dict[str, pd.DataFrame]]
+    protected: suppression.ProtectedRelease
+    scope: str
+    period: tuple[dt.date, dt.date]
+    names: dict[str, str]
+    targets: dict[str, float]
+    min_cell: int
+
+
+def prepare(spells: pd.DataFrame, catalogue: pd.DataFrame, start: dt.date, end: dt.date,
+            min_cell: int, *, insats: str | None = None,
+            register: pd.DataFrame | None = None) -> Prepared:
+    """Counts and protection for one period (``insats``: only that insats's spells), protected
+    against ``register`` (None: nothing published before). ``spells``: every spell."""
+    scope = (insats or "").upper()
+    mine = spells.loc[spells["insats"] == scope] if scope else spells
+    stats = statistics.sus_statistics(mine, start, end)
+    quarterly = statistics.quarterly_counts(mine, start, end)
+    protected = suppression.protect_release(spells, stats, quarterly, start, end, scope=scope,
+                                            register=register, min_cell=min_cell)
     names = dict(zip(catalogue["insats"], catalogue["namn"]))
     targets = dict(zip(catalogue["insats"], catalogue["mal_andel"].astype(float)))
     targets = {code: share for code, share in targets.items() if pd.notna(share)}
-    span = (start, end)
-    # the protection is the expensive part of publishing: worked out once for workbook and page
-    protected = suppression.protect_statistics(stats, min_cell=min_cell)
+    return Prepared(mine, stats, protected, scope, (start, end), names, targets, min_cell)
+
+
+def write_files(prepared: Prepared, folder: Path, restricted_folder: Path) -> dict[str, Path]:
+    """The internal workbook (restricted) and the published workbook and page."""
+    protected, span, min_cell = prepared.protected, prepared.period, prepared.min_cell
     return {
-        "intern": publish.write_internal_workbook(stats, folder / publish.INTERNAL_FILE,
-                                                  period=span, names=names),
-        "publicerad": publish.write_published_workbook(stats, folder / publish.PUBLISHED_FILE,
-                                                       min_cell, period=span, names=names,
-                                                       protected=protected),
-        "html": publish.write_html(stats, folder / publish.HTML_FILE, min_cell=min_cell,
-                                   quarterly=statistics.quarterly_counts(spells, start, end),
-                                   targets=targets, names=names, period=span,
-                                   protected=protected),
+        "intern": publish.write_internal_workbook(
+            prepared.stats, restricted_folder / publish.INTERNAL_FILE, period=span,
+            names=prepared.names),
+        "publicerad": publish.write_published_workbook(
+            protected.tables, folder / publish.PUBLISHED_FILE, min_cell, period=span,
+            names=prepared.names),
+        "html": publish.write_html(protected.tables, folder / publish.HTML_FILE,
+                                   min_cell=min_cell, quarterly=protected.quarterly,
+                                   targets=prepared.targets, names=prepared.names, period=span),
     }
+
+
+def write_statistics(spells: pd.DataFrame, catalogue: pd.DataFrame, start: dt.date, end: dt.date,
+                     folder: Path, min_cell: int, *, insats: str | None = None,
+                     restricted_folder: Path | None = None,
+                     register: pd.DataFrame | None = None) -> dict[str, Path]:
+    """The internal and the published workbook and the board's page for one period, protected
+    against ``register`` (nothing is recorded: the asset does that). The internal workbook goes
+    to ``restricted_folder``, by default ``begransad/`` beside the folder's parent."""
+    prepared = prepare(spells, catalogue, start, end, min_cell, insats=insats, register=register)
+    if restricted_folder is None:
+        restricted_folder = restricted(folder.parent, folder.name)
+    return write_files(prepared, folder, restricted_folder)

@@ -1,8 +1,10 @@
 """The SUS statistics as files: the internal workbook with every count, the published workbook and
 the board's web page, both with small-cell protection.
 
-Both published files protect the same way (``protect_statistics`` is deterministic), so a number
-hidden in the workbook is hidden on the page too. Charts draw only protected numbers.
+Both published files are written from one protected release (``suppression.protect_release``), so
+a number hidden in the workbook is hidden on the page, in its tables and its charts alike. Every
+file is written whole or not at all (``assets/files.py``); the internal workbook only where
+restricted files go.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from assets import charts
 from assets.excel import style_array
+from assets.files import write_text, write_with
 from assets.sus.statistics import (
     ALL_INSATSER,
     COUNTING_RULES,
@@ -33,13 +36,7 @@ from assets.sus.statistics import (
     TOTAL,
     kon_columns,
 )
-from assets.sus.suppression import (
-    DEFAULT_MIN_CELL,
-    HIDDEN,
-    protect_quarterly,
-    protect_statistics,
-    rule_text,
-)
+from assets.sus.suppression import DEFAULT_MIN_CELL, HIDDEN, rule_text
 
 Stats = Mapping[str, Mapping[str, pd.DataFrame]]
 Period = tuple[date, date]
@@ -153,10 +150,10 @@ def _workbook(stats: Stats, period: Period | None, names: Mapping[str, str], not
 
 def write_internal_workbook(stats: Stats, path: Path | str, *, period: Period | None = None,
                             names: Mapping[str, str] | None = None) -> Path:
-    """Every count, unprotected: for the förbund's own staff only."""
+    """Every count, unprotected: for the förbund's own staff only (mode 0600: put it in the
+    restricted folder)."""
     book = _workbook(stats, period, names or {}, INTERNAL_NOTE)
-    book.save(path)
-    return Path(path)
+    return write_with(Path(path), book.save, private=True)
 
 
 def about_lines(min_cell: int, period: Period | None) -> list[str]:
@@ -169,15 +166,12 @@ def about_lines(min_cell: int, period: Period | None) -> list[str]:
     return lines
 
 
-def write_published_workbook(stats: Stats, path: Path | str, min_cell: int = DEFAULT_MIN_CELL, *,
-                             period: Period | None = None,
-                             names: Mapping[str, str] | None = None,
-                             protected: Stats | None = None) -> Path:
-    """The workbook for publication: protected tables and a sheet explaining the rules.
-
-    ``protected``: ``protect_statistics(stats, min_cell=...)`` when the caller has it already."""
+def write_published_workbook(protected: Stats, path: Path | str,
+                             min_cell: int = DEFAULT_MIN_CELL, *, period: Period | None = None,
+                             names: Mapping[str, str] | None = None) -> Path:
+    """The workbook for publication: the protected tables (``ProtectedRelease.tables``) and a
+    sheet explaining the rules."""
     note = f"{HIDDEN} = dolt för att skydda enskilda personer, se bladet {ABOUT_SHEET}."
-    protected = protected or protect_statistics(stats, min_cell=min_cell)
     book = _workbook(protected, period, names or {}, note)
     about = book.create_sheet(ABOUT_SHEET)
     for row, line in enumerate(about_lines(min_cell, period), start=1):
@@ -185,8 +179,7 @@ def write_published_workbook(stats: Stats, path: Path | str, min_cell: int = DEF
         about.cell(row, 1).alignment = _WRAPPED
     about.cell(1, 1).font = _HEADING
     about.column_dimensions["A"].width = 110
-    book.save(path)
-    return Path(path)
+    return write_with(Path(path), book.save)
 
 
 # --- chart data: protected numbers only, a hidden cell is NaN (no bar) -----------------------
@@ -315,40 +308,37 @@ def _intro(when: str, min_cell: int, sheets: list[str], names: Mapping[str, str]
     links = " · ".join(f'<a href="#{_anchor(sheet)}">{html.escape(names.get(sheet, sheet))}</a>'
                        for sheet in sheets)
     return [f"<h1>SUS-statistik {html.escape(when)}</h1>",
-            "<p>Uppföljning av samordningsförbundets insatser: hur många som skrivits in och ut, "
+            ("<p>Uppföljning av samordningsförbundets insatser: hur många som skrivits in och ut, "
             "deras försörjning när de började, och hur många som gick vidare till arbete, studier "
-            "eller fortsatt rehabilitering.</p>",
+            "eller fortsatt rehabilitering.</p>"),
             '<ul class="not">', *(f"<li>{html.escape(rule)}</li>" for rule in COUNTING_RULES),
             "</ul>",
             f'<p class="not"><strong>Små tal.</strong> {html.escape(rule_text(min_cell))}</p>',
             f"<nav><p>Avsnitt: {links}</p></nav>"]
 
 
-def write_html(stats: Stats, path: Path | str, *, min_cell: int = DEFAULT_MIN_CELL,
+def write_html(protected: Stats, path: Path | str, *, min_cell: int = DEFAULT_MIN_CELL,
                quarterly: pd.DataFrame, targets: Mapping[str, float], names: Mapping[str, str],
-               period: Period | None = None, protected: Stats | None = None) -> Path:
+               period: Period | None = None) -> Path:
     """A self-contained Swedish page for the board: charts as inline SVG, protected tables.
 
-    ``quarterly`` as from ``statistics.quarterly_counts`` for the same spells and period;
-    ``targets``: insats -> target share of goal attainment (0..1); ``names``: insats -> name;
-    ``protected``: the protected tables when the caller has them already.
+    ``protected`` and ``quarterly``: ``ProtectedRelease.tables`` and ``.quarterly``, so the charts
+    draw only what the tables may show; ``targets``: insats -> target share of goal attainment
+    (0..1); ``names``: insats -> name.
     """
-    protected = protected or protect_statistics(stats, min_cell=min_cell)
-    quarters = protect_quarterly(quarterly, protected, min_cell=min_cell)
     when = period_text(period) or _quarter_span(quarterly)
     intro = _intro(when, min_cell, list(protected), names)
     goals = goal_chart_data(protected, targets, names)
     if not goals.empty:
         intro += ["<h2>Måluppfyllelse per insats</h2>",
-                  "<p>Stapeln visar hur stor andel av de utskrivna som gick till arbete, studier "
-                  "eller fortsatt rehabilitering; strecket visar insatsens mål.</p>",
+                  ("<p>Stapeln visar hur stor andel av de utskrivna som gick till arbete, studier "
+                  "eller fortsatt rehabilitering; strecket visar insatsens mål.</p>"),
                   charts.figure(_goal_chart(goals))]
-    sections = [_section(sheet, tables, quarters, names) for sheet, tables in protected.items()]
+    sections = [_section(sheet, tables, quarterly, names) for sheet, tables in protected.items()]
     page = ("<!DOCTYPE html>\n<html lang=\"sv\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<title>SUS-statistik {html.escape(when)}</title>\n<style>{_STYLE}</style>\n</head>\n"
             "<body>\n" + "\n".join(intro + sections) + "\n</body>\n</html>\n")
-    Path(path).write_text(page, encoding="utf-8")
-    return Path(path)
+    return write_text(Path(path), page)
 
 
 def _quarter_span(quarterly: pd.DataFrame) -> str:

@@ -9,7 +9,8 @@ Every count is computed on whole columns; nothing loops over spells.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -66,21 +67,21 @@ SICKNESS_CODE = "SJK"
 _PLURAL = {"Kvinna": "Kvinnor", "Man": "Män"}
 
 COUNTING_RULES = (
-    "Statistiken räknar deltaganden (inskrivningar i en insats), inte personer. En person som "
-    "deltagit två gånger räknas två gånger, utom i raden Unika personer.",
+    ("Statistiken räknar deltaganden (inskrivningar i en insats), inte personer. En person som "
+    "deltagit två gånger räknas två gånger, utom i raden Unika personer."),
     "En inskrivning som avslutats med Felregistrering räknas inte någonstans.",
-    "Anonyma deltagare (utan samtycke till SUS eller med skyddade personuppgifter) räknas bara i "
-    "översikten, eftersom inga uppgifter om dem registreras.",
-    "Inskrivna vid periodens början: inskrivna före periodens första dag och inte utskrivna före "
-    "den. Inskrivna vid periodens slut: fortfarande inskrivna efter periodens sista dag.",
+    ("Anonyma deltagare (utan samtycke till SUS eller med skyddade personuppgifter) räknas bara i "
+    "översikten, eftersom inga uppgifter om dem registreras."),
+    ("Inskrivna vid periodens början: inskrivna före periodens första dag och inte utskrivna före "
+    "den. Inskrivna vid periodens slut: fortfarande inskrivna efter periodens sista dag."),
     "Försörjning vid inskrivning: en deltagare med två försörjningskällor räknas under båda.",
     "Ålder: hela år på inskrivningsdagen. Deltagare utanför 16–64 år redovisas på en egen rad.",
-    "Tid i insatsen: den som skrivs ut senast samma datum tolv månader efter inskrivningen räknas "
-    "till Upp till 12 mån, senast 18 månader efter till 13–18 mån, och så vidare.",
-    "Måluppfyllelse: andelen av de utskrivna (utom Felregistrering) som gick till arbete, studier "
-    "eller fortsatt rehabilitering, till sjukdom respektive av övriga skäl.",
-    "En deltagare som återkallat sitt samtycke skrivs ut med Avbrutet av deltagaren och räknas "
-    "fortfarande i statistiken, utan uppgifter som kan identifiera personen.",
+    ("Tid i insatsen: den som skrivs ut senast samma datum tolv månader efter inskrivningen räknas "
+    "till Upp till 12 mån, senast 18 månader efter till 13–18 mån, och så vidare."),
+    ("Måluppfyllelse: andelen av de utskrivna (utom Felregistrering) som gick till arbete, studier "
+    "eller fortsatt rehabilitering, till sjukdom respektive av övriga skäl."),
+    ("En deltagare som återkallat sitt samtycke skrivs ut med Avbrutet av deltagaren och räknas "
+    "fortfarande i statistiken, utan uppgifter som kan identifiera personen."),
 )
 
 
@@ -110,6 +111,11 @@ def kon_codes() -> list[str]:
 def kon_columns() -> list[str]:
     """Column labels per kön ("Kvinnor", "Män") in code-list order."""
     return [_PLURAL[label] for _, label in _label_pairs("kon")]
+
+
+def kon_rows() -> list[str]:
+    """Row labels per kön ("Kvinna", "Man") in code-list order."""
+    return [label for _, label in _label_pairs("kon")]
 
 
 def _outcome_codes(outcome: str) -> list[str]:
@@ -168,6 +174,19 @@ def _flags(spells: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> _Fla
         at_end=counted & (enrolled_on <= end) & (ended_on.isna() | (ended_on > end)),
         active=counted & (enrolled_on <= end) & open_at_start,
     )
+
+
+# The spells the kön tables count, by the overview flow they are part of: enrolled spells that
+# are not anonymous are a part of Nyinskrivna (beside varav anonyma), ended ones a part of
+# Utskrivna. The disclosure control links the tables through these populations.
+INSKRIVNA = "inskrivna"
+UTSKRIVNA = "utskrivna"
+POPULATION_FLOWS = {INSKRIVNA: NEW, UTSKRIVNA: ENDED}
+
+
+def _populations(flags: _Flags) -> dict[str, np.ndarray]:
+    return {INSKRIVNA: (flags.new & ~flags.anonymous).to_numpy(),
+            UTSKRIVNA: (flags.ended & ~flags.anonymous).to_numpy()}
 
 
 def _person(spells: pd.DataFrame) -> np.ndarray:
@@ -253,7 +272,7 @@ def _avslut(counts: np.ndarray) -> pd.DataFrame:
     names = _labels("avslutsanledning")
     by_kon = np.vstack([counts.T, counts.sum(axis=1)])
     return pd.DataFrame(np.column_stack([by_kon, by_kon.sum(axis=1)]),
-                        index=[*(label for _, label in _label_pairs("kon")), TOTAL],
+                        index=[*kon_rows(), TOTAL],
                         columns=[*(names[code] for code in counted_exit_codes()), TOTAL])
 
 
@@ -321,8 +340,8 @@ def _table_counts(spells: pd.DataFrame, flags: _Flags, sheets: _Sheets) -> dict[
     """Each table's counts for every sheet: sheet × row × kön, the overview's sheet × row."""
     kon = _codes(spells["kon"], kon_codes())
     every = np.arange(len(spells))
-    enrolled = (flags.new & ~flags.anonymous).to_numpy()
-    ended = (flags.ended & ~flags.anonymous).to_numpy()
+    populations = _populations(flags)
+    enrolled, ended = populations[INSKRIVNA], populations[UTSKRIVNA]
     tid = tuple(_labels("tid_offentlig_forsorjning"))
     exits = counted_exit_codes()
     return {
@@ -406,3 +425,117 @@ def quarterly_counts(spells: pd.DataFrame, start: date | str | pd.Timestamp,
     frame = pd.DataFrame({"nyinskrivna": per_quarter(flags.new, "inskrivningsdatum"),
                           "utskrivna": per_quarter(flags.ended, "utskrivningsdatum")}, index=grid)
     return frame.reset_index()
+
+
+# --- the tables as data, and the counts the disclosure control reasons about -----------------
+
+@dataclass(frozen=True)
+class CountTable:
+    """A table of spells of one population per category and kön, with a Totalt column (and,
+    when kön are its rows, a Totalt row). ``keys``: the category labels in the order the counts
+    are kept; ``multiple``: a spell can count under several categories, except under the
+    ``exclusive`` ones, which it counts under alone."""
+
+    name: str
+    population: str
+    keys: tuple[str, ...]
+    kon_rows: bool = False
+    multiple: bool = False
+    exclusive: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ShareTable:
+    """Shares of a count table's spells per kön: each row's numerator is the sum of a group of
+    the table's categories, the denominator all its spells of the kön."""
+
+    name: str
+    of: str
+    groups: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+# The overview's rows as what they measure: stocks at the period's two edges, flows in it, and
+# the persons (which do not add up over periods or insatser).
+OVERVIEW_MEASURES = {AT_START: "start", NEW: "new", NEW_ANONYMOUS: "anonymous", ENDED: "ended",
+                     AT_END: "end", PERSONS: "persons"}
+
+
+@functools.cache
+def declarations() -> tuple[CountTable | ShareTable, ...]:
+    """Every table but the overview, as the disclosure control sees it, in the sheets' order."""
+    forsorjning = reference.code_list("forsorjning")
+    names = _labels("avslutsanledning")
+    return (
+        CountTable(FORSORJNING, INSKRIVNA, tuple(forsorjning["label"]), multiple=True,
+                   exclusive=tuple(forsorjning.loc[forsorjning["exclusive"] == "true", "label"])),
+        CountTable(TID_OFFENTLIG, INSKRIVNA, tuple(_labels("tid_offentlig_forsorjning").values())),
+        CountTable(ALDER, INSKRIVNA, AGE_ROWS),
+        CountTable(AVSLUT, UTSKRIVNA, tuple(names[code] for code in counted_exit_codes()),
+                   kon_rows=True),
+        ShareTable(MAL, AVSLUT, _goal_groups()),
+        CountTable(TID_INSATS, UTSKRIVNA, MONTH_ROWS),
+    )
+
+
+def count_tables() -> dict[str, CountTable]:
+    return {table.name: table for table in declarations() if isinstance(table, CountTable)}
+
+
+def segment_counts(spells: pd.DataFrame, start: date | str | pd.Timestamp,
+                   end: date | str | pd.Timestamp, insatser: Sequence[str]) -> dict[str, np.ndarray]:
+    """Each count table's counts per insats × category × kön for the period (insatser in the
+    given order; a spell of another insats is left out)."""
+    sheets = _Sheets(list(insatser), _codes(spells["insats"], list(insatser)))
+    counts = _table_counts(spells, _flags(spells, *_period(start, end)), sheets)
+    return {name: counts[name][1:] for name in count_tables()}
+
+
+@dataclass(frozen=True)
+class QuarterFlows:
+    """Per quarter × insats: the overview's flows and the kön tables' populations (spells with a
+    kön), and the spells enrolled at each quarter's start (one more row: after the last)."""
+
+    new: np.ndarray
+    anonymous: np.ndarray
+    ended: np.ndarray
+    population: dict[str, np.ndarray]
+    stock: np.ndarray
+
+
+def quarter_flows(spells: pd.DataFrame, quarters: Sequence[pd.Period],
+                  insatser: Sequence[str]) -> QuarterFlows:
+    """The flows of consecutive ``quarters`` per insats (spells of other insatser left out)."""
+    insats = _codes(spells["insats"], list(insatser))
+    has_kon = _codes(spells["kon"], kon_codes()) >= 0
+    shape = (len(quarters), len(insatser))
+    parts: dict[str, list[np.ndarray]] = defaultdict(list)
+    stock = []
+    for quarter in quarters:
+        flags = _flags(spells, quarter.start_time.normalize(), quarter.end_time.normalize())
+        populations = _populations(flags)
+        masks = {"new": flags.new.to_numpy(), "anonymous": (flags.new & flags.anonymous).to_numpy(),
+                 "ended": flags.ended.to_numpy(),
+                 **{name: mask & has_kon for name, mask in populations.items()}}
+        for name, mask in masks.items():
+            parts[name].append(np.bincount(insats[mask & (insats >= 0)], minlength=len(insatser)))
+        stock.append(np.bincount(insats[flags.at_start.to_numpy() & (insats >= 0)],
+                                 minlength=len(insatser)))
+    if quarters:
+        stock.append(np.bincount(insats[flags.at_end.to_numpy() & (insats >= 0)],
+                                 minlength=len(insatser)))
+    array = {name: (np.vstack(rows) if rows else np.zeros(shape)).astype(np.int64)
+             for name, rows in parts.items()}
+    empty = np.zeros(shape, dtype=np.int64)
+    return QuarterFlows(
+        new=array.get("new", empty), anonymous=array.get("anonymous", empty),
+        ended=array.get("ended", empty),
+        population={name: array.get(name, empty) for name in POPULATION_FLOWS},
+        stock=(np.vstack(stock) if stock else np.zeros((1, len(insatser)))).astype(np.int64))
+
+
+def persons(spells: pd.DataFrame, start: date | str | pd.Timestamp,
+            end: date | str | pd.Timestamp, insatser: Collection[str]) -> int:
+    """Unika personer of the period among the spells of ``insatser``."""
+    flags = _flags(spells, *_period(start, end))
+    active = flags.active.to_numpy() & spells["insats"].isin(list(insatser)).to_numpy()
+    return int(np.unique(_person(spells)[active]).size)

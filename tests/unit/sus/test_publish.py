@@ -24,6 +24,11 @@ def stats(spells: pd.DataFrame, period) -> dict[str, dict[str, pd.DataFrame]]:
     return st.sus_statistics(spells, *period)
 
 
+@pytest.fixture
+def release(spells: pd.DataFrame, stats, period) -> sp.ProtectedRelease:
+    return sp.protect_release(spells, stats, st.quarterly_counts(spells, *period), *PERIOD)
+
+
 def table_at(sheet, title: str) -> dict[str, list[object]]:
     """The table under the title row ``title``: row label -> the row's values."""
     rows = list(sheet.iter_rows(values_only=True))
@@ -51,15 +56,21 @@ def test_internal_workbook_has_every_count(stats, tmp_path: Path) -> None:
         assert table_at(book["Alla insatser"], name)
 
 
-def test_published_workbook_is_protected_and_explained(stats, tmp_path: Path) -> None:
-    path = pb.write_published_workbook(stats, tmp_path / pb.PUBLISHED_FILE, period=PERIOD)
+def test_internal_workbook_is_private(stats, tmp_path: Path) -> None:
+    path = pb.write_internal_workbook(stats, tmp_path / pb.INTERNAL_FILE, period=PERIOD)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_published_workbook_is_protected_and_explained(release, tmp_path: Path) -> None:
+    path = pb.write_published_workbook(release.tables, tmp_path / pb.PUBLISHED_FILE,
+                                       period=PERIOD)
     book = load_workbook(path)
     assert book.sheetnames == ["Alla insatser", "A", "B", "Om statistiken"]
-    protected = sp.protect_statistics(stats)
     for sheet in ("Alla insatser", "A", "B"):
         for name in st.TABLE_NAMES:
             written = table_at(book[sheet], name)
-            expected = protected[sheet][name]
+            expected = release.tables[sheet][name]
             for label in expected.index:
                 want = [None if isinstance(v, float) and np.isnan(v) else v
                         for v in expected.loc[label].tolist()]
@@ -70,17 +81,17 @@ def test_published_workbook_is_protected_and_explained(stats, tmp_path: Path) ->
     assert "1 januari 2024 – 30 juni 2024" in about
 
 
-def test_published_workbook_min_cell(stats, tmp_path: Path) -> None:
-    path = pb.write_published_workbook(stats, tmp_path / "x.xlsx", min_cell=5)
+def test_published_workbook_min_cell(release, tmp_path: Path) -> None:
+    path = pb.write_published_workbook(release.tables, tmp_path / "x.xlsx", min_cell=5)
     about = [row[0] for row in load_workbook(path)["Om statistiken"].iter_rows(values_only=True)]
     assert sp.rule_text(5) in about
 
 
 def test_page_is_self_contained_swedish_with_charts_and_protected_tables(
-        stats, spells: pd.DataFrame, period, tmp_path: Path) -> None:
-    path = pb.write_html(stats, tmp_path / pb.HTML_FILE, quarterly=st.quarterly_counts(
-        spells, *period), targets={"A": 0.4}, names={"A": "Arbetsvägen", "B": "Unga vuxna"},
-        period=PERIOD)
+        release, tmp_path: Path) -> None:
+    path = pb.write_html(release.tables, tmp_path / pb.HTML_FILE, quarterly=release.quarterly,
+                         targets={"A": 0.4}, names={"A": "Arbetsvägen", "B": "Unga vuxna"},
+                         period=PERIOD)
     page = path.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and '<html lang="sv">' in page
     assert "1 januari 2024 – 30 juni 2024" in page
@@ -99,33 +110,40 @@ def test_page_is_self_contained_swedish_with_charts_and_protected_tables(
     section = page[page.index('<section id="avsnitt-b">'):]
     section = section[:section.index("</section>")]
     assert re.search(r"<th>Nyinskrivna</th>\s*<td>\.\.</td>", section)
-    assert re.search(r"<th>Inskrivna vid periodens början</th>\s*<td>0</td>", section)
+    assert re.search(r"<th>Mer än 24 mån</th>\s*<td>0</td>", section)
 
 
-def test_charts_use_only_published_numbers(stats, spells: pd.DataFrame, period) -> None:
-    protected = sp.protect_statistics(stats)
-    quarterly = sp.protect_quarterly(st.quarterly_counts(spells, *period), protected)
-    for sheet in protected:
+def test_charts_use_only_published_numbers(release) -> None:
+    quarterly = release.quarterly
+    for sheet, tables in release.tables.items():
         chart = pb.quarterly_chart_data(quarterly, sheet)
         shown = quarterly.loc[quarterly["insats"] == sheet].set_index("kvartal")[chart.columns]
         assert_same_published(chart, shown)
-        chart = pb.forsorjning_chart_data(protected[sheet][st.FORSORJNING])
-        assert_same_published(chart, protected[sheet][st.FORSORJNING][chart.columns])
+        chart = pb.forsorjning_chart_data(tables[st.FORSORJNING])
+        assert_same_published(chart, tables[st.FORSORJNING][chart.columns])
     # B's only new spell is hidden: no bar for it
     assert np.isnan(pb.quarterly_chart_data(quarterly, "B").at["2024Q2", "nyinskrivna"])
 
 
-def test_a_hidden_count_is_drawn_as_hidden(stats, spells: pd.DataFrame, period,
-                                           tmp_path: Path) -> None:
-    path = pb.write_html(stats, tmp_path / pb.HTML_FILE, quarterly=st.quarterly_counts(
-        spells, *period), targets={}, names={})
+def test_a_quarter_the_overview_hides_has_no_bar(release) -> None:
+    # B enrolled one spell, in 2024Q2: the bar of that quarter is the overview's Nyinskrivna
+    quarterly = release.quarterly.set_index(["insats", "kvartal"])
+    assert release.tables["B"][st.OVERVIEW].at[st.NEW, "Antal"] == H
+    assert quarterly.at[("B", "2024Q2"), "nyinskrivna"] == H
+    assert quarterly.at[("B", "2024Q1"), "nyinskrivna"] == 0
+
+
+def test_a_hidden_count_is_drawn_as_hidden(release, tmp_path: Path) -> None:
+    path = pb.write_html(release.tables, tmp_path / pb.HTML_FILE, quarterly=release.quarterly,
+                         targets={}, names={})
     page = path.read_text(encoding="utf-8")
     section = page[page.index('<section id="avsnitt-b">'):]
     chart = section[:section.index("</svg>")]
     # B's only new spell (2024Q2) is hidden: no bar with its number, ".." at its foot
     assert "2024 kv 2, Nyinskrivna:" not in chart and f">{H}</text>" in chart
-    assert page == pb.write_html(stats, tmp_path / "again.html", quarterly=st.quarterly_counts(
-        spells, *period), targets={}, names={}).read_text(encoding="utf-8")
+    assert page == pb.write_html(release.tables, tmp_path / "again.html",
+                                 quarterly=release.quarterly, targets={},
+                                 names={}).read_text(encoding="utf-8")
 
 
 def assert_same_published(chart: pd.DataFrame, shown: pd.DataFrame) -> None:
@@ -134,8 +152,8 @@ def assert_same_published(chart: pd.DataFrame, shown: pd.DataFrame) -> None:
     assert (chart[~hidden].fillna(0) == shown[~hidden].fillna(0).astype(float)).all().all()
 
 
-def test_goal_chart_compares_published_share_with_target(stats) -> None:
-    protected = sp.protect_statistics(stats)
+def test_goal_chart_compares_published_share_with_target(release) -> None:
+    protected = release.tables
     data = pb.goal_chart_data(protected, {"A": 0.4}, {"A": "Arbetsvägen"})
     assert list(data.index) == ["Arbetsvägen", "B"]
     share = protected["A"][st.MAL].at[st.GOAL, "Totalt"]
@@ -147,8 +165,8 @@ def test_goal_chart_compares_published_share_with_target(stats) -> None:
     assert np.isnan(data.at["B", "andel"]) and not data.at["B", "dold"]
 
 
-def test_a_hidden_goal_share_draws_no_bar(stats) -> None:
-    protected = sp.protect_statistics(stats)
+def test_a_hidden_goal_share_draws_no_bar(release) -> None:
+    protected = release.tables
     protected["A"][st.MAL] = protected["A"][st.MAL].astype(object)
     protected["A"][st.MAL].at[st.GOAL, "Totalt"] = H
     data = pb.goal_chart_data(protected, {}, {})

@@ -21,7 +21,10 @@ def _flag(spells: pd.DataFrame, name: str) -> pd.Series:
     return spells[name].astype("boolean").fillna(False).astype(bool)
 
 
-def anonymous(spells: pd.DataFrame, consents: pd.DataFrame) -> pd.Series:
+ANONYMOUS_COLUMN = "registreras_anonymt"
+
+
+def anonymous(spells: pd.DataFrame, consents: pd.DataFrame | None) -> pd.Series:
     """Per spell: is it registered anonymously?
 
     Anonymous = Anonym = Ja, protected identity, or no SUS consent in force on the enrolment day.
@@ -30,13 +33,23 @@ def anonymous(spells: pd.DataFrame, consents: pd.DataFrame) -> pd.Series:
     instead). A de-identified spell (its person erased after withdrawing every consent) has lost
     its consents with the person: the erasure wrote the answer into its ``anonym`` flag, which is
     all that is read for it.
+
+    ``consents`` None: the consents are not looked at (a frame of spells alone, e.g. in a test of
+    the tables); everything that reads the warehouse passes them.
     """
     flagged = _flag(spells, "anonym") | _flag(spells, "skyddad_identitet")
     identified = spells["pseudonym"].notna()
     token = (spells["deidentified_person"].notna() if "deidentified_person" in spells
              else pd.Series(False, index=spells.index))
-    consent = sus_consent_on(spells, consents)
+    consent = (pd.Series(True, index=spells.index) if consents is None
+               else sus_consent_on(spells, consents))
     return flagged | (identified & ~consent) | (~identified & ~token)
+
+
+def with_anonymous(spells: pd.DataFrame, consents: pd.DataFrame) -> pd.DataFrame:
+    """The spells with :data:`ANONYMOUS_COLUMN` set by :func:`anonymous`: what the statistics
+    read, so they count exactly those the submission and Uppföljning Finsam count."""
+    return spells.assign(**{ANONYMOUS_COLUMN: anonymous(spells, consents).to_numpy()})
 
 
 def counted(spells: pd.DataFrame) -> pd.Series:

@@ -180,3 +180,35 @@ def test_enrolled_and_erased_in_one_period_is_listed_for_manual_registration(
     assert not anonymous[spells["aktualiserande_part"] == "AF"].loc[
         spells["inskrivningsdatum"] == "2024-04-10"].any()
 
+
+
+def test_submission_statistics_and_uppfoljning_agree_on_who_is_anonymous(sample_landing, engine,
+                                                                        keys):
+    from assets.sus import statistics
+    from assets.uppfoljning import counts
+
+    # Dora is enrolled with her number but gave no SUS consent: anonymous everywhere
+    dora = "199504272387"
+    insats = sample_landing / "insats"
+    (insats / "20241130_DEMO1.xlsx").unlink()
+    text = (insats / "20241130_DEMO1.csv").read_text(encoding="utf-8-sig")
+    (insats / "20241130_DEMO1.csv").write_text(
+        text.rstrip("\n") + f"\nDEMO1;{dora};;Nej;K;Nej;SOC;2024-05-20;;;FSB;;3;GY;0980\n",
+        encoding="utf-8")
+    _ingest_all(sample_landing, engine, keys)
+    start, end = date(2024, 1, 1), date(2024, 12, 31)
+    with engine.connect() as connection:
+        spells = read_spells(connection)
+        consents = read_sus_consents(connection)
+        catalogue = pd.read_sql(select(models.BudgetInsats.__table__), connection)
+    selection = submission.selection_for(spells, consents, start, end)
+    tables = statistics.sus_tables(participation.with_anonymous(spells, consents), start, end)
+    overview = tables[statistics.OVERVIEW][statistics.COUNT]
+    # the Anonym = Ja man, the protected woman and Dora
+    assert int(selection.anonymous["antal"].sum()) == overview[statistics.NEW_ANONYMOUS] == 3
+    # the anonymous count only in the overview: the kön tables hold the others' enrolments
+    enrolled = int(tables[statistics.ALDER].loc[:, statistics.TOTAL].sum())
+    assert enrolled == overview[statistics.NEW] - 3
+    deltagare = counts.deltagare(spells, consents, catalogue, start, end)
+    # Anna, Bo and the erased Carl (registered with personal data) once each, the three anonymous
+    assert int(deltagare["Antal"].sum()) == 6

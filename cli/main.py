@@ -149,6 +149,11 @@ def _demo(args: argparse.Namespace) -> int:
     outcome = _run(landing, warehouse, out, first, last, str(pseudonym_key), str(vault_key),
                    dagster_home, settle=0, targets=_targets(args))
     _print_summary(outcome, landing, warehouse, out, dagster_home)
+    for title, folder in (("Uppföljning Finsam", out / "uppfoljning"),
+                          ("SUS-statistik", out / "sus"),
+                          ("SUS-filer och arbetslista (begränsad)", out / "begransad" / "sus")):
+        for period in sorted(folder.glob("*_*")) if folder.is_dir() else []:
+            print(f"  {title}: {period}")
     return 0
 
 

@@ -185,9 +185,9 @@ def _html(work: Worklist) -> str:
              "Ingen tidigare inlämning finns: listan visar det som hänt under perioden.")
     parts = ["<!doctype html>", '<html lang="sv"><head><meta charset="utf-8">',
              f"<title>Arbetslista SUS {span}</title>",
-             "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+             ("<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
              "td,th{border:1px solid #999;padding:.2em .5em;text-align:left}"
-             "h2{margin-top:1.5em}</style></head><body>",
+             "h2{margin-top:1.5em}</style></head><body>"),
              f"<h1>Arbetslista för deltagaransvarig, {span}</h1>", f"<p>{since}</p>", "<ul>"]
     parts += [f'<li><a href="#s{place}">{html.escape(name)}</a>: {len(frame)}</li>'
               for place, (name, frame) in enumerate(work.sections.items())]
@@ -213,8 +213,8 @@ def _workbook(work: Worklist) -> openpyxl.Workbook:
     workbook = openpyxl.Workbook()
     summary = workbook.active
     summary.title = "Sammanfattning"
-    summary.append([f"Arbetslista för deltagaransvarig, {quarter_label(work.start)}–"
-                    f"{quarter_label(work.end)}"])
+    summary.append([(f"Arbetslista för deltagaransvarig, {quarter_label(work.start)}–"
+                    f"{quarter_label(work.end)}")])
     summary["A1"].font = Font(bold=True)
     summary.append([f"Jämfört med inlämningen för {work.since}" if work.since
                     else "Ingen tidigare inlämning"])

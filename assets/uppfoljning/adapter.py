@@ -107,8 +107,8 @@ def _workbook(content: Content) -> openpyxl.Workbook:
     about = workbook.create_sheet(SHEETS[4])
     about.append([f"Uppföljning Finsam {span}"])
     about["A1"].font = _BOLD
-    about.append([f"Perioden {content.start.isoformat()} – {content.end.isoformat()}. Fyll i "
-                  "formuläret i flikarnas ordning."])
+    about.append([(f"Perioden {content.start.isoformat()} – {content.end.isoformat()}. Fyll i "
+                  "formuläret i flikarnas ordning.")])
     for rule in COUNTING_RULES:
         about.append([rule])
     about.column_dimensions["A"].width = 120

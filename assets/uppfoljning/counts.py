@@ -29,16 +29,16 @@ POST_MEDEL = "Medel från medlem"
 POST_EK = "Eget kapital vid årets början"
 
 COUNTING_RULES = (
-    "Deltagare: personer som deltagit i en individinriktad insats någon dag under perioden. En "
-    "person räknas en gång per insats, hur många inskrivningar hen än haft.",
-    "Anonyma deltagare (Anonym = Ja, skyddade personuppgifter eller inget SUS-samtycke på "
+    ("Deltagare: personer som deltagit i en individinriktad insats någon dag under perioden. En "
+    "person räknas en gång per insats, hur många inskrivningar hen än haft."),
+    ("Anonyma deltagare (Anonym = Ja, skyddade personuppgifter eller inget SUS-samtycke på "
     "inskrivningsdagen) kan inte kopplas ihop och räknas en gång för varje kalenderår de deltar "
-    "i under perioden.",
+    "i under perioden."),
     "En inskrivning som avslutats med Felregistrering räknas inte.",
-    "Ekonomi: budget = insatsens årsbudget, utfall = bokfört från 1 januari till periodens sista "
-    "dag. Budgeterat antal deltagare = budgetens Mål deltagare per år.",
-    "Medel från medlemmarna och eget kapital vid årets början kommer från budgetens flik "
-    "Finansiering för periodens sista år.",
+    ("Ekonomi: budget = insatsens årsbudget, utfall = bokfört från 1 januari till periodens sista "
+    "dag. Budgeterat antal deltagare = budgetens Mål deltagare per år."),
+    ("Medel från medlemmarna och eget kapital vid årets början kommer från budgetens flik "
+    "Finansiering för periodens sista år."),
 )
 
 

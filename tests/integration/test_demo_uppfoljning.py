@@ -11,6 +11,11 @@ from datetime import date, timedelta
 import pandas as pd
 
 
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as dicts with None (not NaN) for an empty value."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
 def _last_day(spell) -> date | None:
     if spell["utskrivningsdatum"]:
         return date.fromisoformat(spell["utskrivningsdatum"][:10])
@@ -24,9 +29,9 @@ def _last_day(spell) -> date | None:
 
 def _independent_count(workdir, start: date, end: date) -> dict[tuple[str, str], int]:
     with sqlite3.connect(workdir / "warehouse.db") as connection:
-        spells = pd.read_sql("select * from spell", connection).to_dict("records")
-        consents = pd.read_sql("select pseudonym, insats, samtycke_fran, giltigt_till, aterkallat "
-                               "from consent where sus", connection).to_dict("records")
+        spells = _records(pd.read_sql("select * from spell", connection))
+        consents = _records(pd.read_sql("select pseudonym, insats, samtycke_fran, giltigt_till, "
+                                        "aterkallat from consent where sus", connection))
         individual = {row[0] for row in connection.execute(
             "select insats from budget_insats where inriktning = 'Individinriktad' "
             f"and year between {start.year} and {end.year}")}

@@ -8,6 +8,8 @@ its name by one rename, or not at all), and what may not be published never land
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -65,6 +67,33 @@ def write_bytes(path: Path, data: bytes, *, private: bool = False) -> Path:
 
 def write_text(path: Path, text: str, *, private: bool = False, encoding: str = "utf-8") -> Path:
     return write_bytes(path, text.encode(encoding), private=private)
+
+
+def write_folder(path: Path, writer: Callable[[Path], object]) -> Path:
+    """``writer(folder)`` fills a new folder beside ``path``, which then takes the place of the old
+    one: a reader finds the old folder or the new one, each whole, and nothing of the old one
+    (earlier results included) is left behind. Leftovers of a run killed half-way are removed."""
+    parent = path.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    for stale in parent.glob(f".{path.name}.*.tmp"):
+        shutil.rmtree(stale, ignore_errors=True)
+    token = secrets.token_hex(4)
+    new, old = parent / f".{path.name}.ny-{token}.tmp", parent / f".{path.name}.gammal-{token}.tmp"
+    new.mkdir()
+    try:
+        writer(new)
+        if path.exists():
+            os.replace(path, old)
+        try:
+            os.replace(new, path)
+        except OSError:
+            if old.exists():
+                os.replace(old, path)
+            raise
+    finally:
+        shutil.rmtree(new, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
+    return path
 
 
 def write_with(path: Path, writer: Callable[[Path], object], *, private: bool = False) -> Path:

@@ -1,163 +1,198 @@
-"""Great Expectations suites over the warehouse: keys, links, completeness and distributions.
+"""Great Expectations over the warehouse: the independent second line, across tables.
 
-The suites run on frames read from the warehouse (``assets/quality``) through one GX checkpoint,
-which also writes the Data Docs site under ``<out>/steward/gx/``. Each suite's result becomes a
-Dagster asset check on the asset that loads the table.
+Pandera checks each delivery's rows at the door and the consent filter decides what is stored;
+these suites check the warehouse as it stands afterwards, from frames built straight from the
+tables (``assets/quality/frames.py``, never through the ingestion code), so a bug in ingestion
+shows up as an expectation that fails.
+
+A suite's frame holds no identifier: one row per stored row (or per quarter), and for each rule a
+column that must hold on every row. A result carries counts only (how many rows were tried, how
+many broke the rule): GX is asked for ``BASIC`` results without examples, and only those two
+counts are copied out of it, so no pseudonym can reach Dagster's event log or the Data Docs.
 """
 
 from __future__ import annotations
 
-import html
+import datetime as dt
+import hashlib
+import json
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from importlib import metadata
 from types import ModuleType
 
 import pandas as pd
 
-PSEUDONYM = r"^[0-9a-f]{64}$"
-MAX_SHARE_CHANGE = 0.35   # a category's share of enrolments moving more than this is worth a look
-EXAMPLES = 10
+# Counts only: no partial_unexpected_list, no unexpected rows or index lists.
+RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 0}
+# What is copied out of an expectation's result: nothing else GX reports is kept.
+_COUNTS = ("element_count", "unexpected_count")
 
 
 def _gx() -> ModuleType:
-    # Great Expectations takes seconds to import; only the quality check pays for it.
+    # Great Expectations takes seconds to import; only a run that has something to judge pays.
     import great_expectations
 
     return great_expectations
 
 
 @dataclass(frozen=True)
+class Rule:
+    """One expectation: ``column`` of the suite's frame must be True on every row, or, with a
+    bound given, lie between ``min_value`` and ``max_value``. ``text`` says in Swedish what must
+    hold; it is the expectation's description, shown in Dagster and in the Data Docs."""
+
+    column: str
+    text: str
+    min_value: float | None = None
+    max_value: float | None = None
+
+    @property
+    def bounded(self) -> bool:
+        return self.min_value is not None or self.max_value is not None
+
+    def expectation(self):
+        expectations = _gx().expectations
+        if self.bounded:
+            return expectations.ExpectColumnValuesToBeBetween(
+                column=self.column, min_value=self.min_value, max_value=self.max_value,
+                description=self.text)
+        return expectations.ExpectColumnValuesToBeInSet(column=self.column, value_set=[True],
+                                                        description=self.text)
+
+
+@dataclass(frozen=True)
 class Suite:
     name: str
-    frame: str
-    expectations: Callable[[], list]
+    title: str
+    rules: tuple[Rule, ...]
+
+    def signature(self) -> str:
+        """Changes whenever the suite's rules or the GX version change: a stored result is
+        reused only for the same suite judged by the same GX."""
+        text = json.dumps([self.name, [asdict(rule) for rule in self.rules],
+                           metadata.version("great-expectations")], ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _unique_keys() -> list:
-    return [_gx().expectations.ExpectColumnValuesToBeUnique(column="record_key"),
-            _gx().expectations.ExpectColumnValuesToNotBeNull(column="record_key")]
+@dataclass(frozen=True)
+class RuleResult:
+    column: str
+    text: str
+    success: bool
+    evaluated: int
+    unexpected: int
+    error: bool = False    # GX could not judge the rule (a missing column, say): a failure
 
 
-def _partner(name: str) -> Suite:
-    return Suite(name, name, lambda: [
-        *_unique_keys(),
-        _gx().expectations.ExpectColumnValuesToMatchRegex(column="pseudonym", regex=PSEUDONYM),
-        # referential integrity: a partner record is stored only under a consent
-        _gx().expectations.ExpectColumnValuesToBeInSet(column="has_consent", value_set=[True]),
-    ])
-
-
-SUITES = (
-    Suite("spell", "spell", lambda: [
-        *_unique_keys(),
-        _gx().expectations.ExpectColumnValuesToMatchRegex(column="pseudonym", regex=PSEUDONYM),
-        _gx().expectations.ExpectColumnValuesToBeInSet(column="kon", value_set=["K", "M"]),
-        _gx().expectations.ExpectColumnValuesToBeBetween(column="age_at_enrolment", min_value=0,
-                                                      max_value=130),
-        # every linkable spell has its number in the vault, or the SUS submission cannot be made
-        _gx().expectations.ExpectColumnValuesToBeInSet(column="in_vault", value_set=[True]),
-    ]),
-    Suite("spell_distribution", "distribution", lambda: [
-        _gx().expectations.ExpectColumnValuesToBeBetween(column="share_change", min_value=0,
-                                                      max_value=MAX_SHARE_CHANGE),
-    ]),
-    Suite("consent", "consent", lambda: [
-        *_unique_keys(),
-        _gx().expectations.ExpectColumnValuesToNotBeNull(column="pseudonym"),
-        _gx().expectations.ExpectColumnValuesToMatchRegex(column="pseudonym", regex=PSEUDONYM),
-    ]),
-    *(_partner(name) for name in ("fk_benefit", "af_support", "soc_payment", "hsf_contact")),
-    Suite("partner_completeness", "completeness", lambda: [
-        _gx().expectations.ExpectColumnValuesToBeBetween(column="rows", min_value=1),
-    ]),
-    Suite("ledger_entry", "ledger_entry", lambda: [
-        *_unique_keys(),
-        _gx().expectations.ExpectColumnValuesToBeInSet(column="account_class",
-                                                    value_set=["cost", "income", "ignored"]),
-    ]),
-)
-
-
-@dataclass
+@dataclass(frozen=True)
 class SuiteResult:
     suite: str
     success: bool
-    evaluated: int
-    failed: list[dict]
+    rows: int
+    rules: tuple[RuleResult, ...]
+    fingerprint: str
+    validated_at: str                  # ISO 8601, UTC
+    reused: bool = field(default=False, compare=False)
+
+    @property
+    def failed(self) -> list[RuleResult]:
+        return [rule for rule in self.rules if not rule.success]
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data.pop("reused")
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping) -> SuiteResult:
+        rules = tuple(RuleResult(**rule) for rule in data["rules"])
+        return cls(**{**data, "rules": rules, "reused": False})
 
 
-def run_suites(frames: Mapping[str, pd.DataFrame], docs_dir: Path) -> dict[str, SuiteResult]:
-    """Validate every suite whose frame is given; build the Data Docs in ``docs_dir``."""
-    gx = _gx()
-    logging.getLogger("great_expectations").setLevel(logging.ERROR)
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = {"globally": False, "metric_calculations": False}
-    context.add_data_docs_site("finsam", {
-        "class_name": "SiteBuilder",
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend",
-                          "base_directory": str(docs_dir)},
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-    })
-    source = context.data_sources.add_pandas("lager")
-    definitions, batches = [], {}
-    for suite in SUITES:
-        frame = frames.get(suite.frame)
-        if frame is None or frame.empty:
+def fingerprint(suite: Suite, frame: pd.DataFrame) -> str:
+    """The suite and every value of its frame: GX's verdict is a function of the two alone, so the
+    same fingerprint means the same result and GX need not run again."""
+    digest = hashlib.sha256(suite.signature().encode())
+    digest.update(json.dumps([[str(name), str(dtype)] for name, dtype in frame.dtypes.items()])
+                  .encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def validate(frames: Mapping[str, pd.DataFrame], suites: Sequence[Suite],
+             previous: Mapping[str, SuiteResult] | None = None, *,
+             now: dt.datetime | None = None) -> dict[str, SuiteResult]:
+    """Judge each suite whose frame is given. A suite whose frame is exactly what GX judged last
+    time (``previous``, by fingerprint) keeps that result without running GX again; an empty frame
+    passes without GX (nothing to break a rule)."""
+    previous = previous or {}
+    stamp = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
+    results: dict[str, SuiteResult] = {}
+    pending: list[tuple[Suite, pd.DataFrame, str]] = []
+    for suite in suites:
+        frame = frames.get(suite.name)
+        if frame is None:
             continue
-        batch = source.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe("alla")
-        expectation_suite = context.suites.add(gx.ExpectationSuite(name=suite.name))
-        for expectation in suite.expectations():
-            expectation_suite.add_expectation(expectation)
-        definitions.append(context.validation_definitions.add(
-            gx.ValidationDefinition(name=suite.name, data=batch, suite=expectation_suite)))
-        batches[suite.name] = frame
-    results = {definition.name: _summarise(definition.name, definition.run(
-        batch_parameters={"dataframe": batches[definition.name]},
-        result_format={"result_format": "SUMMARY"})) for definition in definitions}
-    # one site build for all suites: building per suite rewrites the whole site each time
-    context.build_data_docs(site_names=["finsam"])
-    write_offline_index(docs_dir, results)
+        mark = fingerprint(suite, frame)
+        known = previous.get(suite.name)
+        if known is not None and known.fingerprint == mark:
+            results[suite.name] = replace(known, reused=True)
+        elif frame.empty:
+            results[suite.name] = SuiteResult(
+                suite.name, True, 0, tuple(RuleResult(rule.column, rule.text, True, 0, 0)
+                                          for rule in suite.rules), mark, stamp)
+        else:
+            pending.append((suite, frame, mark))
+    if pending:
+        results.update(_run_gx(pending, stamp))
     return results
 
 
-OFFLINE_INDEX = "oversikt.html"
+def _run_gx(pending: list[tuple[Suite, pd.DataFrame, str]], stamp: str) -> dict[str, SuiteResult]:
+    gx = _gx()
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    # ephemeral: no stores on disk, nothing kept between runs but what finsam keeps (counts)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+    source = context.data_sources.add_pandas("lager")
+    results = {}
+    for suite, frame, mark in pending:
+        batch = source.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe("alla")
+        expectation_suite = context.suites.add(gx.ExpectationSuite(name=suite.name))
+        for rule in suite.rules:
+            expectation_suite.add_expectation(rule.expectation())
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(name=suite.name, data=batch, suite=expectation_suite))
+        validation = definition.run(batch_parameters={"dataframe": frame},
+                                    result_format=RESULT_FORMAT)
+        results[suite.name] = _summarise(suite, len(frame), validation, mark, stamp)
+    return results
 
 
-def write_offline_index(docs_dir: Path, results: Mapping[str, SuiteResult]) -> Path:
-    """GX's own index builds its lists with scripts from the internet; this page lists the newest
-    result of every suite with plain links, so the Data Docs open on an offline machine too."""
-    rows = []
-    for name, result in sorted(results.items()):
-        pages = sorted((docs_dir / "validations" / name).rglob("*.html"))
-        link = pages[-1].relative_to(docs_dir).as_posix() if pages else ""
-        state = "godkänd" if result.success else f"{len(result.failed)} förväntningar uppfylls inte"
-        rows.append(f'<tr><td><a href="{html.escape(link)}">{html.escape(name)}</a></td>'
-                    f"<td>{result.evaluated}</td><td>{html.escape(state)}</td></tr>")
-    page = ("<!DOCTYPE html><html lang='sv'><head><meta charset='utf-8'>"
-            "<title>Kvalitetskontroller av lagret</title>"
-            "<style>body{font-family:system-ui,sans-serif;margin:2rem}"
-            "td,th{border:1px solid #ccc;padding:.3rem .6rem}table{border-collapse:collapse}</style>"
-            "</head><body><h1>Kvalitetskontroller av lagret (Great Expectations)</h1>"
-            "<table><tr><th>Svit</th><th>Förväntningar</th><th>Resultat</th></tr>"
-            + "".join(rows) + "</table></body></html>\n")
-    path = docs_dir / OFFLINE_INDEX
-    path.write_text(page, encoding="utf-8")
-    return path
-
-
-def _summarise(name: str, validation) -> SuiteResult:
-    failed = []
+def _summarise(suite: Suite, rows: int, validation, mark: str, stamp: str) -> SuiteResult:
+    by_column = {}
     for result in validation.results:
-        if result.success:
-            continue
-        config = result.expectation_config
-        failed.append({
-            "förväntan": config.type,
-            "kolumn": config.kwargs.get("column"),
-            "antal_avvikande": result.result.get("unexpected_count"),
-            "exempel": [str(value) for value in
-                        (result.result.get("partial_unexpected_list") or [])[:EXAMPLES]],
-        })
-    return SuiteResult(name, bool(validation.success), len(validation.results), failed)
+        counts = {name: int(result.result.get(name) or 0) for name in _COUNTS}
+        error = _raised(result.exception_info)
+        by_column[result.expectation_config.kwargs["column"]] = (
+            bool(result.success) and not error, counts, error)
+    judged = []
+    for rule in suite.rules:
+        # a rule GX did not report at all is not a pass
+        success, counts, error = by_column.get(rule.column, (False, dict.fromkeys(_COUNTS, 0), True))
+        judged.append(RuleResult(rule.column, rule.text, success, counts["element_count"],
+                                 counts["unexpected_count"], error))
+    return SuiteResult(suite.name, all(rule.success for rule in judged), rows, tuple(judged),
+                       mark, stamp)
+
+
+def _raised(info) -> bool:
+    """GX reports an exception either directly or per metric that raised it."""
+    if not info:
+        return False
+    if "raised_exception" in info:
+        return bool(info["raised_exception"])
+    return any(isinstance(value, Mapping) and value.get("raised_exception")
+               for value in info.values())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from cli.main import main
+from finsam.reference import test_personnummer as skatteverket_numbers
 from warehouse import models
 
 
@@ -60,13 +63,26 @@ def test_run_loads_the_samples_and_is_recorded_in_dagster(env, sample_landing, c
     assert not stale.passed and stale.metadata["senaste_uttagsdatum"].value == "2024-11-30"
     gx_spell = checks["gx_spell"].event_log_entry.dagster_event.event_specific_data
     assert gx_spell.passed and gx_spell.metadata["förväntningar"].value >= 5
-    assert (env.path / "out" / "steward" / "gx" / "index.html").exists()
-    offline = (env.path / "out" / "steward" / "gx" / "oversikt.html").read_text(encoding="utf-8")
-    assert 'href="validations/spell/' in offline and "http" not in offline
+    gx = env.path / "out" / "steward" / "gx"
+    offline = (gx / "oversikt.html").read_text(encoding="utf-8")
+    assert (gx / "index.html").read_text(encoding="utf-8") == offline
+    assert 'href="sviter/spell.html"' in offline and "http" not in offline
+    # counts only: no pseudonym and no identity number in the check metadata Dagster keeps
+    kept = json.dumps([{key: str(value.value) for key, value in record.event_log_entry
+                        .dagster_event.event_specific_data.metadata.items()}
+                       for record in evaluations], ensure_ascii=False)
+    assert not re.search(r"[0-9a-f]{64}", kept)
+    numbers = {form for number in skatteverket_numbers() for form in (number, number[2:])}
+    shaped = {re.sub(r"[-+]", "", run) for run in re.findall(r"\d{6,8}[-+]?\d{4}", kept)}
+    assert not shaped & numbers
     assert (env.path / "out" / "steward" / "failures.html").exists()
+    first = sorted(path.relative_to(gx).as_posix() for path in gx.rglob("*"))
 
     assert main(env.args(sample_landing, "--from", "2024Q4")) == 0
     assert "0 nya" in capsys.readouterr().out
+    # a second run replaces the Data Docs: the same pages, nothing of the first run piled up
+    assert sorted(path.relative_to(gx).as_posix() for path in gx.rglob("*")) == first
+    assert not list(gx.parent.glob(".gx.*.tmp"))
 
 
 def test_a_run_for_earlier_quarters_takes_in_every_delivery(env, sample_landing, capsys):

@@ -21,6 +21,13 @@ def _add_range(parser: argparse.ArgumentParser) -> None:
                         help="last quarter (default: the --from quarter)")
 
 
+def _add_targets(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--targets", default=None, metavar="uppfoljning,sus",
+                        help="national systems to write for, comma-separated (default: "
+                             "$FINSAM_TARGETS, else uppfoljning,sus); without sus nothing "
+                             "identity-bearing is written and the vault is never opened")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="finsam", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -29,12 +36,14 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--workdir", type=Path, default=Path("demo"),
                       help="folder for the demo's landing zone, keys, warehouse and outputs (default ./demo)")
     demo.add_argument("--seed", type=int, default=20241130, help="generator seed (default 20241130)")
+    _add_targets(demo)
 
     run = commands.add_parser("run", help="process the landing zone for a range of quarters")
     run.add_argument("--landing", type=Path, required=True, help="the landing zone folder")
     run.add_argument("--warehouse", required=True, help="SQLAlchemy URL of the warehouse")
     run.add_argument("--out", type=Path, required=True, help="folder for the outputs")
     _add_range(run)
+    _add_targets(run)
 
     report = commands.add_parser("report", help="reports for any period")
     kinds = report.add_subparsers(dest="kind", required=True)
@@ -48,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="smallest count shown in the published statistics (default 3)")
     sus.add_argument("--time-limit", type=float, default=None, metavar="SEKUNDER",
                      help="longest the disclosure control may take; past it nothing is published")
+    _add_targets(sus)
 
     backfill = commands.add_parser("backfill", help="re-run a range of quarters, one run per quarter")
     backfill.add_argument("--landing", type=Path, required=True, help="the landing zone folder")
@@ -57,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     backfill.add_argument("--to", dest="last", metavar="YYYYQn", required=True)
     backfill.add_argument("--dry-run", action="store_true",
                           help="only say which quarters and outputs would change, and by how much")
+    _add_targets(backfill)
 
     failures = commands.add_parser("failures", help="the data steward's review of held rows")
     failures.add_argument("--warehouse", default=None,
@@ -117,7 +128,8 @@ def _print_readiness(warehouse: str, first: str, last: str) -> None:
 
 
 def _run(landing: Path, warehouse: str, out: Path, first: str, last: str, pseudonym_key: str | None,
-         vault_key: str | None, dagster_home: Path, *, settle: float | None = None):
+         vault_key: str | None, dagster_home: Path, *, settle: float | None = None,
+         targets: tuple[str, ...] | None = None):
     from finsam.privacy import read_keys
     from orchestration import settings as resources
     from orchestration.runner import run_quarters
@@ -130,7 +142,7 @@ def _run(landing: Path, warehouse: str, out: Path, first: str, last: str, pseudo
     instance = _dagster_instance(dagster_home)
     resource_defs = resources.explicit(landing, warehouse, out, pseudonym_key, vault_key,
                                        settle=settle)
-    return run_quarters(resource_defs, first, last, instance)
+    return run_quarters(resource_defs, first, last, instance, targets=targets)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -153,10 +165,15 @@ def _demo(args: argparse.Namespace) -> int:
     last = quarter_label(generated.final or latest_extraction(landing))
     # the generator has finished writing: nothing in the landing zone is still uploading
     outcome = _run(landing, warehouse, out, first, last, str(pseudonym_key), str(vault_key),
-                   dagster_home, settle=0)
+                   dagster_home, settle=0, targets=_targets(args))
     _print_summary(outcome, landing, warehouse, out, dagster_home)
     if generated.late:
         _demo_late(generated, landing, warehouse, out, dagster_home, pseudonym_key, vault_key)
+    for title, folder in (("Uppföljning Finsam", out / "uppfoljning"),
+                          ("SUS-statistik", out / "sus"),
+                          ("SUS-filer och arbetslista (begränsad)", out / "begransad" / "sus")):
+        for period in sorted(folder.glob("*_*")) if folder.is_dir() else []:
+            print(f"  {title}: {period}")
     return 0
 
 
@@ -192,9 +209,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     first = args.first or current_quarter()
     last = args.last or first
+    chosen = _targets(args)
+    _not_after_today(first, last)
     dagster_home = Path(os.environ.get("DAGSTER_HOME") or args.out / "dagster_home")
     outcome = _run(args.landing, args.warehouse, args.out, first, last,
-                   os.environ.get(PSEUDONYM_KEY_ENV), os.environ.get(VAULT_KEY_ENV), dagster_home)
+                   os.environ.get(PSEUDONYM_KEY_ENV), os.environ.get(VAULT_KEY_ENV), dagster_home,
+                   targets=chosen)
     _print_summary(outcome, args.landing, args.warehouse, args.out, dagster_home)
     return 0
 
@@ -214,6 +234,8 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
     from warehouse.db import make_engine, migrate
 
     quarters(args.first, args.last)
+    chosen = _targets(args)
+    _not_after_today(args.first, args.last)
     if args.dry_run:
         engine = make_engine(args.warehouse)
         migrate(engine)
@@ -226,7 +248,7 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
     instance = _dagster_instance(dagster_home)
     resource_defs = resources.explicit(args.landing, args.warehouse, args.out, pseudonym_key,
                                        vault_key)
-    result = run_backfill(resource_defs, args.first, args.last, instance,
+    result = run_backfill(resource_defs, args.first, args.last, instance, targets=chosen,
                           progress=lambda quarter, state: print(f"  {quarter}: {state}"))
     verb = "återupptagen" if result.resumed else "startad"
     print(f"Backfill {result.backfill_id} {verb}: {len(result.done)} kvartal körda, "
@@ -242,12 +264,18 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from assets.sus.assets import folder_for
+    from cli.checks import check_report_request
+    from orchestration import settings as chosen_settings
     from orchestration import settings as resources
     from orchestration.partitions import parse_quarter, quarter_end
     from orchestration.runner import run_quarters
 
     if args.min_cell < 1:
         raise ValueError("--min-cell måste vara minst 1")
+    if "sus" not in chosen_settings.targets(given=args.targets):
+        raise ConfigurationError("--targets", "report sus kräver att sus är valt")
+    # an unknown insats or a period outside the data is a mistake, not an all-zero report
+    check_report_request(args.warehouse, args.first, args.last, args.insats)
     args.out.mkdir(parents=True, exist_ok=True)
     dagster_home = Path(os.environ.get("DAGSTER_HOME") or args.out / "dagster_home")
     instance = _dagster_instance(dagster_home)
@@ -267,6 +295,19 @@ def _cmd_report(args: argparse.Namespace) -> int:
     folder = folder_for(args.out, parse_quarter(args.first), quarter_end(args.last), args.insats)
     print(f"SUS-statistik {args.first}-{args.last} klar (körning {outcome.run_id}): {folder}")
     return 0
+
+
+def _targets(args: argparse.Namespace) -> tuple[str, ...]:
+    """The chosen targets, read in the one place that reads settings."""
+    from orchestration import settings as chosen_settings
+
+    return chosen_settings.targets(given=getattr(args, "targets", None))
+
+
+def _not_after_today(first: str, last: str) -> None:
+    from cli.checks import check_not_after_today
+
+    check_not_after_today(first, last)
 
 
 def _cmd_failures(args: argparse.Namespace) -> int:

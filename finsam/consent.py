@@ -102,21 +102,3 @@ def sus_consent_on(spells: pd.DataFrame, consents: pd.DataFrame) -> pd.Series:
     day = pd.to_datetime(pairs["inskrivningsdatum"])
     in_force = (day >= pairs["samtycke_fran"]) & (pairs["until"].isna() | (day <= pairs["until"]))
     return pd.Series(spells.index.isin(pairs.loc[in_force, "row"].unique()), index=spells.index)
-
-
-PERSONAL = "personuppgifter"
-ANONYMOUS = "anonym"
-WITHDRAWN = "återkallat"
-
-
-def sus_path(spells: pd.DataFrame, consents: pd.DataFrame) -> pd.Series:
-    """How each spell is registered in SUS.
-
-    ``återkallat``: consent withdrawn; registered out, never re-registered as anonymous.
-    ``personuppgifter``: not anonymous, not protected, and SUS consent in force on the enrolment day.
-    ``anonym``: everything else (Anonym = Ja, protected identity, no SUS consent).
-    """
-    personal = (~spells["anonym"].astype(bool) & ~spells["skyddad_identitet"].astype(bool)
-                & sus_consent_on(spells, consents))
-    path = pd.Series(ANONYMOUS, index=spells.index, dtype="string").mask(personal, PERSONAL)
-    return path.mask(spells["withdrawn_on"].notna(), WITHDRAWN)

@@ -8,7 +8,7 @@ rest.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -53,6 +53,7 @@ def _previous(instance: dg.DagsterInstance, span: str) -> tuple[str | None, set[
 
 def run_backfill(resource_defs: Mapping[str, dg.ConfigurableResource], first: str, last: str,
                  instance: dg.DagsterInstance, *, first_quarter: str | None = None,
+                 targets: Sequence[str] | None = None,
                  progress: Callable[[str, str], None] = lambda quarter, state: None
                  ) -> BackfillResult:
     """Run the quarters in order. A failed quarter does not stop the later ones (each run takes in
@@ -77,7 +78,8 @@ def run_backfill(resource_defs: Mapping[str, dg.ConfigurableResource], first: st
                     "finsam/command": "backfill"}
             try:
                 run_quarters(resource_defs, quarter, quarter, instance,
-                             first_quarter=first_quarter or first, tags=tags)
+                             first_quarter=first_quarter or first, tags=tags,
+                             targets=targets)
             except RunFailed as exc:
                 result.failed[quarter] = str(exc)
                 progress(quarter, "misslyckades")

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import dagster as dg
 
 from assets.budget.assets import build_assets as budget_assets
 from assets.ingest.assets import build_assets as ingest_assets
 from assets.ingest.checks import build_checks as ingest_checks
-from assets.outputs_checks import CHECKS as output_checks
 from assets.quality.checks import warehouse_expectations
 from assets.steward.assets import build_assets as steward_assets
-from assets.sus.assets import build_assets as sus_assets
-from assets.sus.checks import ready_for_sus
+from assets.targets import definitions as target_definitions
 from orchestration import schedules, settings
 from orchestration.partitions import quarterly_partitions
 
 
 def build_definitions(resource_defs: Mapping[str, dg.ConfigurableResource],
-                      first_quarter: str) -> dg.Definitions:
+                      first_quarter: str, chosen_targets: Iterable[str] | None = None
+                      ) -> dg.Definitions:
+    """Every area's assets; of the national targets only the chosen ones (default: the
+    environment's FINSAM_TARGETS, else all)."""
+    chosen = settings.targets() if chosen_targets is None else tuple(chosen_targets)
     partitions = quarterly_partitions(first_quarter)
     # issue 16: one process per run (as `finsam run` executes), so the warehouse's run lock that
     # the run's resources take spans the whole run, not each step of it
@@ -32,9 +34,8 @@ def build_definitions(resource_defs: Mapping[str, dg.ConfigurableResource],
         dg.Definitions(assets=ingest_assets(), asset_checks=ingest_checks()),
         dg.Definitions(asset_checks=[warehouse_expectations]),
         dg.Definitions(assets=steward_assets()),
-        dg.Definitions(assets=sus_assets(partitions), asset_checks=[ready_for_sus]),
+        *target_definitions(chosen, partitions),
         dg.Definitions(assets=budget_assets(partitions)),
-        dg.Definitions(asset_checks=output_checks),
         dg.Definitions(resources=dict(resource_defs)),
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -38,14 +38,16 @@ def _quiet_logging() -> dict:
 def run_quarters(resource_defs: Mapping[str, dg.ConfigurableResource], first: str, last: str,
                  instance: dg.DagsterInstance, *, first_quarter: str | None = None,
                  tags: Mapping[str, str] | None = None, assets: list[str] | None = None,
-                 asset_config: Mapping[str, dict] | None = None) -> RunOutcome:
+                 asset_config: Mapping[str, dict] | None = None,
+                 targets: Sequence[str] | None = None) -> RunOutcome:
     """Materialise the assets (all, or the named ones) for the quarters ``first``..``last``
-    (``YYYYQn``) as one run recorded in ``instance``."""
+    (``YYYYQn``) as one run recorded in ``instance``; of the national targets only ``targets``
+    (default: orchestration.settings.targets())."""
     start, end = parse_quarter(first), parse_quarter(last)
     if end < start:
         raise ValueError(f"--to {last} ligger före --from {first}")
     partitions_from = first_quarter if first_quarter and parse_quarter(first_quarter) < start else first
-    defs = build_definitions(resource_defs, partitions_from)
+    defs = build_definitions(resource_defs, partitions_from, targets)
     job = defs.resolve_job_def("allt")
     run_config = _quiet_logging()
     if asset_config:

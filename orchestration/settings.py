@@ -15,6 +15,7 @@ from assets.resources import (
     SecretKeys,
     Warehouse,
 )
+from finsam import targets as target_names
 from finsam.privacy import PSEUDONYM_KEY_ENV, VAULT_KEY_ENV
 from orchestration.partitions import DEFAULT_FIRST_QUARTER
 from warehouse.lock import DEFAULT_WAIT_SECONDS
@@ -50,6 +51,16 @@ def lock_wait_seconds(environ: Mapping[str, str] | None = None) -> float:
     """How long a run waits for the warehouse's run lock (another run, a backfill)."""
     environ = os.environ if environ is None else environ
     return float(environ.get(LOCK_WAIT_ENV, DEFAULT_WAIT_SECONDS))
+
+
+def targets(environ: Mapping[str, str] | None = None, given: str | None = None
+            ) -> tuple[str, ...]:
+    """The national systems to write for: ``given`` (``--targets``) if set, else
+    ``FINSAM_TARGETS``, else all (finsam.targets)."""
+    environ = os.environ if environ is None else environ
+    if given is not None:
+        return target_names.parse(given, "--targets")
+    return target_names.parse(environ.get(target_names.TARGETS_ENV))
 
 
 def from_environment() -> dict[str, dg.ConfigurableResource]:

@@ -20,13 +20,13 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 from sqlalchemy import Connection, Table, delete, insert, select
 
 from assets.ingest.transforms import DEIDENTIFIED_KEY_PREFIX, TOMBSTONE
-from finsam.consent import in_force_until
+from finsam.consent import in_force_until, sus_consent_on
 from warehouse import held_records, load, models
 
 AVB = "AVB"
@@ -152,6 +152,10 @@ def participants_view(frame: pd.DataFrame, tombstones: pd.DataFrame) -> pd.DataF
         return frame
     gone = frame.loc[erased].rename(columns={TOMBSTONE: "tombstone"})
     gone = register_out(gone, tombstone_avb_days(tombstones), "tombstone")
+    # The person's consents went with the erasure, so whether a SUS consent was in force on the
+    # enrolment day is no longer known: only a spell that a SUS withdrawal ended was registered
+    # with personal data; the rest can only ever be counted anonymously.
+    gone = gone.assign(anonym=gone["anonym"].astype(bool) | gone["withdrawn_on"].isna())
     gone = deidentify(gone).drop(columns="tombstone")
     return pd.concat([frame.loc[~erased], gone], ignore_index=True)
 
@@ -172,6 +176,28 @@ class Erasure:
 
     people: pd.DataFrame        # pseudonym, tombstone, erased_on
     avb: pd.DataFrame           # tombstone, insats, day
+    # their consents as the register states them (pseudonym, insats, samtycke_fran, giltigt_till,
+    # aterkallat, sus): erased with them, so read once more to settle who was anonymous
+    consents: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def of(self, people: pd.DataFrame) -> Erasure:
+        """The same erasure for some of its people."""
+        pseudonyms = people["pseudonym"]
+        consents = (self.consents.loc[self.consents["pseudonym"].isin(pseudonyms)]
+                    if not self.consents.empty else self.consents)
+        return Erasure(people, self.avb, consents)
+
+    def freeze_anonymous(self, spells: pd.DataFrame) -> pd.DataFrame:
+        """``anonym`` set on the spells (still with their pseudonym) that had no SUS consent in
+        force on the enrolment day: after the erasure nothing else can tell
+        (finsam.participation.anonymous reads only the flag of a de-identified spell)."""
+        if spells.empty:
+            return spells
+        if self.consents.empty:
+            consent = pd.Series(False, index=spells.index)
+        else:
+            consent = sus_consent_on(spells, self.consents)
+        return spells.assign(anonym=spells["anonym"].astype(bool) | ~consent)
 
     def tombstone_rows(self) -> pd.DataFrame:
         """The rows of ``erasure_tombstone``: one per person and insats with consents, AVB days
@@ -194,7 +220,10 @@ def erasure_in_register(register: pd.DataFrame) -> Erasure:
     avb = avb_days(register)
     avb = avb.loc[avb["pseudonym"].isin(people["pseudonym"])].merge(
         people[["pseudonym", "tombstone"]], on="pseudonym")[["tombstone", "insats", "day"]]
-    return Erasure(people, avb)
+    consents = register.loc[register["pseudonym"].isin(people["pseudonym"]),
+                            ["pseudonym", "insats", "samtycke_fran", "giltigt_till", "aterkallat",
+                             "sus"]]
+    return Erasure(people, avb, consents)
 
 
 def store_tombstones(connection: Connection, erasure: Erasure) -> pd.DataFrame:
@@ -223,6 +252,7 @@ def apply_erasure(connection: Connection, erasure: Erasure, partner_tables: Mapp
     if not spells.empty:
         dated = spells.merge(people[["pseudonym", "tombstone", "erased_on"]], on="pseudonym")
         dated = dated.loc[pd.to_datetime(dated["inskrivningsdatum"]) <= dated["erased_on"]]
+        dated = erasure.freeze_anonymous(dated)
         dated = register_out(dated.drop(columns="erased_on"), erasure.avb, "tombstone")
         _rewrite(connection, deidentify(dated).drop(columns="tombstone"))
         changed["spell (avidentifierad)"] = len(dated)
@@ -252,6 +282,7 @@ def _erase_held_records(connection: Connection, erasure: Erasure, participants: 
         _source=spells["source"].to_numpy(), _waits=spells["waits_for"].to_numpy(),
         **{held_records.HELD_DELIVERY: spells["delivery_id"].astype("int64").to_numpy()})
     frame = frame.merge(erasure.people[["pseudonym", "tombstone"]], on="pseudonym")
+    frame = erasure.freeze_anonymous(frame)
     frame = deidentify(register_out(frame, erasure.avb, "tombstone")).drop(columns="tombstone")
     frame[held_records.HELD_ROW] = [-secrets.randbelow(2**31 - 1) - 1 for _ in range(len(frame))]
     for (source, reason), group in frame.groupby(["_source", "_waits"]):

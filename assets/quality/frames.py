@@ -227,7 +227,9 @@ def spell_rules(spells: pd.DataFrame, vault: pd.Series) -> pd.DataFrame:
     pointer = (spells["delivery_id"].notna() | spells["row_number"].notna()
                | spells["extraction_date"].notna())
     identified = pseudonym & ~token & ~anonymous
-    deidentified = token & ~pseudonym & ~anonymous
+    # an erasure writes into ``anonym`` whether the spell was registered anonymously in SUS (its
+    # consents go with the person), so a de-identified spell may carry it; never protected identity
+    deidentified = token & ~pseudonym & ~_true(spells["skyddad_identitet"])
     nobody = anonymous & ~pseudonym & ~token
     return pd.DataFrame({
         IN_VAULT: (~pseudonym | spells["pseudonym"].isin(set(vault))).to_numpy(),

@@ -42,7 +42,8 @@ SPELL_RULES = (
     Rule(f.DEIDENTIFIED_BARE, "Ett avidentifierat deltagande har ingen pseudonym och pekar inte "
                               "på någon leveransrad (leverans, rad, uttagsdatum)."),
     Rule(f.ONE_KIND, "Varje deltagande är precis ett av: identifierat (pseudonym), avidentifierat "
-                     "(slumpad token) eller anonymt (Anonym eller skyddad identitet, ingen person)."),
+                     "(slumpad token, får vara markerat Anonym om det registrerades anonymt) eller "
+                     "anonymt (Anonym eller skyddad identitet, ingen person)."),
 )
 ERASED = Rule(f.ERASED_WHEN_WITHDRAWN,
               "Ingen samtyckesrad finns kvar för en person som hade återkallat alla samtycken som "

@@ -28,6 +28,7 @@ from assets.sus import (
 )
 from assets.sus.checks import not_ready, readiness
 from assets.sus.warehouse_frames import read_catalogue, read_spells, read_sus_consents
+from finsam import participation
 from finsam.periods import quarter_label
 
 
@@ -95,7 +96,9 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
         with retry_when_busy(context.retry_number), warehouse.engine().begin() as connection:
             # the register is held from reading it to recording this release
             register.lock(connection)
-            spells = read_spells(connection)
+            # who is anonymous: the one definition, the same the submission and Uppföljning use
+            spells = participation.with_anonymous(read_spells(connection),
+                                                  read_sus_consents(connection))
             catalogue = read_catalogue(connection, end.year)
             published = register.read(connection)
             prepared = prepare(spells, catalogue, start, end, config.min_cell,

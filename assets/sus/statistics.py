@@ -17,7 +17,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from finsam import reference
+from finsam import participation, reference
 
 ALL_INSATSER = "Alla insatser"
 TOTAL = "Totalt"
@@ -30,7 +30,14 @@ ALDER = "Ålder vid inskrivning"
 AVSLUT = "Utskrivna per avslutsanledning"
 MAL = "Måluppfyllelse"
 TID_INSATS = "Tid i insatsen"
-TABLE_NAMES = (OVERVIEW, FORSORJNING, TID_OFFENTLIG, ALDER, AVSLUT, MAL, TID_INSATS)
+# Outcome before and after: the spells ended in the period, by försörjning at enrolment beside
+# försörjning at exit (the movement from public support to work or studies boards ask about).
+FORSORJNING_FORE = "Försörjning vid inskrivning, utskrivna"
+FORSORJNING_EFTER = "Försörjning vid utskrivning"
+# A spell ended by a withdrawal has no försörjning at exit (nothing more may be recorded)
+MISSING = "Uppgift saknas"
+TABLE_NAMES = (OVERVIEW, FORSORJNING, TID_OFFENTLIG, ALDER, AVSLUT, MAL, TID_INSATS,
+               FORSORJNING_FORE, FORSORJNING_EFTER)
 
 AT_START = "Inskrivna vid periodens början"
 NEW = "Nyinskrivna"
@@ -82,6 +89,12 @@ COUNTING_RULES = (
     "eller fortsatt rehabilitering, till sjukdom respektive av övriga skäl."),
     ("En deltagare som återkallat sitt samtycke skrivs ut med Avbrutet av deltagaren och räknas "
     "fortfarande i statistiken, utan uppgifter som kan identifiera personen."),
+    ("Försörjning före och efter: de som skrivits ut under perioden, efter försörjning vid "
+     "inskrivningen och vid utskrivningen. Den som återkallat sitt samtycke har ingen uppgift vid "
+     "utskrivningen (Uppgift saknas)."),
+    ("Anonym är den som registrerats med Anonym = Ja, har skyddade personuppgifter eller inte "
+     "hade samtycke till SUS på inskrivningsdagen; samma avgränsning som i SUS-filerna och "
+     "Uppföljning Finsam. Anonyma räknas bara i översikten."),
 )
 
 
@@ -160,9 +173,11 @@ def _flags(spells: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> _Fla
     enrolled_on = pd.to_datetime(spells["inskrivningsdatum"])
     ended_on = pd.to_datetime(spells["utskrivningsdatum"])
     counted = ~spells["avslutsanledning"].isin(_outcome_codes("excluded"))
-    # Protected identity always means anonymous; or-ing both guards a row where only one is set.
-    anonymous = (spells["anonym"].fillna(False).astype(bool)
-                 | spells["skyddad_identitet"].fillna(False).astype(bool))
+    # who is anonymous is decided in one place (finsam.participation), with the consents, by
+    # whoever reads the spells; a frame without that column is judged by its flags alone
+    anonymous = (spells[participation.ANONYMOUS_COLUMN].astype(bool)
+                 if participation.ANONYMOUS_COLUMN in spells
+                 else participation.anonymous(spells, None))
     # A spell that ends on the first day was still enrolled that day.
     open_at_start = ended_on.isna() | (ended_on >= start)
     return _Flags(
@@ -247,16 +262,27 @@ def _by_kon_table(counts: np.ndarray, labels: list[str]) -> pd.DataFrame:
                         columns=[*kon_columns(), TOTAL])
 
 
-def _forsorjning_pairs(spells: pd.DataFrame, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(spell position, code position) once per försörjning code of each spell in ``mask``."""
-    # Few distinct code combinations occur, so each is split once, not once per spell.
-    number, combinations = pd.factorize(spells["forsorjning_in"].loc[mask])
-    listed = pd.Series(combinations).str.split(",").explode().str.strip()
+def _forsorjning_pairs(spells: pd.DataFrame, mask: np.ndarray, column: str = "forsorjning_in",
+                       *, missing: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(spell position, code position) once per försörjning code of each spell in ``mask``;
+    ``missing``: a spell without any code counts once under the row after the codes."""
+    # Few distinct code combinations occur, so each is split once, not once per spell. A frame
+    # without the column (spells made for a test of other tables) has no codes in it.
+    values = spells[column] if column in spells else pd.Series(pd.NA, index=spells.index,
+                                                               dtype="string")
+    number, combinations = pd.factorize(values.loc[mask])
+    listed = pd.Series(combinations, dtype="string").str.split(",").explode().str.strip()
     # A code repeated on one spell still counts that spell once under the code.
     codes = pd.DataFrame({"number": listed.index, "code": listed.to_numpy()}).drop_duplicates()
     spells_with = pd.DataFrame({"spell": np.flatnonzero(mask), "number": number})
     pairs = spells_with.merge(codes, on="number")
-    return pairs["spell"].to_numpy(), _codes(pairs["code"], list(_labels("forsorjning")))
+    known = list(_labels("forsorjning"))
+    spell, code = pairs["spell"].to_numpy(), _codes(pairs["code"], known)
+    if missing:
+        without = spells_with.loc[spells_with["number"] < 0, "spell"].to_numpy()
+        spell = np.concatenate([spell, without])
+        code = np.concatenate([code, np.full(len(without), len(known), dtype=np.intp)])
+    return spell, code
 
 
 def _age_band(ages: pd.Series) -> pd.Series:
@@ -358,6 +384,12 @@ def _table_counts(spells: pd.DataFrame, flags: _Flags, sheets: _Sheets) -> dict[
                               _codes(spells["avslutsanledning"], exits)[ended], kon, len(exits)),
         TID_INSATS: _count_by_kon(sheets, every[ended], _month_band(spells)[ended], kon,
                                   len(MONTH_ROWS)),
+        FORSORJNING_FORE: _count_by_kon(
+            sheets, *_forsorjning_pairs(spells, ended, "forsorjning_in", missing=True), kon,
+            len(_labels("forsorjning")) + 1),
+        FORSORJNING_EFTER: _count_by_kon(
+            sheets, *_forsorjning_pairs(spells, ended, "forsorjning_ut", missing=True), kon,
+            len(_labels("forsorjning")) + 1),
     }
 
 
@@ -375,7 +407,13 @@ def _tables(counts: dict[str, np.ndarray], sheet: int) -> dict[str, pd.DataFrame
         AVSLUT: avslut,
         MAL: _mal(avslut),
         TID_INSATS: _by_kon_table(counts[TID_INSATS][sheet], list(MONTH_ROWS)),
+        FORSORJNING_FORE: _by_kon_table(counts[FORSORJNING_FORE][sheet], _outcome_rows()),
+        FORSORJNING_EFTER: _by_kon_table(counts[FORSORJNING_EFTER][sheet], _outcome_rows()),
     }
+
+
+def _outcome_rows() -> list[str]:
+    return [*_labels("forsorjning").values(), MISSING]
 
 
 def _all_tables(spells: pd.DataFrame, start: date | str | pd.Timestamp,
@@ -474,6 +512,12 @@ def declarations() -> tuple[CountTable | ShareTable, ...]:
                    kon_rows=True),
         ShareTable(MAL, AVSLUT, _goal_groups()),
         CountTable(TID_INSATS, UTSKRIVNA, MONTH_ROWS),
+        # before and after, over the same ended spells: linked through that population, so a
+        # hidden cell of one cannot be worked out from the other
+        *(CountTable(name, UTSKRIVNA, (*forsorjning["label"], MISSING), multiple=True,
+                     exclusive=(*forsorjning.loc[forsorjning["exclusive"] == "true", "label"],
+                                MISSING))
+          for name in (FORSORJNING_FORE, FORSORJNING_EFTER)),
     )
 
 

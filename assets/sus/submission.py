@@ -8,7 +8,7 @@ a new adapter implementing :class:`SubmissionAdapter` is all that changes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Protocol
@@ -17,7 +17,7 @@ import pandas as pd
 from sqlalchemy import Connection, select
 
 from assets.files import write_csv
-from finsam.consent import ANONYMOUS, PERSONAL, sus_path
+from finsam import participation
 from finsam.privacy import Vault
 from warehouse import models
 
@@ -31,29 +31,42 @@ class Selection:
     enrolled: pd.DataFrame
     ended: pd.DataFrame
     anonymous: pd.DataFrame
-    ended_without_identity: int
+    # spells registered with personal data whose identity was erased (the participant withdrew
+    # every consent) before they could be registered in or out: the deltagaransvarig does it by
+    # hand from what is left (insats, days, kön, age, referring part)
+    manual: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # the anonymous registrations one by one (see finsam.participation.anonymous_registrations)
+    anonymous_rows: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def ended_without_identity(self) -> int:
+        return len(self.manual)
 
 
 def selection_for(spells: pd.DataFrame, consents: pd.DataFrame, start: date, end: date) -> Selection:
-    """Spells enrolled in the period with SUS consent go in with personal data; spells ended in the
-    period whose participant was registered with personal data go out (withdrawals end with AVB and
-    have lost their identity, so they are counted for manual registration instead); the rest of the
-    enrolments are counted anonymously per insats, year and kön. Withdrawn participants are never
-    counted as anonymous."""
+    """Who is registered how, by the one definition of anonymous (finsam.participation):
+
+    - a spell registered with personal data goes in when enrolled in the period and out when it
+      ends in it: a withdrawal ends it with AVB on the withdrawal day, and a spell enrolled and
+      withdrawn in one period goes both in and out;
+    - where such a spell's identity was erased it is listed for registration by hand instead;
+    - anonymous spells are counted per insats, calendar year of participation and kön: in the
+      period of their enrolment and again in the period of each later 1 January they are still
+      in the insats. A withdrawal never turns a personal registration into an anonymous one.
+    Felregistrering is registered out (it was registered in) but counts in no anonymous count."""
     first, last = pd.Timestamp(start), pd.Timestamp(end)
-    path = sus_path(spells, consents)
+    is_anonymous = participation.anonymous(spells, consents)
     enrolled_in = pd.to_datetime(spells["inskrivningsdatum"]).between(first, last)
     ended_in = pd.to_datetime(spells["utskrivningsdatum"]).between(first, last)
-    personal = path == PERSONAL
-    withdrawn_out = ended_in & spells["withdrawn_on"].notna()
-    anonymous = spells.loc[enrolled_in & (path == ANONYMOUS)]
-    counts = (anonymous.assign(ar=pd.to_datetime(anonymous["inskrivningsdatum"]).dt.year)
-              .groupby(["insats", "ar", "kon"]).size().rename("antal").reset_index())
+    personal = ~is_anonymous & spells["pseudonym"].notna()
+    erased = ~is_anonymous & spells["pseudonym"].isna()
+    registrations = participation.anonymous_registrations(spells, is_anonymous, start, end)
     return Selection(start, end,
                      enrolled=spells.loc[enrolled_in & personal],
                      ended=spells.loc[ended_in & personal],
-                     anonymous=counts,
-                     ended_without_identity=int((withdrawn_out & spells["pseudonym"].isna()).sum()))
+                     anonymous=participation.anonymous_counts(registrations),
+                     manual=spells.loc[(enrolled_in | ended_in) & erased],
+                     anonymous_rows=registrations)
 
 
 class SubmissionAdapter(Protocol):
@@ -98,16 +111,37 @@ class SusAdapter:
             }),
             "anonyma.csv": selection.anonymous.rename(columns={
                 "insats": "Insats", "ar": "År", "kon": "Kön", "antal": "Antal"}),
+            "manuell_registrering.csv": manual_rows(selection.manual),
         }
         order = {"inregistreringar.csv": ["Insats", "Inskrivningsdatum"],
                  "utregistreringar.csv": ["Insats", "Utskrivningsdatum"],
-                 "anonyma.csv": ["Insats", "År", "Kön"]}
+                 "anonyma.csv": ["Insats", "År", "Kön"],
+                 "manuell_registrering.csv": ["Insats", "Inskrivningsdatum"]}
         written = []
         for name, frame in files.items():
             path = folder / name
             write_csv(frame.sort_values(order[name], kind="stable"), path, private=True)
             written.append(path)
         return written
+
+
+MANUAL_TASK = ("Identiteten är raderad (samtycket återkallat): registrera in och/eller ut för hand "
+               "i SUS utifrån insatsens egna handlingar")
+
+
+def manual_rows(spells: pd.DataFrame) -> pd.DataFrame:
+    """What the deltagaransvarig needs to find and register a spell whose identity is erased: no
+    number, the rest of what was kept."""
+    return pd.DataFrame({
+        "Insats": spells["insats"].to_numpy(),
+        "Kön": spells["kon"].to_numpy(),
+        "Ålder vid inskrivning": spells["age_at_enrolment"].to_numpy(),
+        "Aktualiserande part": spells["aktualiserande_part"].to_numpy(),
+        "Inskrivningsdatum": _iso(spells["inskrivningsdatum"]).to_numpy(),
+        "Utskrivningsdatum": _iso(spells["utskrivningsdatum"]).to_numpy(),
+        "Avslutsanledning": spells["avslutsanledning"].to_numpy(),
+        "Att göra": MANUAL_TASK,
+    })
 
 
 def identities(connection: Connection, vault: Vault, pseudonyms: pd.Series) -> pd.Series:

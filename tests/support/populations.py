@@ -9,7 +9,10 @@ from hypothesis import strategies as hs
 
 COLUMNS = ("insats", "pseudonym", "deidentified_person", "anonym", "skyddad_identitet", "kon",
            "age_at_enrolment", "inskrivningsdatum", "utskrivningsdatum", "avslutsanledning",
-           "forsorjning_in", "tid_offentlig_forsorjning", "withdrawn_on")
+           "forsorjning_in", "forsorjning_ut", "tid_offentlig_forsorjning", "withdrawn_on")
+# försörjning at exit by avslutsanledning; AVB (withdrawn) and FEL have none
+AFTER = {"ARB": "LON", "STU": "STS", "REH": "SJP", "SJK": "SJP", "FLY": "OKA", "FLED": "ING",
+         "OVR": "FSB"}
 REASONS = ("ARB", "ARB", "STU", "REH", "SJK", "FLY", "FLED", "AVB", "OVR", "FEL")
 INCOME = ("SJP", "AKE", "SJE", "AKS", "AKA", "ETA", "FSB", "STS", "LON")
 
@@ -33,6 +36,7 @@ def _spell(insats: str, person: int, kon: str, age: int, enrolled: pd.Timestamp,
             "inskrivningsdatum": enrolled, "utskrivningsdatum": ended,
             "avslutsanledning": None if ended is None else reason,
             "forsorjning_in": None if anonymous else ",".join(income),
+            "forsorjning_ut": None if anonymous or ended is None else AFTER.get(reason),
             "tid_offentlig_forsorjning": None if anonymous else tid, "withdrawn_on": None}
 
 

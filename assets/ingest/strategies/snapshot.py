@@ -179,7 +179,7 @@ def _consents(ctx: RunContext, item: Item) -> pd.DataFrame:
     new = withdrawal.store_tombstones(ctx.connection, erasure)
     if not new.empty:
         fresh = erasure.people.loc[erasure.people["tombstone"].isin(new["tombstone"])]
-        ctx.erase(withdrawal.Erasure(fresh, erasure.avb), item)
+        ctx.erase(erasure.of(fresh), item)
     ctx.consents.forget()
     erased = withdrawal.erased_before(prepared, prepared["samtycke_fran"],
                                       ctx.consents.tombstones())

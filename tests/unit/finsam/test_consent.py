@@ -104,18 +104,25 @@ def test_sus_consent_on_the_enrolment_day():
     assert sus_consent_on(spells, consents).tolist() == [True, False, False, False, False]
 
 
-def test_sus_path_for_anonymous_protected_no_sus_consent_and_withdrawn():
-    from finsam.consent import ANONYMOUS, PERSONAL, WITHDRAWN, sus_path
+def test_one_definition_of_anonymous_protected_no_sus_consent_and_withdrawn():
+    """Anonym = Ja, protected identity or no SUS consent on the enrolment day; a withdrawal after
+    a personal enrolment does not make it anonymous; a de-identified spell keeps its flag."""
+    from finsam.participation import anonymous
 
     consents = _consents(("p1", "JOBB", "2024-01-10", None, None, "AF", True),
                          ("p2", "JOBB", "2024-01-10", None, None, "AF", False),
-                         ("p4", "JOBB", "2024-01-10", None, "2024-05-01", "AF", True))
+                         ("p4", "JOBB", "2024-01-10", None, "2024-05-01", "AF", True),
+                         ("p5", "JOBB", "2024-02-01", None, None, "AF", True))
     spells = pd.DataFrame({
-        "pseudonym": ["p1", "p2", None, None, "p4"],
-        "insats": ["JOBB"] * 5,
-        "inskrivningsdatum": pd.to_datetime(["2024-01-15"] * 5),
-        "anonym": [False, False, True, True, False],
-        "skyddad_identitet": [False, False, False, True, False],
-        "withdrawn_on": pd.to_datetime([None, None, None, None, "2024-05-01"]),
+        "pseudonym": ["p1", "p2", None, None, "p4", "p5", None, None],
+        "deidentified_person": [None, None, None, None, None, None, "t1", "t2"],
+        "insats": ["JOBB"] * 8,
+        "inskrivningsdatum": pd.to_datetime(["2024-01-15"] * 8),
+        "anonym": [False, False, True, True, False, False, False, True],
+        "skyddad_identitet": [False, False, False, True, False, False, False, False],
+        "withdrawn_on": pd.to_datetime([None, None, None, None, "2024-05-01", None, "2024-03-01",
+                                        None]),
     })
-    assert sus_path(spells, consents).tolist() == [PERSONAL, ANONYMOUS, ANONYMOUS, ANONYMOUS, WITHDRAWN]
+    # p5's SUS consent came after the enrolment: anonymous; the erased t1 was personal, t2 not
+    assert anonymous(spells, consents).tolist() == [False, True, True, True, False, True, False,
+                                                     True]

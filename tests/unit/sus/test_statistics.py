@@ -23,10 +23,34 @@ def nonzero(table: pd.DataFrame) -> dict[tuple[str, str], int]:
     return {key: int(value) for key, value in cells[cells != 0].items()}
 
 
-def test_tables_are_the_contracts_seven_in_order(tables_a: dict[str, pd.DataFrame]) -> None:
+def test_tables_are_the_contracts_seven_and_the_outcome_pair_in_order(
+        tables_a: dict[str, pd.DataFrame]) -> None:
     assert list(tables_a) == ["Översikt", "Försörjning vid inskrivning",
                               "Tid i offentlig försörjning", "Ålder vid inskrivning",
-                              "Utskrivna per avslutsanledning", "Måluppfyllelse", "Tid i insatsen"]
+                              "Utskrivna per avslutsanledning", "Måluppfyllelse", "Tid i insatsen",
+                              "Försörjning vid inskrivning, utskrivna",
+                              "Försörjning vid utskrivning"]
+
+
+def test_outcome_before_and_after_for_the_ended_spells(spells: pd.DataFrame) -> None:
+    exit_codes = {"s2": "LON", "s3": None, "s5": None, "s6": None, "s7": "SJP,AKA",
+                  "s9": "STS", "s10": "SJP", "s11": "ING", "s12": "LON"}
+    spells = spells.assign(
+        forsorjning_ut=lambda frame: [exit_codes.get(name) for name in frame.index])
+    tables = st.sus_tables(spells.loc[spells["insats"] == "A"], START, END)
+    before, after = tables[st.FORSORJNING_FORE], tables[st.FORSORJNING_EFTER]
+    # ended in the period and counted: s2 K, s6 M (withdrawn, no exit value), s7 M, s9 K, s10 M,
+    # s11 K (s3 FEL, s5 anonymous, s12 before the period)
+    assert before.loc["Sjukpenning (inkl. rehabiliteringspenning)"].tolist() == [2, 1, 3]
+    assert before.loc["Försörjningsstöd"].tolist() == [0, 1, 1]
+    assert after.loc["Lön (även anställning med stöd)"].tolist() == [1, 0, 1]
+    assert after.loc["Studiestöd"].tolist() == [1, 0, 1]
+    assert after.loc["Sjukpenning (inkl. rehabiliteringspenning)"].tolist() == [0, 2, 2]
+    assert after.loc["Ingen offentlig försörjning"].tolist() == [1, 0, 1]
+    assert after.loc[st.MISSING].tolist() == [0, 1, 1]
+    # every ended spell is somewhere on both sides
+    ended = int(tables[st.AVSLUT].at[st.TOTAL, st.TOTAL])
+    assert (before.loc[st.MISSING, st.TOTAL] == 0) and ended == 6
 
 
 def test_overview_counts_every_spell_but_fel(tables_a: dict[str, pd.DataFrame]) -> None:

@@ -1,0 +1,1 @@
+"""Uppföljning Finsam: the national follow-up that replaced SUS for Finsam (no personnummer)."""

@@ -171,7 +171,8 @@ def _demo(args: argparse.Namespace) -> int:
         _demo_late(generated, landing, warehouse, out, dagster_home, pseudonym_key, vault_key)
     for title, folder in (("Uppföljning Finsam", out / "uppfoljning"),
                           ("SUS-statistik", out / "sus"),
-                          ("SUS-filer och arbetslista (begränsad)", out / "begransad" / "sus")):
+                          ("SUS-filer (begränsad)", out / "begransad" / "sus"),
+                          ("Arbetslista (begränsad)", out / "begransad" / "arbetslista")):
         for period in sorted(folder.glob("*_*")) if folder.is_dir() else []:
             print(f"  {title}: {period}")
     return 0

@@ -3,8 +3,8 @@ last submission.
 
 Sections: new registrations, registrations to correct, to register out, anonymous participants to
 register again for a new calendar year, withdrawals needing manual handling. "Since the last
-submission": each run keeps, beside the period's SUS files in the restricted folder, what it asked to
-have registered (``inskickat.csv``: one row per spell, keyed by a hash of the spell's key, no
+submission": each run keeps, in the restricted folder ``<out>/begransad/arbetslista/<FROM>_<TO>/`` (apart from
+the submission, whose folder a sign-off freezes), what it asked to have registered (``inskickat.csv``: one row per spell, keyed by a hash of the spell's key, no
 identity number). The worklist of a later period compares with the newest such record of a period
 that ended before it; without one it lists what falls in the period itself.
 
@@ -258,10 +258,11 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
         with retry_when_busy(context.retry_number), warehouse.engine().connect() as connection:
             spells = read_spells(connection)
             consents = read_sus_consents(connection)
-        base = out.root / RESTRICTED / "sus"
+        # a folder of its own: a signed-off submission's folder is frozen, the worklist is not
+        base = out.root / RESTRICTED / "arbetslista"
         previous, since = previous_state(base, start)
         work = worklist(spells, consents, start, end, previous, since)
-        folder = restricted(out.root, "sus", f"{quarter_label(start)}_{quarter_label(end)}")
+        folder = restricted(out.root, "arbetslista", f"{quarter_label(start)}_{quarter_label(end)}")
         current = state(spells, participation.anonymous(spells, consents), end)
         files = write(work, current, folder)
         return dg.MaterializeResult(metadata={

@@ -84,7 +84,7 @@ def test_demo_writes_uppfoljning_finsam_and_its_counts_hold(demo):
 
 
 def test_demo_worklist_for_the_deltagaransvarig(demo):
-    pages = list((demo / "out" / "begransad" / "sus").glob("*/arbetslista.html"))
+    pages = list((demo / "out" / "begransad" / "arbetslista").glob("*/arbetslista.html"))
     assert len(pages) == 1
     page = pages[0].read_text(encoding="utf-8")
     for heading in ("Nya inregistreringar", "Registreringar att rätta", "Att registrera ut",

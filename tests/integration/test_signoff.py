@@ -141,7 +141,7 @@ def test_a_signed_sus_submission_gets_the_registrations_to_make(
     frozen = out / SUS_FOLDER
     signed = _digests(frozen)
     assert set(signed) == {"inregistreringar.csv", "utregistreringar.csv", "anonyma.csv",
-                           "underlag.csv"}
+                           "manuell_registrering.csv", "underlag.csv"}
     # lineage, recomputed from the landing files: the submission read the register and the
     # consents, the statistics the register
     for folder, sources in ((frozen, {"insats", "samtycke"}),

@@ -6,19 +6,48 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 from pydantic import Field
+from sqlalchemy import Connection, func, select
 
 from assets.files import restricted
 from assets.resources import OutputFolder, SecretKeys, Warehouse
 from assets.retry import retry_when_busy
 from assets.sus import publish, statistics, submission, suppression
 from assets.sus.warehouse_frames import read_catalogue, read_spells, read_sus_consents
-from finsam.periods import quarter_label
+from finsam.periods import parse_quarter, quarter_end, quarter_label
+from sources.registry import REGISTRY
+from sources.spec import Role
+from warehouse import models
+
+NO_DATA = "ingen data"
 
 
 def period(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
-    """The run's quarters as a closed date interval."""
-    window = context.partition_time_window
-    return window.start.date(), window.end.date() - dt.timedelta(days=1)
+    """The run's quarters (partition keys ``2024Q4``) as a closed date interval."""
+    keys = context.partition_key_range
+    return parse_quarter(keys.start), quarter_end(keys.end)
+
+
+def period_has_data(connection: Connection, spells: pd.DataFrame, start: dt.date,
+                    end: dt.date) -> bool:
+    """Whether anything is known about the period: a spell active in it, from a register delivered
+    on or after its first day. A quarter no register has reached yet gets no files (a spell still
+    open at the last delivery says nothing about the quarters after it)."""
+    table = models.Delivery.__table__
+    registers = [spec.name for spec in REGISTRY.specs() if spec.role == Role.PARTICIPANTS]
+    newest = connection.execute(select(func.max(table.c.extraction_date))
+                                .where(table.c.source.in_(registers))).scalar()
+    if newest is None or pd.Timestamp(newest).date() < start:
+        return False
+    enrolled = pd.to_datetime(spells["inskrivningsdatum"])
+    ended = pd.to_datetime(spells["utskrivningsdatum"])
+    active = (enrolled <= pd.Timestamp(end)) & (ended.isna() | (ended >= pd.Timestamp(start)))
+    return bool(active.any())
+
+
+def _no_data(start: dt.date, end: dt.date) -> dg.MaterializeResult:
+    return dg.MaterializeResult(metadata={"status": NO_DATA,
+                                          "period": period_folder(start, end),
+                                          "filer": dg.MetadataValue.json([])})
 
 
 def period_folder(start: dt.date, end: dt.date) -> str:
@@ -32,14 +61,16 @@ class SusConfig(dg.Config):
 
 def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     @dg.asset(name="sus_submission", group_name="sus", partitions_def=partitions,
-              backfill_policy=dg.BackfillPolicy.single_run(),
               deps=["insats_spells", "samtycke_consents"], kinds={"csv"})
     def sus_submission(context: dg.AssetExecutionContext, warehouse: Warehouse,
                        secrets: SecretKeys, out: OutputFolder) -> dg.MaterializeResult:
         """In-, ut- och anonyma registreringar till SUS för perioden; personnummer bara med samtycke."""
         start, end = period(context)
         with retry_when_busy(context.retry_number), warehouse.engine().connect() as connection:
-            selection = submission.selection_for(read_spells(connection), read_sus_consents(connection),
+            spells = read_spells(connection)
+            if not period_has_data(connection, spells, start, end):
+                return _no_data(start, end)
+            selection = submission.selection_for(spells, read_sus_consents(connection),
                                           start, end)
             people = pd.concat([selection.enrolled["pseudonym"], selection.ended["pseudonym"]])
             identities = submission.identities(connection, secrets.load().vault, people)
@@ -56,14 +87,15 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
         })
 
     @dg.asset(name="sus_statistics", group_name="sus", partitions_def=partitions,
-              backfill_policy=dg.BackfillPolicy.single_run(), deps=["insats_spells"],
-              kinds={"excel", "html"})
+              deps=["insats_spells"], kinds={"excel", "html"})
     def sus_statistics(context: dg.AssetExecutionContext, config: SusConfig, warehouse: Warehouse,
                        out: OutputFolder) -> dg.MaterializeResult:
         """SUS-statistiken för perioden: intern arbetsbok, publicerad arbetsbok och webbsida."""
         start, end = period(context)
         with retry_when_busy(context.retry_number), warehouse.engine().connect() as connection:
             spells = read_spells(connection, config.insats)
+            if not period_has_data(connection, spells, start, end):
+                return _no_data(start, end)
             catalogue = read_catalogue(connection, end.year)
         files = write_statistics(spells, catalogue, start, end,
                                  folder_for(out.root, start, end, config.insats), config.min_cell)

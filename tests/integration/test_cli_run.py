@@ -33,10 +33,14 @@ def env(monkeypatch, tmp_path, key_files, warehouse_url, dagster_home) -> Env:
     return Env(tmp_path, warehouse_url)
 
 
-def test_run_loads_the_samples_and_is_recorded_in_dagster(env, sample_landing, capsys):
+def test_run_loads_the_samples_and_is_recorded_in_dagster(env, sample_landing, capsys,
+                                                          monkeypatch):
     import dagster as dg
 
-    assert main(env.args(sample_landing, "--from", "2024Q4", "--to", "2024Q4")) == 0
+    # relative paths, as a newcomer types them: they hold for every step of the run
+    monkeypatch.chdir(env.path)
+    assert main(["run", "--landing", sample_landing.name, "--warehouse", env.url, "--out", "out",
+                 "--from", "2024Q4", "--to", "2024Q4"]) == 0
     printed = capsys.readouterr().out
     assert "2024Q4-2024Q4 klart" in printed and "kvarhållna" in printed
     engine = create_engine(env.url)

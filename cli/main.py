@@ -285,7 +285,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_backfill(args: argparse.Namespace) -> int:
-    from orchestration import settings as resources
+    from finsam.periods import quarter
+    from orchestration import settings
     from orchestration.backfill import run_backfill
 
     _required(args, "first", "last")
@@ -296,19 +297,24 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
     args.warehouse = preflight.warehouse_url(args.warehouse, must_exist=False)
     keys = _keys(args.warehouse)
     args.out.mkdir(parents=True, exist_ok=True)
-    instance = _dagster_instance(_dagster_home(args.out))
-    resource_defs = resources.explicit(args.landing, args.warehouse, args.out, *keys)
-    result = run_backfill(resource_defs, first, last, instance,
-                          progress=lambda quarter, state: print(f"  {quarter}: {state}"))
+    home = _dagster_home(args.out)
+    instance = _dagster_instance(home)
+    configured = settings.first_quarter()
+    partitions_from = first if quarter(first) < quarter(configured) else configured
+    environment = settings.as_environment(args.landing, args.warehouse, args.out, *keys,
+                                          partitions_from)
+    result = run_backfill(environment, first, last, instance, home=home,
+                          log=home / "backfill_daemon.log",
+                          progress=lambda key, state: print(f"  {key}: {state}", flush=True))
     verb = (f"återupptagen (fortsätter {result.parent_id})" if result.resumed else "startad")
     print(f"Backfill {result.backfill_id} {verb}: {len(result.done)} kvartal körda, "
           f"{len(result.skipped)} redan klara. I webbgränssnittet: Overview → Backfills.")
     if result.failed:
         path = _log(f"backfill {result.backfill_id}", "\n".join(
-            f"{quarter}: {reason}" for quarter, reason in result.failed.items()))
+            f"{key}: {reason}" for key, reason in result.failed.items()))
         print(f"finsam: {', '.join(result.failed)} misslyckades; rätta felet och kör samma "
-              f"kommando igen, bara {', '.join(result.failed)} körs om (detaljer i {path})",
-              file=sys.stderr)
+              f"kommando igen, bara {', '.join(result.failed)} körs om (detaljer i {path} och i "
+              "körningarna i webbgränssnittet)", file=sys.stderr)
         return 1
     return 0
 

@@ -1,58 +1,61 @@
-"""`finsam backfill`: a Dagster backfill of the job ``allt``, one run per quarter, oldest first.
+"""`finsam backfill`: a Dagster backfill of the job ``allt``, one run per quarter, oldest first,
+run by Dagster's daemon: the same path as the schedule, the sensor and the UI.
 
-The backfill is recorded in the Dagster instance as a job backfill over the quarters' partitions,
-exactly as the UI's "Launch backfill" records one, so it shows under Overview → Backfills with a
-run per quarter. Its runs carry the tags the daemon gives a backfill's runs (``dagster/backfill``,
-``dagster/partition``, ``dagster/partition_set``), and the command runs them itself, in process,
-so no daemon needs to be running. The record is written with every partition marked as submitted,
-so a daemon that happens to run (`dagster dev`) leaves it to the command.
+The backfill is submitted with Dagster's own command (``dagster job backfill``), so it is a real
+job backfill over the quarters' partitions: it shows under Overview → Backfills with a run per
+quarter, each run tagged ``dagster/backfill`` and ``dagster/partition``. The runs wait in the
+instance's run queue; the queue takes one run at a time (``concurrency: runs:
+max_concurrent_runs: 1`` in ``dagster.yaml``, which :func:`ensure_one_run_at_a_time` adds), so the
+quarters run oldest first and never two at once against the same warehouse.
+
+Who runs the queue: a daemon that is already running (`dagster dev`, `dagster-daemon run`), or
+else the command itself starts one for as long as the backfill's runs take, loading the code
+location ``finsam`` without its schedule and sensor (``orchestration/daemon_location.py``), and
+stops it when they have ended.
 
 Resuming:
-- from the command line: the same command again finds the newest backfill over the same range; if
-  it did not succeed, a new backfill (child of it, as the UI's re-execution makes one) runs only
-  the quarters whose last run did not succeed;
-- in the UI: the backfill's page offers "Re-execute → From failure" once it has ended with a
-  failed quarter; the daemon then re-executes that quarter's failed steps (needs the daemon, i.e.
-  `dagster dev` or `dagster-daemon`, and the same settings as the command had).
+- from the command line: the same command again finds the newest backfill over the same range;
+  if some of its quarters did not succeed, it submits a new backfill of only those quarters,
+  tagged with the one it continues;
+- in the UI: the backfill's page offers to re-execute its failed runs (needs the daemon).
 
-Dagster 1.13 has no public Python API to record a backfill (the GraphQL mutation needs a running
-webserver); the few internal names used for it are imported here and nowhere else (see
-docs/ARCHITECTURE.md, "Private Dagster APIs").
+Everything here is Dagster's public surface: its command-line tools, ``DagsterInstance`` and
+``RunsFilter``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import dagster as dg
-from dagster._core.execution.backfill import (   # private: see the module's docstring
-    BulkActionsFilter,
-    BulkActionStatus,
-    PartitionBackfill,
-)
-from dagster._core.remote_origin import (   # private: see the module's docstring
-    RegisteredCodeLocationOrigin,
-    RemotePartitionSetOrigin,
-    RemoteRepositoryOrigin,
-)
-from dagster._core.utils import make_new_backfill_id   # private: see the module's docstring
 
 from finsam.errors import RunFailed
 from orchestration.definitions import JOB
-from orchestration.partitions import PARTITION_TAG, partition_set_name, quarter_keys
-from orchestration.runner import run_quarters
+from orchestration.partitions import PARTITION_TAG, quarter_keys
 
-# the code location's name (pyproject.toml, [tool.dagster]) and the repository Definitions become
-LOCATION = "finsam"
-REPOSITORY = "__repository__"
+LOCATION = "finsam"     # the code location's name (pyproject.toml, [tool.dagster])
 BACKFILL_TAG = "dagster/backfill"
-PARENT_TAG = "dagster/parent_backfill_id"
-ROOT_TAG = "dagster/root_backfill_id"
 RANGE_TAG = "finsam/backfill_range"
-ENDED = (BulkActionStatus.COMPLETED_SUCCESS, BulkActionStatus.COMPLETED_FAILED,
-         BulkActionStatus.FAILED, BulkActionStatus.CANCELED, BulkActionStatus.COMPLETED)
+PARENT_TAG = "finsam/fortsatter"        # the backfill this one resumes
+ROOT_TAG = "finsam/forsta_backfill"     # the first backfill of a chain of resumptions
+WORKSPACE_FILE = "finsam_workspace.yaml"
+ONE_RUN_AT_A_TIME = ("\n# finsam: the queue takes one run at a time, oldest first: every run "
+                     "reads and writes the same warehouse\nconcurrency:\n  runs:\n"
+                     "    max_concurrent_runs: 1\n")
+_QUEUE_SETTINGS = ("concurrency:", "run_queue:", "run_coordinator:")
+_ENDED = (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
+_LAUNCHED = re.compile(r"Launched backfill job `([^`]+)`")
+ROOT = Path(__file__).resolve().parents[1]
+DAEMON_ALIVE_SECONDS = 60
 
 
 def quarters(first: str, last: str) -> list[str]:
@@ -72,27 +75,40 @@ class BackfillResult:
     parent_id: str | None = None
 
 
-def _origin() -> RemotePartitionSetOrigin:
-    # the location by name only: the UI and the daemon look the partition set up by names
-    return RemotePartitionSetOrigin(
-        repository_origin=RemoteRepositoryOrigin(RegisteredCodeLocationOrigin(LOCATION),
-                                                 REPOSITORY),
-        partition_set_name=partition_set_name(JOB))
+def ensure_one_run_at_a_time(home: Path) -> None:
+    """Make the instance's run queue take one run at a time, unless its ``dagster.yaml`` already
+    says how the queue works (an operator's choice is kept)."""
+    settings = home / "dagster.yaml"
+    text = settings.read_text(encoding="utf-8") if settings.exists() else ""
+    if not any(line.startswith(_QUEUE_SETTINGS) for line in text.splitlines()):
+        settings.write_text(text + ONE_RUN_AT_A_TIME, encoding="utf-8")
 
 
-def _newest(instance: dg.DagsterInstance, span: str) -> PartitionBackfill | None:
-    found = instance.get_backfills(filters=BulkActionsFilter(tags={RANGE_TAG: span}), limit=1)
-    return found[0] if found else None
+def _workspace(home: Path) -> Path:
+    """A workspace naming the code location ``finsam`` as `dagster dev` names it (the UI finds a
+    backfill by its location's name), loaded without the schedule and the sensor."""
+    path = home / WORKSPACE_FILE
+    path.write_text(
+        "load_from:\n  - python_module:\n"
+        "      module_name: orchestration.daemon_location\n"
+        f"      location_name: {LOCATION}\n"
+        f"      working_directory: {json.dumps(str(ROOT))}\n", encoding="utf-8")
+    return path
 
 
-def _succeeded(instance: dg.DagsterInstance, backfill: PartitionBackfill) -> set[str]:
-    """The quarters whose newest run in this backfill's family (it, its parent, ... its root)
-    succeeded."""
-    root = backfill.tags.get(ROOT_TAG, backfill.backfill_id)
-    family = {root} | {item.backfill_id for item in instance.get_backfills(
-        filters=BulkActionsFilter(tags={ROOT_TAG: root}))}
+def _backfills(instance: dg.DagsterInstance, span: str) -> list:
+    """This range's backfills, newest first."""
+    found = [item for item in instance.get_backfills(limit=1000)
+             if item.tags.get(RANGE_TAG) == span]
+    return sorted(found, key=lambda item: item.backfill_timestamp, reverse=True)
+
+
+def _succeeded(instance: dg.DagsterInstance, backfills: list, root: str) -> set[str]:
+    """The quarters whose newest run in the chain of backfills starting at ``root`` succeeded."""
+    chain = [item.backfill_id for item in backfills
+             if item.backfill_id == root or item.tags.get(ROOT_TAG) == root]
     newest: dict[str, tuple[float, bool]] = {}
-    for backfill_id in family:
+    for backfill_id in chain:
         for record in instance.get_run_records(
                 filters=dg.RunsFilter(tags={BACKFILL_TAG: backfill_id})):
             key = record.dagster_run.tags.get(PARTITION_TAG)
@@ -102,61 +118,111 @@ def _succeeded(instance: dg.DagsterInstance, backfill: PartitionBackfill) -> set
     return {key for key, (_, success) in newest.items() if success}
 
 
-def _record(backfill_id: str, keys: list[str], span: str, first: str, last: str,
-            parent: PartitionBackfill | None) -> PartitionBackfill:
-    tags = {RANGE_TAG: span, "finsam/command": "backfill"}
-    title = f"finsam backfill {first}–{last}"
-    if parent is not None:
-        tags |= {PARENT_TAG: parent.backfill_id,
-                 ROOT_TAG: parent.tags.get(ROOT_TAG, parent.backfill_id)}
-        title = f"Återupptagen: {title}"
-    return PartitionBackfill(
-        backfill_id=backfill_id, status=BulkActionStatus.REQUESTED, from_failure=False,
-        tags=tags, backfill_timestamp=dt.datetime.now(dt.timezone.utc).timestamp(),
-        partition_set_origin=_origin(), partition_names=keys,
-        # every partition counts as submitted: a running daemon submits nothing of its own
-        last_submitted_partition_name=keys[-1], title=title,
-        description="Kört från kommandoraden, ett kvartal i taget, äldst först.")
+def _submit(env: Mapping[str, str], workspace: Path, keys: list[str], tags: dict[str, str]) -> str:
+    """Submit the backfill with Dagster's own command; returns its id."""
+    command = [str(Path(sys.executable).with_name("dagster")), "job", "backfill",
+               "-w", str(workspace), "-j", JOB, "--partitions", ",".join(keys),
+               "--tags", json.dumps(tags), "--noprompt"]
+    done = subprocess.run(command, env=dict(env), cwd=ROOT, capture_output=True, text=True,
+                          check=False)
+    found = _LAUNCHED.search(done.stdout)
+    if done.returncode != 0 or found is None:
+        raise RunFailed("-", [], "Dagster tog inte emot backfillen",
+                        details=f"{' '.join(command)}\n{done.stdout}\n{done.stderr}")
+    return found.group(1)
 
 
-def run_backfill(resource_defs: Mapping[str, dg.ConfigurableResource], first: str, last: str,
-                 instance: dg.DagsterInstance, *, first_quarter: str | None = None,
+def daemon_is_running(instance: dg.DagsterInstance) -> bool:
+    """Whether a Dagster daemon has reported in the last minute (`dagster dev` runs one)."""
+    now = time.time()
+    return any(now - beat.timestamp < DAEMON_ALIVE_SECONDS
+               for beat in instance.get_daemon_heartbeats().values())
+
+
+def _start_daemon(env: Mapping[str, str], workspace: Path, log: Path) -> subprocess.Popen:
+    command = [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", str(workspace)]
+    with log.open("a", encoding="utf-8") as handle:
+        return subprocess.Popen(command, env=dict(env), cwd=ROOT, stdout=handle,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _stop(daemon: subprocess.Popen) -> None:
+    # the daemon and the code server it started share the session we gave it: end them together
+    if daemon.poll() is None:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        try:
+            daemon.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(daemon.pid, signal.SIGKILL)
+            daemon.wait()
+
+
+def _wait(instance: dg.DagsterInstance, backfill_id: str, keys: list[str],
+          daemon: subprocess.Popen | None, progress: Callable[[str, str], None],
+          result: BackfillResult) -> None:
+    """Until every run of the backfill has ended, saying each quarter as it ends."""
+    reported: set[str] = set()
+    while True:
+        runs = {run.tags.get(PARTITION_TAG): run for run in
+                instance.get_runs(filters=dg.RunsFilter(tags={BACKFILL_TAG: backfill_id}))}
+        for key in keys:
+            run = runs.get(key)
+            if key in reported or run is None or run.status not in _ENDED:
+                continue
+            reported.add(key)
+            if run.is_success:
+                result.done.append(key)
+                progress(key, "klart")
+            else:
+                result.failed[key] = f"körning {run.run_id} slutade {run.status.value}"
+                progress(key, "misslyckades")
+        if len(reported) == len(keys):
+            return
+        if daemon is not None and daemon.poll() is not None:
+            for key in keys:
+                if key not in reported:
+                    result.failed[key] = "Dagsters daemon stannade innan kvartalet hann köras"
+            return
+        time.sleep(1)
+
+
+def run_backfill(environment: Mapping[str, str], first: str, last: str,
+                 instance: dg.DagsterInstance, *, home: Path, log: Path,
                  progress: Callable[[str, str], None] = lambda quarter, state: None
                  ) -> BackfillResult:
-    """Run the quarters in order. A failed quarter does not stop the later ones (each run takes in
-    every new delivery, so nothing is skipped); invoking it again over the same range resumes that
-    backfill and redoes only the quarters that did not succeed."""
+    """Submit the quarters as a Dagster backfill and wait until its runs have ended. A failed
+    quarter does not stop the later ones (each run takes in every new delivery); invoking it again
+    over the same range resumes that backfill with only the quarters that did not succeed.
+
+    ``environment``: the settings the runs read (``orchestration/settings.py``), for the daemon
+    this command starts; a daemon already running uses its own."""
     wanted = quarters(first, last)
     span = f"{wanted[0]}_{wanted[-1]}"
-    previous = _newest(instance, span)
-    resume = previous is not None and previous.status != BulkActionStatus.COMPLETED_SUCCESS
-    succeeded = _succeeded(instance, previous) if resume else set()
+    previous = _backfills(instance, span)
+    root = previous[0].tags.get(ROOT_TAG, previous[0].backfill_id) if previous else None
+    succeeded = _succeeded(instance, previous, root) if previous else set()
     todo = [key for key in wanted if key not in succeeded]
-    if resume and not todo:
-        # every quarter has succeeded since: this is a new backfill, not a resumption
-        resume, succeeded, todo = False, set(), wanted
-    backfill = _record(make_new_backfill_id(), todo, span, wanted[0], wanted[-1],
-                       previous if resume else None)
-    instance.add_backfill(backfill)
-    result = BackfillResult(backfill.backfill_id, resumed=resume,
-                            parent_id=previous.backfill_id if resume else None)
+    resume = bool(previous) and bool(todo)
+    if not resume:
+        # nothing before, or every quarter succeeded since: a new backfill of the whole range
+        succeeded, todo = set(), wanted
+    tags = {RANGE_TAG: span, "finsam/command": "backfill"}
+    if resume:
+        tags |= {PARENT_TAG: previous[0].backfill_id, ROOT_TAG: root}
+    ensure_one_run_at_a_time(home)
+    env = {**os.environ, **environment, "DAGSTER_HOME": str(home)}
+    workspace = _workspace(home)
+    backfill_id = _submit(env, workspace, todo, tags)
+    result = BackfillResult(backfill_id, resumed=resume,
+                            parent_id=previous[0].backfill_id if resume else None)
     for key in wanted:
         if key in succeeded:
             result.skipped.append(key)
             progress(key, "redan klart")
-            continue
-        tags = {BACKFILL_TAG: backfill.backfill_id, RANGE_TAG: span, "finsam/command": "backfill"}
-        try:
-            run_quarters(resource_defs, key, key, instance, first_quarter=first_quarter or first,
-                         tags=tags)
-        except RunFailed as exc:
-            result.failed[key] = str(exc)
-            progress(key, "misslyckades")
-            continue
-        result.done.append(key)
-        progress(key, "klart")
-    status = BulkActionStatus.COMPLETED_FAILED if result.failed else BulkActionStatus.COMPLETED_SUCCESS
-    ended = instance.get_backfill(backfill.backfill_id) or backfill
-    instance.update_backfill(ended.with_status(status).with_end_timestamp(
-        dt.datetime.now(dt.timezone.utc).timestamp()))
+    daemon = None if daemon_is_running(instance) else _start_daemon(env, workspace, log)
+    try:
+        _wait(instance, backfill_id, todo, daemon, progress, result)
+    finally:
+        if daemon is not None:
+            _stop(daemon)
     return result

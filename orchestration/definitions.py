@@ -22,19 +22,23 @@ JOB = "allt"
 
 
 def build_definitions(resource_defs: Mapping[str, dg.ConfigurableResource],
-                      first_quarter: str, last_quarter: str | None = None) -> dg.Definitions:
+                      first_quarter: str, last_quarter: str | None = None, *,
+                      automation: bool = True) -> dg.Definitions:
     """Everything for the quarters ``first_quarter``..``last_quarter`` (default: the current).
 
     The job runs every step in one process, whoever launches it: the schedule, the sensor and the
     UI through the daemon's run launcher (one worker process per run), the command line in its own
     process. A process per step (Dagster's default) started Python and loaded the definitions
-    twenty times a run: 88 s instead of 11 s for a quarter with nothing new."""
+    twenty times a run: 88 s instead of 11 s for a quarter with nothing new.
+
+    ``automation=False``: without the schedule and the sensor (the daemon `finsam backfill` starts
+    runs the backfill's queue and nothing else)."""
     partitions = quarterly_partitions(first_quarter, last_quarter)
     everything = dg.define_asset_job(JOB, selection=dg.AssetSelection.all(),
                                      executor_def=dg.in_process_executor,
                                      description="Alla nya leveranser och alla utdata för "
                                                  "kvartalen.")
-    nightly, sensors = schedules.build(everything, partitions)
+    nightly, sensors = schedules.build(everything, partitions) if automation else ([], [])
     return dg.Definitions.merge(
         dg.Definitions(jobs=[everything], schedules=nightly, sensors=sensors),
         dg.Definitions(assets=ingest_assets(), asset_checks=ingest_checks()),

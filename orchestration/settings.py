@@ -97,3 +97,12 @@ def explicit(landing: Path, warehouse_url: str, out: Path, pseudonym_key_file: s
         "out": OutputFolder(path=str(out), delarsperiod=delarsperiod()),
         "secrets": SecretKeys(pseudonym_key_file=pseudonym_key_file, vault_key_file=vault_key_file),
     }
+
+
+def as_environment(landing: Path, warehouse_url: str, out: Path, pseudonym_key_file: str,
+                   vault_key_file: str, first: str) -> dict[str, str]:
+    """The environment :func:`from_environment` reads, for a Dagster process finsam starts itself
+    (the daemon of `finsam backfill`): the command's own values, the rest as they are."""
+    return {LANDING_ENV: str(landing), WAREHOUSE_ENV: warehouse_url, OUT_ENV: str(out),
+            PSEUDONYM_KEY_ENV: pseudonym_key_file, VAULT_KEY_ENV: vault_key_file,
+            FIRST_QUARTER_ENV: first}

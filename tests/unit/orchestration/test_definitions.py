@@ -89,3 +89,28 @@ def test_definitions_for_explicit_quarters(tmp_path):
     built = build_definitions(resources, "2023Q1", "2023Q4")
     assert built.resolve_job_def("allt").partitions_def.get_partition_keys() == [
         "2023Q1", "2023Q2", "2023Q3", "2023Q4"]
+
+
+def test_the_backfill_daemons_location_has_the_same_job_and_no_automation():
+    from orchestration.daemon_location import defs as backfill_defs
+
+    job = backfill_defs.resolve_job_def("allt")
+    assert job.partitions_def.get_partition_keys() == (
+        defs.resolve_job_def("allt").partitions_def.get_partition_keys())
+    assert job.executor_def.name == dg.in_process_executor.name
+    assert not list(backfill_defs.schedules or []) and not list(backfill_defs.sensors or [])
+    assert {item.name for item in defs.sensors} >= {"nya_leveranser"}
+
+
+def test_no_private_dagster_apis():
+    """Dagster's underscored modules change without notice between releases."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    private = [str(path.relative_to(root)) for folder in ("finsam", "warehouse", "validation",
+                                                          "sources", "assets", "orchestration",
+                                                          "cli", "steward_web", "demodata", "tests")
+               for path in (root / folder).rglob("*.py")
+               if "dagster._" in path.read_text(encoding="utf-8").replace(
+                   '"dagster._"', "")]
+    assert private == []

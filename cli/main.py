@@ -493,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("finsam: avbrutet", file=sys.stderr)
         return 130
-    except Exception as exc:   # a bug: the story goes to the log, one line to the terminal
+    except Exception as exc:  # noqa: BLE001  (a bug: the story goes to the log, one line to the terminal)
         path = _log(f"oväntat fel {type(exc).__name__}", traceback.format_exc())
         print(f"finsam: oväntat fel ({type(exc).__name__}); detaljer i {path}", file=sys.stderr)
         return 1

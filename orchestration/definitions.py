@@ -17,7 +17,6 @@ from assets.sus.checks import ready_for_sus
 from orchestration import schedules, settings
 from orchestration.partitions import quarterly_partitions
 
-
 JOB = "allt"
 
 

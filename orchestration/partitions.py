@@ -35,10 +35,25 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 PARTITION_TAG = "dagster/partition"
 PARTITION_SET_TAG = "dagster/partition_set"
 
-__all__ = ["TIMEZONE", "DEFAULT_FIRST_QUARTER", "RANGE_START_TAG", "RANGE_END_TAG",
-           "PARTITION_TAG", "PARTITION_SET_TAG", "parse_quarter", "quarter_end", "quarter_label",
-           "partition_key", "today", "current_quarter", "quarter_keys", "quarterly_partitions",
-           "known_range", "range_tags", "partition_set_name"]
+__all__ = [
+    "DEFAULT_FIRST_QUARTER",
+    "PARTITION_SET_TAG",
+    "PARTITION_TAG",
+    "RANGE_END_TAG",
+    "RANGE_START_TAG",
+    "TIMEZONE",
+    "current_quarter",
+    "known_range",
+    "parse_quarter",
+    "partition_key",
+    "partition_set_name",
+    "quarter_end",
+    "quarter_keys",
+    "quarter_label",
+    "quarterly_partitions",
+    "range_tags",
+    "today",
+]
 
 
 def today() -> dt.date:

@@ -27,7 +27,7 @@ from orchestration.partitions import (
 )
 from orchestration.schedules import write_alert
 
-__all__ = ["RunOutcome", "run_quarters", "current_quarter", "run_tags"]
+__all__ = ["RunOutcome", "current_quarter", "run_quarters", "run_tags"]
 
 
 @dataclass

@@ -138,7 +138,7 @@ def write_alert(home: Path, run_id: str, failed_steps: list[str], reason: str) -
     """Append one line per failed run to ``<DAGSTER_HOME>/alerts.jsonl`` for whoever watches."""
     home.mkdir(parents=True, exist_ok=True)
     path = home / ALERTS_FILE
-    line = {"tid": dt.datetime.now(dt.timezone.utc).isoformat(), "körning": run_id,
+    line = {"tid": dt.datetime.now(dt.UTC).isoformat(), "körning": run_id,
             "steg": failed_steps, "orsak": reason}
     with path.open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(line, ensure_ascii=False) + "\n")

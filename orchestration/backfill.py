@@ -39,8 +39,10 @@ from pathlib import Path
 import dagster as dg
 
 from finsam.errors import RunFailed
+from finsam.masking import mask_text
 from orchestration.definitions import JOB
 from orchestration.partitions import PARTITION_TAG, quarter_keys
+from orchestration.schedules import write_alert
 
 LOCATION = "finsam"     # the code location's name (pyproject.toml, [tool.dagster])
 BACKFILL_TAG = "dagster/backfill"
@@ -157,9 +159,25 @@ def _stop(daemon: subprocess.Popen) -> None:
             daemon.wait()
 
 
+def _failure(instance: dg.DagsterInstance, run: dg.DagsterRun) -> tuple[list[str], str]:
+    """The failed steps of a run and, on one masked line, what went wrong in each (the innermost
+    of Dagster's wrapped exceptions)."""
+    records = instance.get_records_for_run(
+        run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE).records
+    steps, reasons = [], []
+    for record in records:
+        steps.append(record.event_log_entry.step_key)
+        error = record.event_log_entry.dagster_event.event_specific_data.error
+        while error is not None and error.cause is not None:
+            error = error.cause
+        if error is not None:
+            reasons.append(" ".join(mask_text(error.message).split()))
+    return steps, "; ".join(reasons) or f"slutade {run.status.value}"
+
+
 def _wait(instance: dg.DagsterInstance, backfill_id: str, keys: list[str],
           daemon: subprocess.Popen | None, progress: Callable[[str, str], None],
-          result: BackfillResult) -> None:
+          result: BackfillResult, home: Path) -> None:
     """Until every run of the backfill has ended, saying each quarter as it ends."""
     reported: set[str] = set()
     while True:
@@ -174,7 +192,10 @@ def _wait(instance: dg.DagsterInstance, backfill_id: str, keys: list[str],
                 result.done.append(key)
                 progress(key, "klart")
             else:
-                result.failed[key] = f"körning {run.run_id} slutade {run.status.value}"
+                steps, reason = _failure(instance, run)
+                result.failed[key] = f"körning {run.run_id}: {reason}"
+                # the daemon's location has no failure sensor: the alert is written here
+                write_alert(home, run.run_id, steps, reason)
                 progress(key, "misslyckades")
         if len(reported) == len(keys):
             return
@@ -221,7 +242,7 @@ def run_backfill(environment: Mapping[str, str], first: str, last: str,
             progress(key, "redan klart")
     daemon = None if daemon_is_running(instance) else _start_daemon(env, workspace, log)
     try:
-        _wait(instance, backfill_id, todo, daemon, progress, result)
+        _wait(instance, backfill_id, todo, daemon, progress, result, home)
     finally:
         if daemon is not None:
             _stop(daemon)

@@ -3,6 +3,8 @@ resumption is a new backfill that redoes only that quarter."""
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
 import pytest
 
@@ -80,14 +82,20 @@ def test_a_backfill_runs_through_the_daemon_and_resumes_only_the_failed_quarter(
     assert {run.tags[PARTITION_SET] for run in runs.values()} == {"allt_partition_set"}
     assert not runs["2024Q3"].is_success and runs["2024Q4"].is_success
     for run in runs.values():
-        # queued, then taken from the queue by the daemon; every step in the run's own process
-        assert _events(instance, run.run_id, dg.DagsterEventType.RUN_DEQUEUED)
+        # put in the run queue, which only the daemon takes runs from; every step in the run's
+        # own process
+        assert _events(instance, run.run_id, dg.DagsterEventType.RUN_ENQUEUED)
         assert not _events(instance, run.run_id, dg.DagsterEventType.STEP_WORKER_STARTING)
     records = {record.dagster_run.tags[PARTITION]: record for record in instance.get_run_records(
         filters=dg.RunsFilter(tags={BACKFILL_TAG: first.backfill_id}))}
     # oldest first, one at a time
     assert records["2024Q3"].end_time <= records["2024Q4"].start_time
     assert (tmp_path / "out" / "budget" / "2024Q4" / "budgetuppfoljning.xlsx").exists()
+    # whoever watches the alerts hears of the failed quarter, with what went wrong
+    alerts = [json.loads(line) for line in
+              (tmp_path / "dagster_home" / "alerts.jsonl").read_text().splitlines()]
+    assert [alert["körning"] for alert in alerts] == [runs["2024Q3"].run_id]
+    assert alerts[0]["steg"] and alerts[0]["orsak"]
 
     blocker.unlink()
     assert main(args) == 0

@@ -12,7 +12,6 @@ import dagster as dg
 from pydantic import PrivateAttr
 from sqlalchemy import Engine
 
-from assets.ingest.context import IngestSettings
 from finsam.periods import TIMEZONE
 from finsam.privacy import (
     PSEUDONYM_KEY_ENV,
@@ -22,6 +21,7 @@ from finsam.privacy import (
     Vault,
     read_key_file,
 )
+from sources.landing import IngestSettings
 from warehouse.db import make_engine, migrate
 
 # What a source's freshness is measured against: today (production), or the newest delivery in the

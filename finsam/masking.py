@@ -113,7 +113,7 @@ def identity_like(values: pd.Series) -> pd.Series:
     return pd.Series(table[codes], index=values.index)
 
 
-_SAFE_NAME = re.compile(r"[A-Za-z0-9_\-]{1,40}")
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_\-()]{1,40}")
 # two capitalised words in a row: a person's name as often as not ("Anna_Svensson")
 _NAME_LIKE = re.compile(r"[A-ZÅÄÖ][a-zåäöéü]+[ _\-]+[A-ZÅÄÖ][a-zåäöéü]+")
 _DATED = re.compile(r"(?P<date>\d{8}(?!\d))?(?P<sep>_?)(?P<middle>.*?)(?P<suffix>\.[A-Za-z0-9]{1,5})?")

@@ -27,6 +27,24 @@ UNSETTLED = "skrivs_fortfarande"
 
 
 @dataclass(frozen=True)
+class IngestSettings:
+    """What a run may read: today (deliveries dated later wait), how long a file must have been
+    left alone before it is read, and the bounds beyond which a file is refused whole."""
+
+    today: date
+    settle_seconds: float = 60.0
+    max_file_bytes: int = 512 * 1024 * 1024
+    max_rows: int = 5_000_000
+    # a file where most rows fail is no delivery of the source (a wrong or broken file): refused
+    # whole instead of millions of held rows
+    junk_share: float = 0.5
+    junk_min_rows: int = 1000
+    # a snapshot this much smaller than the truth it would replace waits for the steward
+    shrink_share: float = 0.5
+    shrink_min_records: int = 20
+
+
+@dataclass(frozen=True)
 class Unrecognised:
     folder: str
     file_name: str       # masked

@@ -219,3 +219,16 @@ def replace_where(connection: Connection, table: Table, condition, frame: pd.Dat
     connection.execute(delete(table).where(condition))
     return insert_frame(connection, table, frame)
 
+
+
+def stored_versions(connection: Connection, table: Table, keys: pd.Series) -> pd.Series:
+    """record_key -> the stored record's version, for these keys (those stored)."""
+    wanted = keys.dropna().unique().tolist()
+    parts = [pd.read_sql(select(table.c.record_key, table.c.version).where(
+        table.c.record_key.in_(wanted[start:start + 500])), connection)
+        for start in range(0, len(wanted), 500)]
+    parts = [part for part in parts if not part.empty]
+    if not parts:
+        return pd.Series(dtype="string")
+    found = pd.concat(parts, ignore_index=True)
+    return found.set_index("record_key")["version"].astype("string")

@@ -28,6 +28,7 @@ from sources.landing import Unrecognised, Waiting
 from sources.spec import Role, Strategy
 from validation.issues import failing_rows
 from warehouse import held_records, models, quarantine
+from warehouse.load import stored_versions, versions
 
 WAITING_NOTICE = "väntar"
 # the column a catalogue-held record keeps beside it (the rows left the conformed frame)
@@ -127,8 +128,44 @@ def finish(ctx: RunContext, batch: list[Item]) -> list[FileOutcome]:
     held += [_shrunk_row(ctx, item) for item in readable
              if item.outcome == Outcome.WAITING and item.waiting_id is None]
     if held:
-        quarantine.hold(ctx.connection, pd.concat(held, ignore_index=True))
+        frame = pd.concat(held, ignore_index=True)
+        if not snapshot:
+            frame = _already_corrected(ctx, readable, frame)
+        quarantine.hold(ctx.connection, frame)
     return outcomes
+
+
+def _already_corrected(ctx: RunContext, items: list[Item], held: pd.DataFrame) -> pd.DataFrame:
+    """A delta row whose record is already stored from a newer delivery is held closed: the
+    correction arrived first, and the outcome must not depend on that order."""
+    typed = [item.conformed.extra.get(ISSUE_ROWS, pd.DataFrame()).assign(
+        delivery_id=item.delivery_id, _file=item.delivery.file_name,
+        _extracted=pd.Timestamp(item.delivery.extraction_date)) for item in items]
+    typed = [frame for frame in typed if not frame.empty]
+    if not typed:
+        return held
+    rows = pd.concat(typed, ignore_index=True)
+    parts = [name for name in ctx.spec.record_key if name != "pseudonym"]
+    if any(name not in rows for name in parts):
+        return held
+    rows = transforms.pseudonymise(rows, ctx.keys.pseudonymiser)
+    rows = rows.dropna(subset=[name for name in ctx.spec.record_key if name in rows])
+    if rows.empty:
+        return held
+    rows = transforms.with_record_key(rows, ctx.spec).assign(
+        version=versions(rows["_extracted"], rows["_file"], rows["row_number"]))
+    stored = stored_versions(ctx.connection, ctx.spec.table, rows["record_key"])
+    newer = rows.loc[rows["record_key"].map(stored) > rows["version"],
+                     ["delivery_id", "row_number", "record_key"]]
+    if newer.empty:
+        return held
+    keys = pd.MultiIndex.from_frame(newer[["delivery_id", "row_number"]].astype("int64"))
+    hit = pd.MultiIndex.from_arrays([held["delivery_id"].astype("int64"),
+                                     held["row_number"].astype("Int64").fillna(-1).astype("int64")])
+    corrected = hit.isin(keys) & (held["status"] == quarantine.OPEN).to_numpy()
+    return held.assign(status=held["status"].mask(corrected, quarantine.CLOSED),
+                       note=pd.Series(pd.NA, index=held.index, dtype="string").mask(
+                           corrected, "redan rättad i en nyare leverans"))
 
 
 def _shrunk_row(ctx: RunContext, item: Item) -> pd.DataFrame:

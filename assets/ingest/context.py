@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -21,6 +20,7 @@ from finsam.enums import Outcome
 from finsam.errors import DeliveryRejected
 from finsam.privacy import Keys
 from sources.base import Conformed, Delivery
+from sources.landing import IngestSettings
 from sources.registry import Registry
 from sources.spec import Role, Source, SourceSpec
 from warehouse import models
@@ -78,24 +78,6 @@ class IngestReport:
             "held_rows_resolved": self.resolved,
             "accepted_rows_loaded": self.accepted_loaded,
         }
-
-
-@dataclass(frozen=True)
-class IngestSettings:
-    """What a run may read: today (deliveries dated later wait), how long a file must have been
-    left alone before it is read, and the bounds beyond which a file is refused whole."""
-
-    today: date
-    settle_seconds: float = 60.0
-    max_file_bytes: int = 512 * 1024 * 1024
-    max_rows: int = 5_000_000
-    # a file where most rows fail is no delivery of the source (a wrong or broken file): refused
-    # whole instead of millions of held rows
-    junk_share: float = 0.5
-    junk_min_rows: int = 1000
-    # a snapshot this much smaller than the truth it would replace waits for the steward
-    shrink_share: float = 0.5
-    shrink_min_records: int = 20
 
 
 @dataclass
@@ -191,7 +173,7 @@ class RunContext:
     def notice(self, kind: str, file_name: str, count: int, detail: str | None) -> None:
         """Record (or refresh) a steward notice about one file: counts, never values."""
         table = models.StewardNotice.__table__
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         existing = self.connection.execute(select(table.c.id).where(
             table.c.kind == kind, table.c.source == self.spec.name,
             table.c.file_name == file_name)).scalar()

@@ -15,9 +15,8 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from assets.ingest import reading
-from assets.ingest.context import IngestSettings
 from finsam.periods import label, quarter, quarter_of, quarters_between
-from sources.landing import scan_source
+from sources.landing import IngestSettings, scan_source
 from sources.registry import REGISTRY
 from sources.spec import Role, Strategy
 from warehouse import models

@@ -10,10 +10,11 @@ from datetime import date
 import pandas as pd
 from sqlalchemy import Connection, select
 
-from assets.ingest.context import IngestSettings, Item
+from assets.ingest.context import Item
 from finsam.enums import Outcome, Severity
 from finsam.errors import DeliveryRejected
 from sources.base import Delivery, conform_many
+from sources.landing import IngestSettings
 from sources.spec import Source, Strategy
 from warehouse import models
 

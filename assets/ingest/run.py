@@ -16,13 +16,13 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, func, select
 
 from assets.ingest import bookkeeping, held, reading
-from assets.ingest.context import Consents, IngestReport, IngestSettings, RunContext
+from assets.ingest.context import Consents, IngestReport, RunContext
 from assets.ingest.strategies import STRATEGIES
 from assets.ingest.withdrawal import read_consents, register_out_withdrawn
 from finsam.consent import PartnerConsent
 from finsam.enums import Outcome
 from finsam.privacy import Keys
-from sources.landing import Scan, Waiting, scan_source
+from sources.landing import IngestSettings, Scan, Waiting, scan_source
 from sources.registry import REGISTRY, Registry
 from sources.spec import Role, SourceSpec
 from warehouse import db, models

@@ -27,9 +27,9 @@ from pathlib import Path
 import dagster as dg
 import openpyxl
 import pytest
-from assets.ingest.pipeline import ingest_source
 from sqlalchemy import insert
 
+from assets.ingest.run import ingest_source
 from orchestration import settings
 from orchestration.runner import run_quarters
 from tests.unit.budget import xlsx_check

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from assets.ingest.context import IngestSettings
 from assets.ingest.run import ingest_source
 from finsam.enums import Outcome
+from sources.landing import IngestSettings
 from sources.registry import REGISTRY
 from warehouse import models
 

@@ -27,11 +27,11 @@ from sqlalchemy import select
 
 from assets.budget import followup
 from assets.budget.assets import inputs as budget_inputs
-from assets.ingest.context import IngestSettings
 from assets.ingest.run import ingest_source
 from assets.sus import statistics
 from assets.sus.warehouse_frames import read_spells
 from finsam.reference import test_personnummer as skatteverket_numbers
+from sources.landing import IngestSettings
 from sources.registry import REGISTRY
 from warehouse import models
 from warehouse.db import make_engine, migrate

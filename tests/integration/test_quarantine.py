@@ -193,3 +193,22 @@ def test_filters_select_by_status_severity_file_and_period(steward_warehouse):
 def _delivery_row(engine, held_id: int) -> tuple[int, list[int]]:
     held = _held(engine).set_index("id")
     return int(held.loc[held_id, "delivery_id"]), [int(held.loc[held_id, "row_number"])]
+
+
+def test_a_mistake_arriving_after_its_correction_is_held_closed(sample_landing, engine, keys):
+    """The order deliveries arrive in changes nothing: an older file with a mistake, read after the
+    newer file that has the record right, leaves no open row for the steward."""
+    fk = sample_landing / "fk"
+    good = (fk / "20241130_forman.csv").read_bytes()
+    (fk / "20241130_forman.csv").unlink()
+    (fk / "20241120_rattad.csv").write_bytes(good)
+    ingest_source("samtycke", sample_landing, engine, keys)
+    ingest_source("fk", sample_landing, engine, keys)
+    # an older delivery of the same period with an unreadable degree arrives afterwards
+    (fk / "20241110_tidigare.csv").write_bytes(good.replace(b"SJP;100;", b"SJP;1OO;", 1))
+    ingest_source("fk", sample_landing, engine, keys)
+    held = _held(engine)
+    row = held.loc[held["file_name"] == "20241110_tidigare.csv"]
+    assert row["rule"].tolist() == ["ogiltig omfattning"]
+    assert row["status"].tolist() == [quarantine.CLOSED]
+    assert row["note"].tolist() == ["redan rättad i en nyare leverans"]

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -21,14 +22,18 @@ from warehouse import key_checks
 from warehouse.db import make_engine, migrate
 from warehouse.lock import DEFAULT_WAIT_SECONDS, holder_text, run_lock
 
-DEFAULT_FRESHNESS_DAYS = 45
+# What a source's freshness is measured against: today (production), or the newest delivery in the
+# landing zone (a landing zone that is a snapshot of the past, such as the demo's: a source is late
+# when it lags behind the others, not behind the calendar).
+TODAY = "idag"
+NEWEST_DELIVERY = "senaste_leverans"
 
 
 class LandingZone(dg.ConfigurableResource):
     """The folder partners deliver into (read-only for finsam), and what a run may read of it."""
 
     path: str
-    max_days_without_delivery: int = DEFAULT_FRESHNESS_DAYS
+    freshness_reference: Literal["idag", "senaste_leverans"] = TODAY
     # a file modified more recently than this may still be uploading: it waits for the next run
     settle_seconds: float = 60.0
     max_file_megabytes: int = 512
@@ -46,9 +51,11 @@ class LandingZone(dg.ConfigurableResource):
 
 
 class OutputFolder(dg.ConfigurableResource):
-    """Where reports and the steward's pages are written."""
+    """Where reports and the steward's pages are written, and the förbund's choice of part-year
+    report (delårsrapport per tertial or per half-year)."""
 
     path: str
+    delarsperiod: Literal["tertial", "halvår"] = "tertial"
 
     @property
     def root(self) -> Path:

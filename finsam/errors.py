@@ -114,9 +114,10 @@ class WarehouseSchemaViolation(WarehouseError):
 class RunFailed(FinsamError):
     """A Dagster run did not succeed; carries the failed steps."""
 
-    def __init__(self, run_id: str, failed_steps: list[str], reason: str):
+    def __init__(self, run_id: str, failed_steps: list[str], reason: str, *, details: str = ""):
         self.run_id = run_id
         self.failed_steps = failed_steps
+        self.details = details    # the chain of exceptions (masked), for the log file
         super().__init__(f"körning {run_id} misslyckades i {', '.join(failed_steps) or 'start'}: "
                          f"{reason}")
 

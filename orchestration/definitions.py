@@ -15,20 +15,31 @@ from assets.targets import definitions as target_definitions
 from orchestration import schedules, settings
 from orchestration.partitions import quarterly_partitions
 
+JOB = "allt"
+
 
 def build_definitions(resource_defs: Mapping[str, dg.ConfigurableResource],
-                      first_quarter: str, chosen_targets: Iterable[str] | None = None
+                      first_quarter: str, last_quarter: str | None = None, *,
+                      automation: bool = True, chosen_targets: Iterable[str] | None = None
                       ) -> dg.Definitions:
-    """Every area's assets; of the national targets only the chosen ones (default: the
-    environment's FINSAM_TARGETS, else all)."""
+    """Everything for the quarters ``first_quarter``..``last_quarter`` (default: the current); of
+    the national targets only the chosen ones (default: the environment's FINSAM_TARGETS, else all).
+
+    The job runs every step in one process, whoever launches it: the schedule, the sensor and the
+    UI through the daemon's run launcher (one worker process per run), the command line in its own
+    process. A process per step (Dagster's default) started Python and loaded the definitions
+    twenty times a run: 88 s instead of 11 s for a quarter with nothing new; and the warehouse's
+    run lock the run's resources take (issue 16) spans the whole run, not each step of it.
+
+    ``automation=False``: without the schedule and the sensor (the daemon `finsam backfill` starts
+    runs the backfill's queue and nothing else)."""
     chosen = settings.targets() if chosen_targets is None else tuple(chosen_targets)
-    partitions = quarterly_partitions(first_quarter)
-    # issue 16: one process per run (as `finsam run` executes), so the warehouse's run lock that
-    # the run's resources take spans the whole run, not each step of it
-    everything = dg.define_asset_job("allt", selection=dg.AssetSelection.all(),
-                                     partitions_def=partitions, executor_def=dg.in_process_executor,
-                                     description="Alla leveranser och alla utdata för kvartalen.")
-    nightly, sensors = schedules.build(everything)
+    partitions = quarterly_partitions(first_quarter, last_quarter)
+    everything = dg.define_asset_job(JOB, selection=dg.AssetSelection.all(),
+                                     executor_def=dg.in_process_executor,
+                                     description="Alla nya leveranser och alla utdata för "
+                                                 "kvartalen.")
+    nightly, sensors = schedules.build(everything, partitions) if automation else ([], [])
     return dg.Definitions.merge(
         dg.Definitions(jobs=[everything], schedules=nightly, sensors=sensors),
         dg.Definitions(assets=ingest_assets(), asset_checks=ingest_checks()),

@@ -1,24 +1,35 @@
-"""Running the definitions for a range of quarters, in process, recorded in the Dagster instance."""
+"""Running the definitions for a range of quarters, in process, recorded in the Dagster instance.
+
+The command line's runs take the same path as the daemon's: the job ``allt`` with its in-process
+executor (``orchestration/definitions.py``); the daemon only adds the worker process it starts for
+each run. A single quarter runs as that partition (``2024Q4``), several as one run over the range.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from assets import runs
 from finsam.errors import RunFailed
+from finsam.masking import mask_text
 from orchestration import guard
-from orchestration.definitions import build_definitions
-from orchestration.partitions import parse_quarter, quarter_label
+from orchestration.definitions import JOB, build_definitions
+from orchestration.partitions import (
+    PARTITION_SET_TAG,
+    PARTITION_TAG,
+    current_quarter,
+    parse_quarter,
+    partition_key,
+    partition_set_name,
+    range_tags,
+)
 from orchestration.schedules import write_alert
+
+__all__ = ["RunOutcome", "current_quarter", "run_quarters", "run_tags"]
 
 
 @dataclass
@@ -28,11 +39,23 @@ class RunOutcome:
     metadata: dict[str, dict] = field(default_factory=dict)
 
     def total(self, name: str) -> int:
-        return sum(int(values.get(name, 0)) for values in self.metadata.values())
+        return sum(int(values.get(name, 0)) for values in self.metadata.values()
+                   if str(values.get(name, 0)).lstrip("-").isdigit())
 
 
 def _quiet_logging() -> dict:
-    return {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    # the terminal gets one line from the command; the run's events are in the Dagster instance
+    # and a failure's whole story in the log file
+    return {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+def run_tags(first: str, last: str) -> dict[str, str]:
+    """How a run names its quarters: one quarter as its partition (what the daemon gives a
+    backfill's run), several as a range."""
+    if partition_key(first) == partition_key(last):
+        return {PARTITION_TAG: partition_key(first),
+                PARTITION_SET_TAG: partition_set_name(JOB)}
+    return range_tags(first, last)
 
 
 def run_quarters(resource_defs: Mapping[str, dg.ConfigurableResource], first: str, last: str,
@@ -46,9 +69,13 @@ def run_quarters(resource_defs: Mapping[str, dg.ConfigurableResource], first: st
     start, end = parse_quarter(first), parse_quarter(last)
     if end < start:
         raise ValueError(f"--to {last} ligger före --from {first}")
-    partitions_from = first_quarter if first_quarter and parse_quarter(first_quarter) < start else first
-    defs = build_definitions(resource_defs, partitions_from, targets)
-    job = defs.resolve_job_def("allt")
+    now = current_quarter()
+    if end > parse_quarter(now):
+        raise ValueError(f"--to {last} har inte börjat än; senaste kvartal är {now}")
+    partitions_from = (first_quarter if first_quarter and parse_quarter(first_quarter) < start
+                       else first)
+    defs = build_definitions(resource_defs, partitions_from, now, chosen_targets=targets)
+    job = defs.resolve_job_def(JOB)
     run_config = _quiet_logging()
     if asset_config:
         run_config["ops"] = {name: {"config": config} for name, config in asset_config.items()}
@@ -59,17 +86,17 @@ def run_quarters(resource_defs: Mapping[str, dg.ConfigurableResource], first: st
         result = job.execute_in_process(
             instance=instance, raise_on_error=False, run_config=run_config,
             asset_selection=selection,
-            tags={ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
-                  ASSET_PARTITION_RANGE_END_TAG: end.isoformat(), "finsam/command": "run",
-                  **runs.tags(), **(tags or {})})
+            tags={**run_tags(first, last), "finsam/command": "run", **runs.tags(), **(tags or {})})
     if not result.success:
-        failed = [event.step_key for event in result.all_events if event.is_step_failure]
-        reasons = [_root_cause(event.event_specific_data.error)
-                   for event in result.all_events if event.is_step_failure]
-        reason = "; ".join(reasons) or "see the Dagster UI"
+        failures = [event for event in result.all_events if event.is_step_failure]
+        failed = [event.step_key for event in failures]
+        errors = [event.event_specific_data.error for event in failures]
+        reason = "; ".join(_root_cause(error) for error in errors) or "se Dagsters webbgränssnitt"
         write_alert(Path(instance.root_directory), result.run_id, failed, reason)
-        raise RunFailed(result.run_id, failed, reason)
-    outcome = RunOutcome(result.run_id, (first, last))
+        # the whole chain of exceptions, for the log file; masked like everything finsam writes
+        details = "\n".join(mask_text(error.to_string()) for error in errors)
+        raise RunFailed(result.run_id, failed, reason, details=details)
+    outcome = RunOutcome(result.run_id, (partition_key(first), partition_key(last)))
     for event in result.get_asset_materialization_events():
         materialization = event.event_specific_data.materialization
         name = materialization.asset_key.to_user_string()
@@ -79,11 +106,8 @@ def run_quarters(resource_defs: Mapping[str, dg.ConfigurableResource], first: st
 
 
 def _root_cause(error) -> str:
-    # Dagster wraps the asset's exception; the innermost one says what actually went wrong.
+    # Dagster wraps the asset's exception; the innermost one says what actually went wrong, and
+    # it is shown on one line
     while error.cause is not None:
         error = error.cause
-    return error.message.strip()
-
-
-def current_quarter(today: date | None = None) -> str:
-    return quarter_label(today or date.today())
+    return " ".join(mask_text(error.message).split())

@@ -81,6 +81,9 @@ class SourceSpec:
     catalogue: CatalogueCheck | None = None
     reservnummer: bool = False              # reservnummer rows are counted, never linked
     record_date: str | None = None          # the record's own date (a partner's: its time's start)
+    # the longest expected gap between two deliveries (days): a partner's daily export, the ledger
+    # after each month's closing, the budget once a year. The freshness check warns beyond it.
+    freshness_days: int = 7
 
     @property
     def personal(self) -> bool:

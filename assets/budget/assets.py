@@ -13,13 +13,12 @@ what those deliveries say about the quarter. Outputs (publishable: no personal d
   is in the run, once the year has ended.
 
 A period without a budget and without bookings gets no files; the asset says ``ingen data``.
-The förbund chooses tertial or half-year reports with ``FINSAM_DELARSPERIOD`` (``tertial``, the
-default, or ``halvår``).
+The förbund chooses tertial or half-year reports (``OutputFolder.delarsperiod``, set from
+``FINSAM_DELARSPERIOD`` in ``orchestration/settings.py``).
 """
 
 
 import datetime as dt
-import os
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -41,27 +40,25 @@ from assets.budget.followup import HALVAR, KVARTAL, TERTIAL, Period
 from assets.resources import OutputFolder, Warehouse
 from assets.retry import retry_when_busy
 from assets.signoff import Published, Publisher
+from finsam import periods
 from finsam.periods import TIMEZONE
+from sources.registry import REGISTRY
 from warehouse import models, quarantine
 
 DATES = ("bokforingsdatum", "inskrivningsdatum", "utskrivningsdatum", "startdatum", "slutdatum",
          "record_date")
-DELARSPERIOD_ENV = "FINSAM_DELARSPERIOD"
-_DELARSPERIOD_NAMES = {"tertial": TERTIAL, "halvår": HALVAR, "halvar": HALVAR}
+_DELARSPERIOD_NAMES = {"tertial": TERTIAL, "halvår": HALVAR}
 NO_DATA = "ingen data"
 NOT_ENDED = "inte avslutad"
 _BUDGET_TABLES = {"lines": models.BudgetLine, "annual": models.BudgetAnnual,
                   "catalogue": models.BudgetInsats, "financing": models.BudgetFinancing}
-_DEPS = ["budget_workbook", "ekonomi_ledger", "insats_spells"]
+# what the reports read: the budget workbook, the ledger and the participants' spells
+_DEPS = [REGISTRY.spec(name).asset for name in ("budget", "ekonomi", "insats")]
 
 
-def delarsperiod() -> str:
-    """The förbund's choice of part-year report: ``FINSAM_DELARSPERIOD`` = tertial (default) or
-    halvår."""
-    value = os.environ.get(DELARSPERIOD_ENV, "").strip().casefold() or "tertial"
-    if value not in _DELARSPERIOD_NAMES:
-        raise ValueError(f"{DELARSPERIOD_ENV}={value!r}: ange tertial eller halvår")
-    return _DELARSPERIOD_NAMES[value]
+def delarsperiod(out: OutputFolder) -> str:
+    """The förbund's choice of part-year report (tertial or halvår)."""
+    return _DELARSPERIOD_NAMES[out.delarsperiod]
 
 
 def today() -> dt.date:
@@ -207,9 +204,9 @@ def write_statement(connection: Connection, out: Path, period: Period,
 
 
 def quarters_of(context: dg.AssetExecutionContext) -> list[tuple[int, int]]:
-    window = context.partition_time_window
-    months = pd.period_range(window.start.date(), window.end.date() - dt.timedelta(days=1), freq="Q")
-    return [(period.year, period.quarter) for period in months]
+    keys = context.partition_key_range
+    return [(period.year, period.quarter) for period in
+            periods.quarters_between(periods.quarter(keys.start), periods.quarter(keys.end))]
 
 
 def _metadata(written: dict[str, dict], skipped: dict[str, str], publisher: Publisher,
@@ -247,7 +244,7 @@ def _workbooks(written: dict[str, dict]) -> list[Path]:
 
 def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     @dg.asset(name="budget_followup", group_name="ekonomi", partitions_def=partitions,
-              backfill_policy=dg.BackfillPolicy.single_run(), deps=_DEPS, kinds={"excel", "html"},
+              deps=_DEPS, kinds={"excel", "html"},
               check_specs=checks.check_specs("budget_followup"))
     def budget_followup(context: dg.AssetExecutionContext, warehouse: Warehouse,
                         out: OutputFolder) -> dg.MaterializeResult:
@@ -255,7 +252,7 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
         kapital, till styrelsen; med den senast avslutade tertialen. Kvartal utan budget och
         utan bokföring får ingen arbetsbok (ingen data)."""
         written, skipped = {}, {}
-        tertial = delarsperiod() == TERTIAL
+        tertial = delarsperiod(out) == TERTIAL
         with retry_when_busy(context.retry_number), warehouse.engine().connect() as connection:
             publisher = Publisher(warehouse.engine(), out.root, context.run_id)
             arrived = readiness.Arrived.read(connection)
@@ -279,14 +276,14 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
                                     check_results=[checks.result(_workbooks(written))])
 
     @dg.asset(name="delarsrapport", group_name="ekonomi", partitions_def=partitions,
-              backfill_policy=dg.BackfillPolicy.single_run(), deps=_DEPS, kinds={"excel", "html"},
+              deps=_DEPS, kinds={"excel", "html"},
               check_specs=checks.check_specs("delarsrapport"))
     def delarsrapport(context: dg.AssetExecutionContext, warehouse: Warehouse,
                       out: OutputFolder) -> dg.MaterializeResult:
         """Delårsrapport per avslutad tertial (30 april, 31 augusti) eller halvår (30 juni), som
         förbundet valt: resultaträkning, eget kapital, medlemmarnas finansiering, insatser,
         deltagare mot mål, jämfört med samma period året före."""
-        unit = delarsperiod()
+        unit = delarsperiod(out)
         written, skipped = {}, {}
         with retry_when_busy(context.retry_number), warehouse.engine().connect() as connection:
             publisher = Publisher(warehouse.engine(), out.root, context.run_id)
@@ -300,7 +297,7 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
                                     check_results=[checks.result(_workbooks(written))])
 
     @dg.asset(name="arsredovisning", group_name="ekonomi", partitions_def=partitions,
-              backfill_policy=dg.BackfillPolicy.single_run(), deps=_DEPS, kinds={"excel", "html"},
+              deps=_DEPS, kinds={"excel", "html"},
               check_specs=checks.check_specs("arsredovisning"))
     def arsredovisning(context: dg.AssetExecutionContext, warehouse: Warehouse,
                        out: OutputFolder) -> dg.MaterializeResult:

@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 from pydantic import Field
+from sqlalchemy import Connection, func, select
 
 from assets import submission_views
 from assets.files import restricted
@@ -29,13 +30,42 @@ from assets.sus import (
 from assets.sus.checks import not_ready, readiness
 from assets.sus.warehouse_frames import read_catalogue, read_spells, read_sus_consents
 from finsam import participation
-from finsam.periods import quarter_label
+from finsam.periods import parse_quarter, quarter_end, quarter_label
+from sources.registry import REGISTRY
+from sources.spec import Role
+from warehouse import models
+
+NO_DATA = "ingen data"
 
 
 def period(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
-    """The run's quarters as a closed date interval."""
-    window = context.partition_time_window
-    return window.start.date(), window.end.date() - dt.timedelta(days=1)
+    """The run's quarters (partition keys ``2024Q4``) as a closed date interval."""
+    keys = context.partition_key_range
+    return parse_quarter(keys.start), quarter_end(keys.end)
+
+
+def period_has_data(connection: Connection, spells: pd.DataFrame, start: dt.date,
+                    end: dt.date) -> bool:
+    """Whether anything is known about the period: a spell active in it, from a register delivered
+    on or after its first day. A quarter no register has reached yet gets no files (a spell still
+    open at the last delivery says nothing about the quarters after it)."""
+    table = models.Delivery.__table__
+    registers = [spec.name for spec in REGISTRY.specs() if spec.role == Role.PARTICIPANTS]
+    newest = connection.execute(select(func.max(table.c.extraction_date))
+                                .where(table.c.source.in_(registers))).scalar()
+    if newest is None or pd.Timestamp(newest).date() < start:
+        return False
+    enrolled = pd.to_datetime(spells["inskrivningsdatum"])
+    ended = pd.to_datetime(spells["utskrivningsdatum"])
+    active = (enrolled <= pd.Timestamp(end)) & (ended.isna() | (ended >= pd.Timestamp(start)))
+    return bool(active.any())
+
+
+def no_data(start: dt.date, end: dt.date) -> dg.MaterializeResult:
+    """What an output of a quarter without data materialises: no files, and why."""
+    return dg.MaterializeResult(metadata={"status": NO_DATA,
+                                          "period": period_folder(start, end),
+                                          "filer": dg.MetadataValue.json([])})
 
 
 def period_folder(start: dt.date, end: dt.date) -> str:
@@ -52,7 +82,6 @@ class SusConfig(dg.Config):
 
 def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     @dg.asset(name="sus_submission", group_name="sus", partitions_def=partitions,
-              backfill_policy=dg.BackfillPolicy.single_run(),
               deps=["insats_spells", "samtycke_consents"], kinds={"csv"})
     def sus_submission(context: dg.AssetExecutionContext, warehouse: Warehouse,
                        secrets: SecretKeys, out: OutputFolder) -> dg.MaterializeResult:
@@ -66,7 +95,10 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
                 raise dg.Failure(description=f"SUS-filerna skrivs inte: {refused} "
                                              "(se kontrollen redo_for_sus)")
             keys = secrets.verified(warehouse.engine())
-            selection = submission.selection_for(read_spells(connection), read_sus_consents(connection),
+            spells = read_spells(connection)
+            if not period_has_data(connection, spells, start, end):
+                return no_data(start, end)
+            selection = submission.selection_for(spells, read_sus_consents(connection),
                                           start, end)
             people = pd.concat([selection.enrolled["pseudonym"], selection.ended["pseudonym"]])
             identities = submission.identities(connection, keys.vault, people)
@@ -86,8 +118,7 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
         })
 
     @dg.asset(name="sus_statistics", group_name="sus", partitions_def=partitions,
-              backfill_policy=dg.BackfillPolicy.single_run(), deps=["insats_spells"],
-              kinds={"excel", "html"})
+              deps=["insats_spells"], kinds={"excel", "html"})
     def sus_statistics(context: dg.AssetExecutionContext, config: SusConfig, warehouse: Warehouse,
                        out: OutputFolder) -> dg.MaterializeResult:
         """SUS-statistiken för perioden: intern arbetsbok, publicerad arbetsbok och webbsida,
@@ -99,6 +130,8 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
             # who is anonymous: the one definition, the same the submission and Uppföljning use
             spells = participation.with_anonymous(read_spells(connection),
                                                   read_sus_consents(connection))
+            if not period_has_data(connection, spells, start, end):
+                return no_data(start, end)
             catalogue = read_catalogue(connection, end.year)
             published = register.read(connection)
             prepared = prepare(spells, catalogue, start, end, config.min_cell,

@@ -28,9 +28,10 @@ from openpyxl.styles import Font
 from assets.files import RESTRICTED, restricted, write_csv, write_text, write_with
 from assets.resources import OutputFolder, Warehouse
 from assets.retry import retry_when_busy
+from assets.sus.assets import no_data, period_has_data
 from assets.sus.warehouse_frames import read_spells, read_sus_consents
 from finsam import participation
-from finsam.periods import quarter_label
+from finsam.periods import parse_quarter, quarter_end, quarter_label
 
 STATE_FILE = "inskickat.csv"
 HTML_FILE = "arbetslista.html"
@@ -241,13 +242,13 @@ def write(work: Worklist, current_state: pd.DataFrame, folder: Path) -> list[Pat
 
 
 def _period(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
-    window = context.partition_time_window
-    return window.start.date(), window.end.date() - dt.timedelta(days=1)
+    """The run's quarters (partition keys ``2024Q4``) as a closed date interval."""
+    keys = context.partition_key_range
+    return parse_quarter(keys.start), quarter_end(keys.end)
 
 
 def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     @dg.asset(name="sus_arbetslista", group_name="sus", partitions_def=partitions,
-              backfill_policy=dg.BackfillPolicy.single_run(),
               deps=["insats_spells", "samtycke_consents"], kinds={"html", "excel"})
     def sus_arbetslista(context: dg.AssetExecutionContext, warehouse: Warehouse,
                         out: OutputFolder) -> dg.MaterializeResult:
@@ -257,6 +258,8 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
         start, end = _period(context)
         with retry_when_busy(context.retry_number), warehouse.engine().connect() as connection:
             spells = read_spells(connection)
+            if not period_has_data(connection, spells, start, end):
+                return no_data(start, end)
             consents = read_sus_consents(connection)
         # a folder of its own: a signed-off submission's folder is frozen, the worklist is not
         base = out.root / RESTRICTED / "arbetslista"

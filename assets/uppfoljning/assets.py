@@ -12,16 +12,18 @@ import dagster as dg
 from assets.budget import assets as budget_assets
 from assets.resources import OutputFolder, Warehouse
 from assets.retry import retry_when_busy
+from assets.sus.assets import no_data, period_has_data
 from assets.sus.warehouse_frames import read_spells, read_sus_consents
 from assets.uppfoljning import adapter, counts
-from finsam.periods import quarter_label
+from finsam.periods import parse_quarter, quarter_end, quarter_label
 
 GROUP = "uppfoljning"
 
 
 def period(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
-    window = context.partition_time_window
-    return window.start.date(), window.end.date() - dt.timedelta(days=1)
+    """The run's quarters (partition keys ``2024Q4``) as a closed date interval."""
+    keys = context.partition_key_range
+    return parse_quarter(keys.start), quarter_end(keys.end)
 
 
 def folder_name(start: dt.date, end: dt.date) -> str:
@@ -43,7 +45,6 @@ def content(connection, start: dt.date, end: dt.date) -> adapter.Content:
 
 def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     @dg.asset(name="uppfoljning_finsam", group_name=GROUP, partitions_def=partitions,
-              backfill_policy=dg.BackfillPolicy.single_run(),
               deps=["insats_spells", "samtycke_consents", "budget_workbook", "ekonomi_ledger"],
               kinds={"csv", "excel"})
     def uppfoljning_finsam(context: dg.AssetExecutionContext, warehouse: Warehouse,
@@ -53,6 +54,9 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
         Inga personnummer."""
         start, end = period(context)
         with retry_when_busy(context.retry_number), warehouse.engine().connect() as connection:
+            # a quarter no register has reached yet gets no files (as SUS and the board's)
+            if not period_has_data(connection, read_spells(connection), start, end):
+                return no_data(start, end)
             made = content(connection, start, end)
         folder = out.root / "uppfoljning" / folder_name(start, end)
         files = adapter.UppfoljningAdapter().write(made, folder)

@@ -29,4 +29,5 @@ SPEC = SourceSpec(
     record_key=("pseudonym", "inskriven_fran", "ersattning", "ersattning_fran"),
     consent=PartnerConsent("AF", RecordTime("inskriven_fran", "inskriven_till")),
     depends_on=("samtycke", "insats"),
+    freshness_days=7,
 )

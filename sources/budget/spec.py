@@ -19,4 +19,5 @@ SPEC = SourceSpec(
     record_key=("year", "insats", "kostnadsslag"),
     scope_column="year",
     extra_tables={"insatser": models.BudgetInsats.__table__, "arsbudget": models.BudgetAnnual.__table__, "finansiering": models.BudgetFinancing.__table__},
+    freshness_days=400,
 )

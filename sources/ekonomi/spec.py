@@ -28,4 +28,5 @@ SPEC = SourceSpec(
     depends_on=("budget",),
     catalogue=CatalogueCheck("projekt", "bokforingsdatum", "Projekt", "okänt projekt", always_known=("ADM",)),
     record_date="bokforingsdatum",
+    freshness_days=45,
 )

@@ -30,4 +30,5 @@ SPEC = SourceSpec(
     record_key=("pseudonym", "forman", "fom"),
     consent=PartnerConsent("FK", RecordTime("fom", "tom")),
     depends_on=("samtycke", "insats"),
+    freshness_days=7,
 )

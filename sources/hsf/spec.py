@@ -29,4 +29,5 @@ SPEC = SourceSpec(
     consent=PartnerConsent("HSF", RecordTime("kontaktdatum")),
     depends_on=("samtycke", "insats"),
     reservnummer=True,
+    freshness_days=7,
 )

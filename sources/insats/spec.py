@@ -39,4 +39,5 @@ SPEC = SourceSpec(
     scope_column="insats",
     catalogue=CatalogueCheck("insats", "inskrivningsdatum", "Insats", "okänd insats"),
     record_date="inskrivningsdatum",
+    freshness_days=14,
 )

@@ -29,4 +29,5 @@ SPEC = SourceSpec(
     record_key=("pseudonym", "insats", "samtycke_fran"),
     consent=OwnRecord("deltagarnas egna samtycken, som förbundet måste känna till för att följa dem"),
     record_date="samtycke_fran",
+    freshness_days=14,
 )

@@ -25,4 +25,5 @@ SPEC = SourceSpec(
     record_key=("pseudonym", "manad"),
     consent=PartnerConsent("SOC", RecordTime("manad", month=True)),
     depends_on=("samtycke", "insats"),
+    freshness_days=7,
 )

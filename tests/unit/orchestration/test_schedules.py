@@ -4,63 +4,127 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import shutil
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
 
-from assets.resources import LandingZone
-from orchestration.definitions import defs
-from orchestration.schedules import nightly_range, write_alert
+from assets.ingest.run import ingest_source
+from assets.resources import LandingZone, Warehouse
+from orchestration.definitions import build_definitions, defs
+from orchestration.partitions import RANGE_END_TAG, RANGE_START_TAG
+from orchestration.schedules import clamp, nightly_range, write_alert
+from orchestration.settings import explicit
+from sources.registry import REGISTRY
 
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
 @pytest.mark.parametrize("day, expected", [
-    (dt.date(2024, 10, 1), ("2024-07-01", "2024-10-01")),    # first day of a quarter
-    (dt.date(2024, 11, 30), ("2024-07-01", "2024-10-01")),   # still within two months
-    (dt.date(2024, 12, 1), ("2024-10-01", "2024-10-01")),    # third month: current only
-    (dt.date(2025, 1, 15), ("2024-10-01", "2025-01-01")),    # across the year end
+    (dt.date(2024, 10, 1), ("2024Q3", "2024Q4")),    # first day of a quarter
+    (dt.date(2024, 11, 30), ("2024Q3", "2024Q4")),   # still within two months
+    (dt.date(2024, 12, 1), ("2024Q4", "2024Q4")),    # third month: current only
+    (dt.date(2025, 1, 15), ("2024Q4", "2025Q1")),    # across the year end
 ])
 def test_nightly_range(day, expected):
     assert nightly_range(day) == expected
 
 
+def test_clamp_keeps_a_range_inside_the_partitions():
+    keys = ["2024Q1", "2024Q2", "2024Q3"]
+    assert clamp("2023Q4", "2024Q2", keys) == ("2024Q1", "2024Q2")
+    assert clamp("2024Q3", "2025Q1", keys) == ("2024Q3", "2024Q3")
+    assert clamp("2025Q1", "2025Q2", keys) == ("2024Q3", "2024Q3")
+
+
 def test_schedule_requests_the_quarters_at_two_in_the_night_stockholm_time():
-    schedule = defs.get_schedule_def("nattlig_korning")
+    schedule = defs.resolve_schedule_def("nattlig_korning")
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.execution_timezone == "Europe/Stockholm"
-    when = dt.datetime(2025, 2, 3, 2, 0, tzinfo=ZoneInfo("Europe/Stockholm"))
+    when = dt.datetime(2025, 2, 3, 2, 0, tzinfo=STOCKHOLM)
     context = dg.build_schedule_context(scheduled_execution_time=when)
     request = schedule.evaluate_tick(context).run_requests[0]
-    assert (request.tags[RANGE_START], request.tags[RANGE_END]) == ("2024-10-01", "2025-01-01")
+    assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == ("2024Q4", "2025Q1")
 
 
-def test_sensor_starts_a_run_only_when_something_new_lands(tmp_path):
-    sensor = defs.get_sensor_def("nya_leveranser")
-    landing = tmp_path / "landing"
-    (landing / "fk").mkdir(parents=True)
-    resources = {"landing": LandingZone(path=str(landing))}
+def test_a_location_loaded_before_the_quarter_began_refreshes_what_it_knows(tmp_path):
+    """A code server started in 2024Q4 still runs on 2 February 2025: its partitions end at
+    2024Q4, so the schedule asks for that and logs that the location should be reloaded."""
+    resources = explicit(tmp_path, f"sqlite:///{tmp_path / 'w.db'}", tmp_path, "p", "v")
+    stale = build_definitions(resources, "2022Q1", "2024Q4")
+    schedule = stale.resolve_schedule_def("nattlig_korning")
+    when = dt.datetime(2025, 2, 3, 2, 0, tzinfo=STOCKHOLM)
+    request = schedule.evaluate_tick(
+        dg.build_schedule_context(scheduled_execution_time=when)).run_requests[0]
+    assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == ("2024Q4", "2024Q4")
 
-    context = dg.build_sensor_context(resources=resources)
-    first = sensor.evaluate_tick(context)
-    assert len(first.run_requests) == 1
-    request = first.run_requests[0]
-    assert request.tags[RANGE_START] == request.tags[RANGE_END]
 
-    quiet = sensor.evaluate_tick(dg.build_sensor_context(cursor=first.cursor, resources=resources))
-    assert quiet.run_requests == [] and quiet.skip_message
+def _sensor_tick(landing, url, cursor=None):
+    sensor = defs.resolve_sensor_def("nya_leveranser")
+    resources = {"landing": LandingZone(path=str(landing), settle_seconds=0),
+                 "warehouse": Warehouse(url=url)}
+    return sensor.evaluate_tick(dg.build_sensor_context(cursor=cursor, resources=resources))
 
-    (landing / "fk" / "20241201_forman.csv").write_text("PERSONNR;FORMAN\n")
-    again = sensor.evaluate_tick(dg.build_sensor_context(cursor=first.cursor, resources=resources))
-    assert len(again.run_requests) == 1 and again.cursor != first.cursor
+
+@pytest.fixture
+def loaded(sample_landing, engine, keys, warehouse_url):
+    """The samples, every one of them already in the warehouse."""
+    for source in REGISTRY.names:
+        ingest_source(source, sample_landing, engine, keys)
+    return sample_landing, warehouse_url
+
+
+def test_nothing_new_starts_no_run(loaded):
+    """Opening the UI evaluates the sensor at once: with every delivery already in the warehouse
+    it must not start a run (it did, for 5.5 minutes, writing all-zero outputs)."""
+    landing, url = loaded
+    quiet = _sensor_tick(landing, url)
+    assert quiet.run_requests == [] and "inga nya leveranser" in quiet.skip_message
+    assert quiet.cursor    # the next tick does not look at the manifest again
+    again = _sensor_tick(landing, url, quiet.cursor)
+    assert again.run_requests == [] and "inga ändringar" in again.skip_message
+
+
+def test_a_new_delivery_starts_one_run_for_its_quarter(loaded):
+    landing, url = loaded
+    quiet = _sensor_tick(landing, url)
+    shutil.copy(landing / "fk" / "20241130_forman.csv", landing / "fk" / "20250105_forman.csv")
+    tick = _sensor_tick(landing, url, quiet.cursor)
+    assert len(tick.run_requests) == 1
+    request = tick.run_requests[0]
+    assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == ("2025Q1", "2025Q1")
+    assert "1 nya leveranser" in request.tags["finsam/orsak"]
+    # the same new file asked for twice is the same run (Dagster skips a repeated run key)
+    assert _sensor_tick(landing, url, quiet.cursor).run_requests[0].run_key == request.run_key
+
+
+def test_a_file_still_being_written_waits(loaded):
+    landing, url = loaded
+    quiet = _sensor_tick(landing, url)
+    path = landing / "fk" / "20250105_forman.csv"
+    path.write_text("PERSONNR;FORMAN\n", encoding="utf-8")
+    sensor = defs.resolve_sensor_def("nya_leveranser")
+    resources = {"landing": LandingZone(path=str(landing), settle_seconds=3600),
+                 "warehouse": Warehouse(url=url)}
+    tick = sensor.evaluate_tick(dg.build_sensor_context(cursor=quiet.cursor, resources=resources))
+    assert tick.run_requests == [] and "skrivs fortfarande" in tick.skip_message
+    assert tick.cursor == quiet.cursor     # looked at again at the next tick
+    os.utime(path, (0, 0))
+    assert len(_sensor_tick(landing, url, quiet.cursor).run_requests) == 1
+
+
+def test_without_a_warehouse_every_delivery_is_new(sample_landing, tmp_path):
+    url = f"sqlite:///{tmp_path / 'none' / 'w.db'}"
+    tick = _sensor_tick(sample_landing, url)
+    assert len(tick.run_requests) == 1
+    assert "9 nya leveranser" in tick.run_requests[0].tags["finsam/orsak"]
+    assert not (tmp_path / "none").exists()     # the sensor never creates a warehouse
 
 
 def test_missing_landing_zone_is_skipped_with_a_reason(tmp_path):
-    sensor = defs.get_sensor_def("nya_leveranser")
-    result = sensor.evaluate_tick(dg.build_sensor_context(
-        resources={"landing": LandingZone(path=str(tmp_path / "nope"))}))
+    result = _sensor_tick(tmp_path / "nope", f"sqlite:///{tmp_path / 'w.db'}")
     assert result.run_requests == [] and "finns inte" in result.skip_message
 
 

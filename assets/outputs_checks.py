@@ -6,24 +6,33 @@ import dagster as dg
 import openpyxl
 import pandas as pd
 
-from assets.resources import OutputFolder
-
 HIDDEN = ".."
 PUBLISHED_WORKBOOK = "sus_statistik.xlsx"
 ABOUT_SHEET = "Om statistiken"
 
 
-def _latest(folder_glob, out: OutputFolder):
-    found = sorted(out.root.glob(folder_glob), key=lambda path: path.stat().st_mtime)
-    return found[-1] if found else None
+def _own_metadata(context: dg.AssetCheckExecutionContext, asset: str) -> dict | None:
+    """The metadata of ``asset`` as this run materialised it (None: not in this run). Another
+    period's folder, or the newest folder on disk, would check something else than was written."""
+    event = context.instance.get_latest_materialization_event(dg.AssetKey(asset))
+    if event is None or event.run_id != context.run.run_id:
+        return None
+    return event.asset_materialization.metadata
 
 
 @dg.asset_check(asset="sus_submission", name="filer_kompletta",
-                description="De tre SUS-filerna finns och anonyma.csv har inga personnummer.")
-def sus_files_complete(out: OutputFolder) -> dg.AssetCheckResult:
-    folder = _latest("begransad/sus/*_*", out)
+                description="De tre SUS-filerna som körningen skrev finns och anonyma.csv har "
+                            "inga personnummer.")
+def sus_files_complete(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    metadata = _own_metadata(context, "sus_submission")
+    if metadata is None:
+        return dg.AssetCheckResult(passed=False, metadata={"fel": "ingen SUS-inlämning i körningen"})
+    if "mapp" not in metadata:
+        # a quarter without data: nothing was written, and nothing was to be
+        return dg.AssetCheckResult(passed=True, metadata={"kommentar": "ingen data för perioden"})
+    folder = Path(str(metadata["mapp"].value))
     names = ("inregistreringar.csv", "utregistreringar.csv", "anonyma.csv")
-    missing = [name for name in names if folder is None or not (folder / name).exists()]
+    missing = [name for name in names if not (folder / name).exists()]
     identities = 0
     if not missing:
         anonymous = pd.read_csv(folder / "anonyma.csv", sep=";", dtype=str)
@@ -54,11 +63,12 @@ def visible_small_counts(path: Path, min_cell: int) -> list[str]:
 def small_counts_hidden(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
     # The run's own statistics, where they were written and with its min_cell: another period's
     # folder or the default threshold would check something else than was just published.
-    event = context.instance.get_latest_materialization_event(dg.AssetKey("sus_statistics"))
-    if event is None or event.run_id != context.run.run_id:
+    metadata = _own_metadata(context, "sus_statistics")
+    if metadata is None:
         return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.ERROR,
                                    metadata={"fel": "ingen SUS-statistik i körningen"})
-    metadata = event.asset_materialization.metadata
+    if "mapp" not in metadata:
+        return dg.AssetCheckResult(passed=True, metadata={"kommentar": "ingen data för perioden"})
     min_cell = int(metadata["minsta_visade_antal"].value)
     path = Path(str(metadata["mapp"].value)) / PUBLISHED_WORKBOOK
     if not path.exists():

@@ -304,6 +304,7 @@ def _run(landing: Path, warehouse: str, out: Path, first: str, last: str, keys: 
 def _cmd_run(args: argparse.Namespace) -> int:
     from orchestration.partitions import current_quarter
 
+    chosen = _targets(args)
     _places(args)
     first, last = preflight.quarter_range(args.first or current_quarter(),
                                           args.last or args.first or current_quarter())
@@ -311,7 +312,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     keys = _keys(args.warehouse)
     dagster_home = _dagster_home(args.out)
     outcome = _run(args.landing, args.warehouse, args.out, first, last, keys, dagster_home,
-                   targets=_targets(args))
+                   targets=chosen)
     _print_summary(outcome, args.landing, args.warehouse, args.out, dagster_home)
     return 0
 
@@ -440,7 +441,7 @@ def _demo(args: argparse.Namespace) -> int:
     from demodata.generator import generate
     from finsam.periods import label, quarter
     from finsam.privacy import write_new_keys
-    from orchestration.partitions import current_quarter, quarter_label
+    from orchestration.partitions import current_quarter, quarter_end, quarter_label
     from sources.landing import earliest_extraction, latest_extraction
 
     workdir = preflight.output_folder(args.workdir)
@@ -455,9 +456,11 @@ def _demo(args: argparse.Namespace) -> int:
     first = quarter_label(earliest_extraction(landing))
     # the ledger of the last quarter is extracted after it: the data ends with that quarter
     last = quarter_label(generated.final or latest_extraction(landing))
-    # The demo's landing zone is a snapshot of the past: freshness is measured against its newest
-    # delivery. The generator has finished writing: nothing in it is still uploading.
-    options = {"settle": 0, "reference": "senaste_leverans", "first_quarter": first,
+    # The demo's landing zone is a picture of the day its data ends (the ledger and a correction
+    # come later, as they do): freshness is measured against that day. The generator has finished
+    # writing: nothing in it is still uploading.
+    reference = quarter_end(last).isoformat()
+    options = {"settle": 0, "reference": reference, "first_quarter": first,
                "targets": _targets(args)}
     outcome = _run(landing, warehouse, out, first, last, keys, dagster_home, **options)
     _print_summary(outcome, landing, warehouse, out, dagster_home)
@@ -471,7 +474,7 @@ def _demo(args: argparse.Namespace) -> int:
         empty = _run(landing, warehouse, out, after, now, keys, dagster_home, **options)
         print(f"finsam: kvartal {after}-{now} utan data än: inga filer skrivna "
               f"(körning {empty.run_id})")
-    env = _write_dagster_env(workdir, landing, warehouse, out, dagster_home, keys, first)
+    env = _write_dagster_env(workdir, landing, warehouse, out, dagster_home, keys, first, reference)
     _print_demo_guide(out, dagster_home, env)
     return 0
 
@@ -509,7 +512,7 @@ def _targets(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def _write_dagster_env(workdir: Path, landing: Path, warehouse: str, out: Path, home: Path,
-                       keys: tuple[str, str], first: str) -> Path:
+                       keys: tuple[str, str], first: str, reference: str) -> Path:
     """The settings `dagster dev` needs to show the demo, as a file the shell can read."""
     from orchestration import settings
 
@@ -517,7 +520,7 @@ def _write_dagster_env(workdir: Path, landing: Path, warehouse: str, out: Path, 
               settings.WAREHOUSE_ENV: warehouse, settings.OUT_ENV: str(out),
               "FINSAM_PSEUDONYM_KEY_FILE": keys[0], "FINSAM_VAULT_KEY_FILE": keys[1],
               settings.FIRST_QUARTER_ENV: first,
-              settings.FRESHNESS_REFERENCE_ENV: "senaste_leverans"}
+              settings.FRESHNESS_REFERENCE_ENV: reference}
     path = workdir / "dagster.env"
     path.write_text("".join(f"export {name}={shlex.quote(value)}\n"
                             for name, value in values.items()), encoding="utf-8")

@@ -199,7 +199,10 @@ def _wait(instance: dg.DagsterInstance, backfill_id: str, keys: list[str],
                 progress(key, "misslyckades")
         if len(reported) == len(keys):
             return
-        if daemon is not None and daemon.poll() is not None:
+        stopped = daemon.poll() is not None if daemon is not None else not daemon_is_running(instance)
+        if stopped:
+            # ours ended, or the one that was running (`dagster dev`) stopped: nobody will run the
+            # rest, so the command says so instead of waiting for ever
             for key in keys:
                 if key not in reported:
                     result.failed[key] = "Dagsters daemon stannade innan kvartalet hann köras"
@@ -246,4 +249,7 @@ def run_backfill(environment: Mapping[str, str], first: str, last: str,
     finally:
         if daemon is not None:
             _stop(daemon)
+            # its last heartbeats would make the next backfill believe a daemon is running and
+            # wait for runs nobody launches
+            instance.wipe_daemon_heartbeats()
     return result

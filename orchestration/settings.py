@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -59,12 +60,16 @@ def settle_seconds(environ: Mapping[str, str] | None = None) -> float:
 
 def freshness_reference(environ: Mapping[str, str] | None = None) -> str:
     """``idag`` (default): a source is late against the calendar; ``senaste_leverans``: against the
-    newest delivery in the landing zone (the demo's landing zone is a snapshot of the past)."""
+    newest delivery in the landing zone; a day ``YYYY-MM-DD``: against that day (the demo's landing
+    zone is a picture of a past day)."""
     value = _environ(environ).get(FRESHNESS_REFERENCE_ENV, "").strip().casefold() or TODAY
-    if value not in (TODAY, NEWEST_DELIVERY):
-        raise ConfigurationError(FRESHNESS_REFERENCE_ENV,
-                                 f"{value!r}: ange {TODAY} eller {NEWEST_DELIVERY}")
-    return value
+    if value in (TODAY, NEWEST_DELIVERY):
+        return value
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise ConfigurationError(FRESHNESS_REFERENCE_ENV, f"{value!r}: ange {TODAY}, "
+                                 f"{NEWEST_DELIVERY} eller en dag ÅÅÅÅ-MM-DD") from None
 
 
 def delarsperiod(environ: Mapping[str, str] | None = None) -> str:

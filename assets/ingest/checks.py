@@ -20,7 +20,7 @@ import dagster as dg
 import pandas as pd
 from sqlalchemy import func, select
 
-from assets.resources import NEWEST_DELIVERY, LandingZone, Warehouse
+from assets.resources import NEWEST_DELIVERY, TODAY, LandingZone, Warehouse
 from assets.retry import retrying
 from finsam.enums import Outcome, Severity
 from finsam.periods import TIMEZONE, quarter_label
@@ -149,7 +149,9 @@ def _freshness_check(spec: SourceSpec) -> dg.AssetChecksDefinition:
     def _check(landing: LandingZone, warehouse: Warehouse) -> dg.AssetCheckResult:
         last, newest = retrying(lambda: _last_and_newest(warehouse, spec.name))
         last = pd.Timestamp(last).date() if last is not None else None
-        if landing.freshness_reference == NEWEST_DELIVERY and newest is not None:
+        if landing.freshness_reference not in (TODAY, NEWEST_DELIVERY):
+            reference, name = dt.date.fromisoformat(landing.freshness_reference), "dagen"
+        elif landing.freshness_reference == NEWEST_DELIVERY and newest is not None:
             reference, name = pd.Timestamp(newest).date(), "leveranszonens senaste leverans"
         else:
             reference, name = dt.datetime.now(_ZONE).date(), "idag"

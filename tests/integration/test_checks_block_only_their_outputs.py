@@ -47,7 +47,7 @@ def test_sus_submission_refuses_while_sus_statistics_is_written(broken_vault, wa
                                        vault_key_file=str(key_files[1])),
                  "out": OutputFolder(path=str(tmp_path / "out"))}
     result = dg.materialize([assets["sus_submission"], assets["sus_statistics"]],
-                            partition_key="2024-10-01", resources=resources,
+                            partition_key="2024Q4", resources=resources,
                             raise_on_error=False, instance=dg.DagsterInstance.ephemeral(),
                             selection=["sus_submission", "sus_statistics"])
     failures = [event for event in result.all_events if event.is_step_failure]

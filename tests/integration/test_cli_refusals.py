@@ -27,11 +27,11 @@ def test_report_refuses_unknown_insats_and_periods_outside_the_data(loaded_url, 
     out = tmp_path / "out"
     assert _report(loaded_url, out, "--from", "2024Q1", "--to", "2024Q4", "--insats", "TYPO") == 2
     error = capsys.readouterr().err
-    assert "okänd insats 'TYPO'" in error and "kända koder: ADM, DEMO1" in error
+    assert "TYPO" in error and "ADM, DEMO1" in error
     assert _report(loaded_url, out, "--from", "2019Q1", "--to", "2024Q4") == 2
     assert "giltiga kvartal: 2024Q1–" in capsys.readouterr().err
     assert _report(loaded_url, out, "--from", "2024Q1", "--to", "2999Q4") == 2
-    assert "har inte börjat ännu" in capsys.readouterr().err
+    assert "har inte börjat än" in capsys.readouterr().err
     assert not (out / "sus").exists()
 
 

@@ -63,9 +63,11 @@ def _independent_count(workdir, start: date, end: date) -> dict[tuple[str, str],
 
 
 def test_demo_writes_uppfoljning_finsam_and_its_counts_hold(demo):
+    # the demo's whole range (its last quarter is run again after a sign-off, and the quarters
+    # after its data once more, each with its own folder)
     folders = sorted((demo / "out" / "uppfoljning").iterdir())
-    assert len(folders) == 1
     folder = folders[0]
+    assert folder.name.startswith("2022Q1_")
     assert {path.name for path in folder.iterdir()} >= {"deltagare.csv", "ekonomi.csv",
                                                          "uppfoljning_finsam.xlsx"}
     first, last = folder.name.split("_")
@@ -84,8 +86,8 @@ def test_demo_writes_uppfoljning_finsam_and_its_counts_hold(demo):
 
 
 def test_demo_worklist_for_the_deltagaransvarig(demo):
-    pages = list((demo / "out" / "begransad" / "arbetslista").glob("*/arbetslista.html"))
-    assert len(pages) == 1
+    pages = sorted((demo / "out" / "begransad" / "arbetslista").glob("*/arbetslista.html"))
+    assert pages and pages[0].parent.name.startswith("2022Q1_")
     page = pages[0].read_text(encoding="utf-8")
     for heading in ("Nya inregistreringar", "Registreringar att rätta", "Att registrera ut",
                     "Anonyma deltagare att registrera för nytt år",

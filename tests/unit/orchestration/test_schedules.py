@@ -65,7 +65,9 @@ def _sensor_tick(landing, url, cursor=None):
     sensor = defs.resolve_sensor_def("nya_leveranser")
     resources = {"landing": LandingZone(path=str(landing), settle_seconds=0),
                  "warehouse": Warehouse(url=url)}
-    return sensor.evaluate_tick(dg.build_sensor_context(cursor=cursor, resources=resources))
+    # the warehouse resource is a context manager (a run's lock): entered as the daemon does
+    with dg.build_sensor_context(cursor=cursor, resources=resources) as context:
+        return sensor.evaluate_tick(context)
 
 
 @pytest.fixture
@@ -108,7 +110,8 @@ def test_a_file_still_being_written_waits(loaded):
     sensor = defs.resolve_sensor_def("nya_leveranser")
     resources = {"landing": LandingZone(path=str(landing), settle_seconds=3600),
                  "warehouse": Warehouse(url=url)}
-    tick = sensor.evaluate_tick(dg.build_sensor_context(cursor=quiet.cursor, resources=resources))
+    with dg.build_sensor_context(cursor=quiet.cursor, resources=resources) as context:
+        tick = sensor.evaluate_tick(context)
     assert tick.run_requests == [] and "skrivs fortfarande" in tick.skip_message
     assert tick.cursor == quiet.cursor     # looked at again at the next tick
     os.utime(path, (0, 0))

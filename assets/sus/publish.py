@@ -9,15 +9,17 @@ restricted files go.
 
 from __future__ import annotations
 
-import html
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
+import jinja2
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 from openpyxl import Workbook
 from openpyxl.cell import Cell
 from openpyxl.styles import Alignment, Font
@@ -44,6 +46,7 @@ Period = tuple[date, date]
 INTERNAL_FILE = "sus_statistik_intern.xlsx"
 PUBLISHED_FILE = "sus_statistik.xlsx"
 HTML_FILE = "sus_statistik.html"
+HTML_TEMPLATE = "sus_statistik.html.j2"
 ABOUT_SHEET = "Om statistiken"
 SHARE_TABLES = frozenset({MAL})
 INTERNAL_NOTE = "Intern version med alla antal, även små tal: får inte publiceras."
@@ -256,65 +259,66 @@ def _format(value: object, missing: bool, share: bool) -> str:
     return f"{round(float(value) * 100)} %" if share else f"{int(value):,}".replace(",", "\u00a0")
 
 
-def _table_html(name: str, table: pd.DataFrame) -> str:
+def _table(name: str, table: pd.DataFrame) -> dict:
+    """A protected table as the template shows it: every cell already formatted."""
     shares = name in SHARE_TABLES
     cells = zip(table.to_numpy(dtype=object).ravel(), table.isna().to_numpy().ravel())
-    shown = pd.DataFrame(np.array([_format(value, missing, shares) for value, missing in cells],
-                                  dtype=object).reshape(table.shape),
-                         index=table.index, columns=table.columns, dtype=object)
-    return f"<h3>{html.escape(name)}</h3>\n" + shown.to_html(border=0, classes="tabell")
+    shown = np.array([_format(value, missing, shares) for value, missing in cells],
+                     dtype=object).reshape(table.shape)
+    return {"name": name, "index_name": table.index.name or "",
+            "columns": [str(column) for column in table.columns],
+            "rows": [(str(label), list(row)) for label, row in zip(table.index, shown)]}
 
 
 def _anchor(sheet: str) -> str:
     return "avsnitt-" + "-".join(sheet.lower().split())
 
 
+def _chart(svg: str) -> Markup:
+    # the SVG is drawn by assets/charts.py, which escapes every text it puts in it: trusted markup
+    return Markup(charts.figure(svg))
+
+
 def _section(sheet: str, tables: Mapping[str, pd.DataFrame], quarterly: pd.DataFrame,
-             names: Mapping[str, str]) -> str:
+             names: Mapping[str, str]) -> dict:
     title = names.get(sheet, sheet)
-    parts = [f'<section id="{_anchor(sheet)}">', f"<h2>{html.escape(title)}</h2>"]
+    shown = []
     per_quarter = quarterly_chart_data(quarterly, sheet)
     if not per_quarter.empty:
         per_quarter = per_quarter.rename(columns=str.capitalize,
                                          index=lambda quarter: quarter.replace("Q", " kv "))
-        parts.append(charts.figure(_grouped_bars(
+        shown.append(_chart(_grouped_bars(
             per_quarter, "Nyinskrivna och utskrivna per kvartal",
             f"diagram-{_anchor(sheet)}-kvartal",
             f"Diagram: nyinskrivna och utskrivna per kvartal, {title}")))
-    parts.append(charts.figure(_grouped_bars(
+    shown.append(_chart(_grouped_bars(
         forsorjning_chart_data(tables[FORSORJNING]), "Försörjning vid inskrivning",
         f"diagram-{_anchor(sheet)}-forsorjning", f"Diagram: försörjning vid inskrivning, {title}",
         horizontal=True)))
-    parts += [_table_html(name, table) for name, table in tables.items()]
-    parts.append("</section>")
-    return "\n".join(parts)
+    return {"anchor": _anchor(sheet), "title": title, "charts": shown,
+            "tables": [_table(name, table) for name, table in tables.items()]}
 
 
-_STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
-       color: #222; line-height: 1.45; }
-h2 { border-bottom: 2px solid #ccc; margin-top: 2.5rem; }
-table.tabell { border-collapse: collapse; margin-bottom: 1rem; }
-table.tabell th, table.tabell td { padding: 0.2rem 0.6rem; border-bottom: 1px solid #e4e4e4; }
-table.tabell td { text-align: right; }
-table.tabell tbody th { text-align: left; font-weight: normal; }
-figure.diagram { margin: 1rem 0; }
-svg.diagram { width: 100%; height: auto; display: block; }
-.not { font-size: 0.9rem; color: #555; }
-"""
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    # autoescape: insats names and table labels come from configuration and the registers
+    return jinja2.Environment(loader=jinja2.PackageLoader("assets.sus", "templates"),
+                              autoescape=True, keep_trailing_newline=True)
 
 
-def _intro(when: str, min_cell: int, sheets: list[str], names: Mapping[str, str]) -> list[str]:
-    links = " · ".join(f'<a href="#{_anchor(sheet)}">{html.escape(names.get(sheet, sheet))}</a>'
-                       for sheet in sheets)
-    return [f"<h1>SUS-statistik {html.escape(when)}</h1>",
-            ("<p>Uppföljning av samordningsförbundets insatser: hur många som skrivits in och ut, "
-            "deras försörjning när de började, och hur många som gick vidare till arbete, studier "
-            "eller fortsatt rehabilitering.</p>"),
-            '<ul class="not">', *(f"<li>{html.escape(rule)}</li>" for rule in COUNTING_RULES),
-            "</ul>",
-            f'<p class="not"><strong>Små tal.</strong> {html.escape(rule_text(min_cell))}</p>',
-            f"<nav><p>Avsnitt: {links}</p></nav>"]
+def render_html(protected: Stats, *, min_cell: int = DEFAULT_MIN_CELL, quarterly: pd.DataFrame,
+                targets: Mapping[str, float], names: Mapping[str, str],
+                period: Period | None = None) -> str:
+    """The board's page as text; see :func:`write_html`."""
+    goals = goal_chart_data(protected, targets, names)
+    return _environment().get_template(HTML_TEMPLATE).render(
+        when=period_text(period) or _quarter_span(quarterly),
+        rules=COUNTING_RULES, small_numbers=rule_text(min_cell),
+        links=[{"anchor": _anchor(sheet), "title": names.get(sheet, sheet)}
+               for sheet in protected],
+        goal_chart=None if goals.empty else _chart(_goal_chart(goals)),
+        sections=[_section(sheet, tables, quarterly, names)
+                  for sheet, tables in protected.items()])
 
 
 def write_html(protected: Stats, path: Path | str, *, min_cell: int = DEFAULT_MIN_CELL,
@@ -322,23 +326,13 @@ def write_html(protected: Stats, path: Path | str, *, min_cell: int = DEFAULT_MI
                period: Period | None = None) -> Path:
     """A self-contained Swedish page for the board: charts as inline SVG, protected tables.
 
-    ``protected`` and ``quarterly``: ``ProtectedRelease.tables`` and ``.quarterly``, so the charts
-    draw only what the tables may show; ``targets``: insats -> target share of goal attainment
-    (0..1); ``names``: insats -> name.
+    Rendered from ``templates/sus_statistik.html.j2`` with autoescaping. ``protected`` and
+    ``quarterly``: ``ProtectedRelease.tables`` and ``.quarterly``, so the charts draw only what
+    the tables may show; ``targets``: insats -> target share of goal attainment (0..1); ``names``:
+    insats -> name.
     """
-    when = period_text(period) or _quarter_span(quarterly)
-    intro = _intro(when, min_cell, list(protected), names)
-    goals = goal_chart_data(protected, targets, names)
-    if not goals.empty:
-        intro += ["<h2>Måluppfyllelse per insats</h2>",
-                  ("<p>Stapeln visar hur stor andel av de utskrivna som gick till arbete, studier "
-                  "eller fortsatt rehabilitering; strecket visar insatsens mål.</p>"),
-                  charts.figure(_goal_chart(goals))]
-    sections = [_section(sheet, tables, quarterly, names) for sheet, tables in protected.items()]
-    page = ("<!DOCTYPE html>\n<html lang=\"sv\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f"<title>SUS-statistik {html.escape(when)}</title>\n<style>{_STYLE}</style>\n</head>\n"
-            "<body>\n" + "\n".join(intro + sections) + "\n</body>\n</html>\n")
-    return write_text(Path(path), page)
+    return write_text(Path(path), render_html(protected, min_cell=min_cell, quarterly=quarterly,
+                                              targets=targets, names=names, period=period))
 
 
 def _quarter_span(quarterly: pd.DataFrame) -> str:

@@ -16,11 +16,12 @@ about persons, so they are written in the restricted folder.
 
 import datetime as dt
 import hashlib
-import html
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import dagster as dg
+import jinja2
 import openpyxl
 import pandas as pd
 from openpyxl.styles import Font
@@ -35,6 +36,7 @@ from finsam.periods import parse_quarter, quarter_end, quarter_label
 
 STATE_FILE = "inskickat.csv"
 HTML_FILE = "arbetslista.html"
+HTML_TEMPLATE = "arbetslista.html.j2"
 XLSX_FILE = "arbetslista.xlsx"
 
 NEW = "Nya inregistreringar"
@@ -180,34 +182,21 @@ def previous_state(folder: Path, start: dt.date) -> tuple[pd.DataFrame | None, s
     return frame, best[1].parent.name
 
 
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    # autoescape: insats names, codes and dates come from the insatser's own registers
+    return jinja2.Environment(loader=jinja2.PackageLoader("assets.sus", "templates"),
+                              autoescape=True, keep_trailing_newline=True)
+
+
 def _html(work: Worklist) -> str:
-    span = f"{quarter_label(work.start)}–{quarter_label(work.end)}"
-    since = (f"Jämfört med inlämningen för {html.escape(work.since)}." if work.since else
-             "Ingen tidigare inlämning finns: listan visar det som hänt under perioden.")
-    parts = ["<!doctype html>", '<html lang="sv"><head><meta charset="utf-8">',
-             f"<title>Arbetslista SUS {span}</title>",
-             ("<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-             "td,th{border:1px solid #999;padding:.2em .5em;text-align:left}"
-             "h2{margin-top:1.5em}</style></head><body>"),
-             f"<h1>Arbetslista för deltagaransvarig, {span}</h1>", f"<p>{since}</p>", "<ul>"]
-    parts += [f'<li><a href="#s{place}">{html.escape(name)}</a>: {len(frame)}</li>'
-              for place, (name, frame) in enumerate(work.sections.items())]
-    parts.append("</ul>")
-    for place, (name, frame) in enumerate(work.sections.items()):
-        parts.append(f'<h2 id="s{place}">{html.escape(name)} ({len(frame)})</h2>')
-        parts.append(f"<p>{html.escape(_INTRO[name])}</p>")
-        if frame.empty:
-            parts.append("<p>Inget att göra.</p>")
-            continue
-        parts.append("<table><thead><tr>" + "".join(f"<th>{html.escape(str(column))}</th>"
-                                                   for column in frame.columns)
-                     + "</tr></thead><tbody>")
-        for row in frame.itertuples(index=False):
-            parts.append("<tr>" + "".join(f"<td>{html.escape(_text(value))}</td>"
-                                          for value in row) + "</tr>")
-        parts.append("</tbody></table>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    sections = [{"name": name, "intro": _INTRO[name],
+                 "columns": [str(column) for column in frame.columns],
+                 "rows": [[_text(value) for value in row] for row in frame.itertuples(index=False)]}
+                for name, frame in work.sections.items()]
+    return _environment().get_template(HTML_TEMPLATE).render(
+        span=f"{quarter_label(work.start)}–{quarter_label(work.end)}", since=work.since,
+        sections=sections)
 
 
 def _workbook(work: Worklist) -> openpyxl.Workbook:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from markupsafe import escape
 from openpyxl import load_workbook
 
 from assets.sus import publish as pb
@@ -104,7 +105,8 @@ def test_page_is_self_contained_swedish_with_charts_and_protected_tables(
     assert len(set(names)) == len(names) and all(f'<title id="{name}">' in page for name in names)
     for heading in ("Alla insatser", "Arbetsvägen", "Unga vuxna", st.MAL, st.FORSORJNING):
         assert heading in page
-    assert sp.rule_text(3).replace('"', "&quot;") in page
+    # the template escapes the rule's quotes (markupsafe writes them as &#34;)
+    assert str(escape(sp.rule_text(3))) in page
     # B's one new spell shows as ".." in its overview; a zero shows as 0
     assert '<a href="#avsnitt-alla-insatser">Alla insatser</a>' in page
     section = page[page.index('<section id="avsnitt-b">'):]
@@ -144,6 +146,17 @@ def test_a_hidden_count_is_drawn_as_hidden(release, tmp_path: Path) -> None:
     assert page == pb.write_html(release.tables, tmp_path / "again.html",
                                  quarterly=release.quarterly, targets={},
                                  names={}).read_text(encoding="utf-8")
+
+
+def test_an_insats_name_is_escaped_on_the_page(release, tmp_path: Path) -> None:
+    path = pb.write_html(release.tables, tmp_path / pb.HTML_FILE, quarterly=release.quarterly,
+                         targets={"A": 0.4}, names={"A": "<script>alert(1)</script>"},
+                         period=PERIOD)
+    page = path.read_text(encoding="utf-8")
+    assert "<script" not in page
+    # in the link, the section heading and the charts' titles alike
+    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 3
+    assert '<h2>&lt;script&gt;alert(1)&lt;/script&gt;</h2>' in page
 
 
 def assert_same_published(chart: pd.DataFrame, shown: pd.DataFrame) -> None:

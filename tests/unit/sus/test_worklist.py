@@ -83,3 +83,17 @@ def test_first_worklist_lists_the_period_and_anonymous_for_the_new_year():
     assert work.sections[worklist.NEW]["Inskrivningsdatum"].tolist() == ["2024-02-10"]
     again = work.sections[worklist.AGAIN]
     assert again.values.tolist() == [["JOBB", 2024, "K", 1]]
+
+
+def test_an_insats_name_is_escaped_in_the_page(tmp_path):
+    spell = _spell("k1", "p1", "2024-02-10")
+    spell["insats"] = "<script>alert(1)</script>"
+    spells = _frame(spell)
+    consents = CONSENTS.assign(insats=spell["insats"])
+    work = worklist.worklist(spells, consents, *Q1)
+    assert len(work.sections[worklist.NEW]) == 1
+    worklist.write(work, worklist.state(spells, participation.anonymous(spells, consents), Q1[1]),
+                   tmp_path)
+    page = (tmp_path / worklist.HTML_FILE).read_text(encoding="utf-8")
+    assert "<script" not in page
+    assert "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>" in page

@@ -16,10 +16,10 @@ from datetime import date
 import pandas as pd
 from sqlalchemy import Connection, select
 
-from assets.budget.followup import INDIVIDUAL
 from assets.ingest.bookkeeping import WAITING_NOTICE
 from finsam.enums import Outcome
 from finsam.periods import first_day, label, last_day, quarter, quarters_between
+from sources.budget.rules import INDIVIDUAL
 from sources.registry import REGISTRY, Registry
 from sources.spec import Role, SourceSpec
 from warehouse import models

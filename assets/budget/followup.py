@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from finsam import reference
+from sources.budget.rules import STRUCTURAL
 
 ADM = "ADM"
 FORBUNDET = "Förbundet"
@@ -42,7 +43,6 @@ HALVAR = "halvår"
 AR = "år"
 QUARTERS = ("q1", "q2", "q3", "q4")
 COST, INCOME, IGNORED = "cost", "income", "ignored"
-INDIVIDUAL, STRUCTURAL = "Individinriktad", "Strukturövergripande"
 FEL = "FEL"
 EGET_KAPITAL = "Eget kapital"
 

@@ -14,7 +14,6 @@ import pandas as pd
 from pydantic import Field
 from sqlalchemy import Connection, func, select
 
-from assets import submission_views
 from assets.files import restricted
 from assets.resources import OutputFolder, SecretKeys, Warehouse
 from assets.retry import retry_when_busy
@@ -25,6 +24,7 @@ from assets.sus import (
     register,
     statistics,
     submission,
+    submission_views,
     suppression,
 )
 from assets.sus.checks import not_ready, readiness

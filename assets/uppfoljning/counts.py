@@ -16,8 +16,9 @@ from datetime import date
 import pandas as pd
 
 from assets.budget import followup
-from assets.budget.followup import ADM, INDIVIDUAL, KVARTAL, TOTAL, Period
+from assets.budget.followup import ADM, KVARTAL, TOTAL, Period
 from finsam import participation, reference
+from sources.budget.rules import INDIVIDUAL
 
 UNKNOWN_KON = "Uppgift saknas"
 DELTAGARE_COLUMNS = ("Insats", "Kön", "Antal")

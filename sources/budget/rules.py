@@ -18,6 +18,7 @@ from validation.rules import TEXT_SUFFIX, Rule, RuleSchema
 TOTAL = "TOTALT"
 TOLERANCE = 0.5   # kronor: Excel sums of rounded cells may differ by öre, never by a krona
 INRIKTNING = ("Individinriktad", "Strukturövergripande")
+INDIVIDUAL, STRUCTURAL = INRIKTNING
 QUARTERS = ("q1", "q2", "q3", "q4")
 
 _MISSING = "värde saknas"

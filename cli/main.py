@@ -468,11 +468,13 @@ def _demo(args: argparse.Namespace) -> int:
         _demo_late(generated, landing, warehouse, out, dagster_home, keys, options)
     now = current_quarter()
     if quarter(last) < quarter(now):
-        # every quarter up to today is materialised, the ones without data writing nothing, so
-        # the UI shows no quarter missing
+        # every quarter up to today is materialised, so the UI shows no quarter missing; an output
+        # is written only where data reaches into the period (registers extracted after the last
+        # quarter describe the spells still open then)
         after = label(quarter(last) + 1)
         empty = _run(landing, warehouse, out, after, now, keys, dagster_home, **options)
-        print(f"finsam: kvartal {after}-{now} utan data än: inga filer skrivna "
+        print(f"finsam: kvartal {after}-{now} (efter demots data) körda så att inget kvartal "
+              f"saknas i Dagster; utdata bara där registren når in i perioden "
               f"(körning {empty.run_id})")
     env = _write_dagster_env(workdir, landing, warehouse, out, dagster_home, keys, first, reference)
     _print_demo_guide(out, dagster_home, env)

@@ -29,10 +29,10 @@ from openpyxl.styles import Font
 from assets.files import RESTRICTED, restricted, write_csv, write_text, write_with
 from assets.resources import OutputFolder, Warehouse
 from assets.retry import retry_when_busy
-from assets.sus.assets import no_data, period_has_data
+from assets.sus.assets import no_data, period, period_has_data
 from assets.sus.warehouse_frames import read_spells, read_sus_consents
 from finsam import participation
-from finsam.periods import parse_quarter, quarter_end, quarter_label
+from finsam.periods import quarter_label
 
 STATE_FILE = "inskickat.csv"
 HTML_FILE = "arbetslista.html"
@@ -230,12 +230,6 @@ def write(work: Worklist, current_state: pd.DataFrame, folder: Path) -> list[Pat
             write_csv(current_state, folder / STATE_FILE, private=True)]
 
 
-def _period(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
-    """The run's quarters (partition keys ``2024Q4``) as a closed date interval."""
-    keys = context.partition_key_range
-    return parse_quarter(keys.start), quarter_end(keys.end)
-
-
 def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     @dg.asset(name="sus_arbetslista", group_name="sus", partitions_def=partitions,
               deps=["insats_spells", "samtycke_consents"], kinds={"html", "excel"})
@@ -244,7 +238,7 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
         """Arbetslista för deltagaransvarig: nya inregistreringar sedan förra inlämningen,
         registreringar att rätta, att registrera ut, anonyma att registrera för nytt år och
         återkallade samtycken att hantera för hand. Inga personnummer; i begränsad mapp."""
-        start, end = _period(context)
+        start, end = period(context)
         with retry_when_busy(context.retry_number), warehouse.engine().connect() as connection:
             spells = read_spells(connection)
             if not period_has_data(connection, spells, start, end):

@@ -12,18 +12,13 @@ import dagster as dg
 from assets.budget import assets as budget_assets
 from assets.resources import OutputFolder, Warehouse
 from assets.retry import retry_when_busy
-from assets.sus.assets import no_data, period_has_data
+from assets.sus.assets import no_data, period, period_has_data
 from assets.sus.warehouse_frames import read_spells, read_sus_consents
 from assets.uppfoljning import adapter, counts
-from finsam.periods import parse_quarter, quarter_end, quarter_label
+from finsam.periods import quarter_label
 
 GROUP = "uppfoljning"
 
-
-def period(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
-    """The run's quarters (partition keys ``2024Q4``) as a closed date interval."""
-    keys = context.partition_key_range
-    return parse_quarter(keys.start), quarter_end(keys.end)
 
 
 def folder_name(start: dt.date, end: dt.date) -> str:

@@ -25,6 +25,7 @@ from assets.ingest.withdrawal import (
     erasure_day_by_tombstone,
     participants_view,
 )
+from finsam import words
 from finsam.consent import PartnerConsent
 from finsam.enums import Outcome, Severity
 from sources.base import HELD_WARNINGS, ISSUE_ROWS, Delivery
@@ -120,8 +121,8 @@ def finish(ctx: RunContext, batch: list[Item]) -> list[FileOutcome]:
                         "b_message": outcome.message})
         if item.tally.without_consent:
             ctx.notice("utan_samtycke", item.delivery.file_name, item.tally.without_consent,
-                       f"{item.tally.without_consent} rader om personer utan gällande samtycke "
-                       f"för {ctx.spec.consent.partner}: inte lagrade")
+                       f"{words.count(item.tally.without_consent, 'rad', 'rader')} om personer utan "
+                       f"gällande samtycke för {ctx.spec.consent.partner}: inte lagrade")
     if updates:
         # every file's outcome in one executemany: a backfill has thousands of files
         table = models.Delivery.__table__

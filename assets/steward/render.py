@@ -20,6 +20,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from finsam.periods import TIMEZONE
+from finsam.words import count, number
 
 _LOG = logging.getLogger("finsam.steward")
 
@@ -80,14 +81,6 @@ def guard(value: object) -> object:
     return value
 
 
-def count(value: int | None, singular: str, plural: str) -> str:
-    """``1 rad``, ``2 rader``, ``12 345 rader``: Swedish plural and thousands spaced."""
-    number = int(value or 0)
-    return f"{number:,}".replace(",", "\u00a0") + "\u00a0" + (singular if number == 1 else plural)
-
-
-def number(value: int | None) -> str:
-    return f"{int(value or 0):,}".replace(",", "\u00a0")
 
 
 def timestamp(value: object) -> str:

@@ -15,8 +15,10 @@ from typing import Any
 
 from sqlalchemy import Connection, case, distinct, func, not_, select
 
+from assets.ingest.bookkeeping import WAITING_NOTICE
 from finsam import periods
 from finsam.enums import Outcome
+from sources.landing import NOT_A_FILE, UNRECOGNISED
 from sources.registry import REGISTRY
 from validation.issues import ERROR, WARNING
 from warehouse import models, quarantine
@@ -42,8 +44,13 @@ def reopen(connection, held_id: int, note: str | None, who: str | None) -> dict:
 NOTICE_KINDS = (
     ("avvisad_fil", "avvisad fil", "avvisad fil", "avvisade filer",
      "filen kunde inte läsas; be parten leverera den igen"),
-    ("okänd_leverans", "okänd leverans", "okänd leverans", "okända leveranser",
+    (UNRECOGNISED, "okänd leverans", "okänd leverans", "okända leveranser",
      "filnamnet känns inte igen; byt namn eller flytta filen"),
+    (NOT_A_FILE, "inte en fil", "länk eller mapp", "länkar eller mappar",
+     "länkar och mappar i leveranszonen läses aldrig; lägg själva filen där"),
+    (WAITING_NOTICE, "väntande leverans", "väntande leverans", "väntande leveranser",
+     "filen läses när den är färdigskriven, dess datum har kommit eller ett samtyckesregister "
+     "lika nytt har lästs in"),
     ("utan_samtycke", "data utan samtycke", "post utan samtycke", "poster utan samtycke",
      "parten skickade uppgifter om personer utan samtycke; uppgifterna lästes inte in"),
     ("återkallat", "data efter återkallat samtycke", "post efter återkallat samtycke",

@@ -159,3 +159,30 @@ def test_person_tables_hold_pseudonyms_only(sample_landing, engine, keys, model)
     assert "pnr" not in frame.columns
     linked = frame["pseudonym"].dropna()
     assert linked.str.fullmatch(r"[0-9a-f]{64}").all()
+
+
+def test_every_notice_the_landing_zone_gives_is_named_for_the_steward(sample_landing, engine, keys,
+                                                                       tmp_path):
+    """A link, a folder, an unknown name and a file dated after today each leave a notice; the
+    steward's page and CSV name each kind in words, never by its internal key."""
+    from assets.steward.page import write_reports
+    from assets.steward.review import NOTICE_TYPES
+
+    (sample_landing / "hsf" / "20241130_mapp.txt").mkdir()
+    (sample_landing / "fk" / "forman_final.csv").write_bytes(b"PERSONNR;FORMAN\r\n")
+    (sample_landing / "fk" / "20991231_forman.csv").write_bytes(
+        (sample_landing / "fk" / "20241130_forman.csv").read_bytes() + b"\r\n")
+    for source in ORDER:
+        ingest_source(source, sample_landing, engine, keys)
+    kinds = set(_table(engine, models.StewardNotice)["kind"])
+    assert {"inte_en_fil", "okänd_leverans", "väntar"} <= kinds
+    assert kinds <= set(NOTICE_TYPES)
+    with engine.connect() as connection:
+        paths = write_reports(connection, tmp_path / "out")
+    page = paths["html"].read_text(encoding="utf-8")
+    table = paths["csv"].read_text(encoding="utf-8-sig")
+    for kind in (kind for kind in kinds if "_" in kind):      # the keys that are not words
+        assert kind not in page and kind not in table
+    # counts read as Swedish: one row is "1 rad", never "1 rader"
+    assert "1 rader" not in page.replace("\xa0", " ")
+    assert "1 rader" not in table.replace("\xa0", " ")

@@ -11,6 +11,7 @@ from assets.ingest import matching, transforms
 from assets.ingest.context import Item, RunContext
 from assets.ingest.frames import ITEM, count, keyed, together
 from assets.ingest.withdrawal import erased_before
+from finsam import words
 from finsam.consent import PartnerConsent, consented
 from validation.warehouse import check_before_load
 from warehouse import load, quarantine
@@ -79,8 +80,9 @@ def _notices(ctx: RunContext, item: Item) -> None:
                    "rader med reservnummer kan inte kopplas till någon person")
     if tally.without_consent:
         ctx.notice("utan_samtycke", file_name, tally.without_consent,
-                   f"{tally.without_consent} rader om personer utan gällande samtycke för "
-                   f"{ctx.spec.consent.partner}: inte lagrade")
+                   f"{words.count(tally.without_consent, 'rad', 'rader')} om personer utan gällande "
+                   f"samtycke för {ctx.spec.consent.partner}: inte lagrade")
     if tally.erased:
         ctx.notice("återkallat", file_name, tally.erased,
-                   f"{tally.erased} rader om personer som återkallat sitt samtycke: inte lagrade")
+                   f"{words.count(tally.erased, 'rad', 'rader')} om personer som återkallat sitt "
+                   "samtycke: inte lagrade")

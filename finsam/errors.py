@@ -89,6 +89,16 @@ class MissingColumn(DeliveryRejected):
         super().__init__(source, file, reason, column=column)
 
 
+class DuplicateColumn(DeliveryRejected):
+    """A contract column appears twice in the header: which of the two holds the truth cannot be
+    known, so neither is read."""
+
+    def __init__(self, source: str, file: str, column: str):
+        super().__init__(source, file, (
+            f"kolumnen {column!r} finns två gånger i rubrikraden; be parten leverera filen med "
+            "kolumnen en gång"), column=column)
+
+
 ENCODING_NAMES = {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "cp1252": "Windows-1252"}
 
 

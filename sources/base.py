@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from finsam import masking
-from finsam.errors import DeliveryRejected, MissingColumn
+from finsam.errors import DeliveryRejected, DuplicateColumn, MissingColumn
 from sources.spec import SourceSpec, Strategy, header_key
 from validation.issues import ERROR, empty_issues
 
@@ -103,6 +103,9 @@ class Conformed:
     extra: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
+_MANGLED = re.compile(r"\.\d+$")
+
+
 def select_columns(raw: pd.DataFrame, spec: SourceSpec, file_name: str) -> pd.DataFrame:
     """Keep the contract's columns (matched case-insensitively), renamed; drop everything else.
 
@@ -114,8 +117,14 @@ def select_columns(raw: pd.DataFrame, spec: SourceSpec, file_name: str) -> pd.Da
     present: dict[str, str] = {}
     for header in raw.columns:
         column = wanted.get(header_key(header))
-        if column is not None and column.name not in present.values():
-            present[header] = column.name
+        if column is None and isinstance(header, str) and _MANGLED.search(header):
+            # pandas renames a repeated header "X" to "X.1": still the contract's column
+            column = wanted.get(header_key(_MANGLED.sub("", header)))
+        if column is None:
+            continue
+        if column.name in present.values():
+            raise DuplicateColumn(spec.name, file_name, column.contract_name)
+        present[header] = column.name
     found_names = set(present.values())
     for column in spec.columns:
         if column.required and column.name not in found_names:

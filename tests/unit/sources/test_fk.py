@@ -3,7 +3,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from finsam.errors import EncodingRejected, MissingColumn
+from finsam.errors import DuplicateColumn, EncodingRejected, MissingColumn
 from sources.base import HELD_WARNINGS, Conformed
 from sources.fk import reader as fk
 from validation.issues import ERROR
@@ -82,6 +82,20 @@ def test_missing_required_column_is_rejected(write_text, make_delivery):
     path = write_text(FILE, [";".join(h for h in HEADERS if h != "FORMAN")], newline="\r\n")
     with pytest.raises(MissingColumn, match=r"20241130_forman\.csv.*'FORMAN'"):
         fk.read(make_delivery("fk", path))
+
+
+@pytest.mark.parametrize("ragged", [False, True], ids=["jämn", "en rad för bred"])
+def test_a_contract_column_twice_in_the_header_rejects_the_file(write_text, make_delivery, ragged):
+    """Two PERSONNR columns with different numbers: which one is the person cannot be known."""
+    headers = [*HEADERS, "personnr"]
+    first, second = "198001022386", "198001022394"
+    rows = [";".join([*base_row().values(), second]), ";".join([*base_row().values(), first])]
+    if ragged:
+        rows[1] += ";"
+    path = write_text(FILE, [";".join(headers), *rows], newline="\r\n")
+    with pytest.raises(DuplicateColumn, match=r"20241130_forman\.csv, kolumn 'PERSONNR'.*två gånger") as caught:
+        fk.read(make_delivery("fk", path))
+    assert first not in str(caught.value) and second not in str(caught.value)
 
 
 @pytest.mark.parametrize("value, expected", [("25", 25.0), ("75,0", 75.0), (" 50 ", 50.0)])

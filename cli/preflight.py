@@ -45,6 +45,14 @@ def output_folder(path: Path) -> Path:
     return path
 
 
+def apart(landing: Path, out: Path) -> None:
+    """Outputs never go into the landing zone: restricted files (identity numbers) would sit where
+    partners deliver, and the next run would read finsam's own files as deliveries."""
+    if out == landing or landing in out.parents:
+        raise ConfigurationError("--out", f"{out} ligger i leveranszonen {landing}; ange en mapp "
+                                 "för utdata utanför den")
+
+
 def warehouse_url(url: str | None, *, must_exist: bool) -> str:
     """The warehouse's SQLAlchemy URL, checked and with an SQLite file made absolute.
 
@@ -52,6 +60,8 @@ def warehouse_url(url: str | None, *, must_exist: bool) -> str:
     one that does not exist or has no finsam tables is refused, never created."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    from warehouse.db import with_installed_driver
 
     if not url:
         raise ConfigurationError("--warehouse", "ange lagrets URL eller sätt "
@@ -65,9 +75,10 @@ def warehouse_url(url: str | None, *, must_exist: bool) -> str:
     if backend not in SUPPORTED_BACKENDS:
         raise ConfigurationError("--warehouse", f"{backend} stöds inte; finsam använder SQLite "
                                  f"eller PostgreSQL ({URL_EXAMPLE})")
+    parsed = with_installed_driver(parsed)
     try:
-        parsed.get_dialect()
-    except NoSuchModuleError:
+        parsed.get_dialect().import_dbapi()
+    except (NoSuchModuleError, ImportError):
         raise ConfigurationError("--warehouse", f"drivrutinen i {parsed.drivername!r} finns inte; "
                                  f"skriv {URL_EXAMPLE}") from None
     if backend == "sqlite":

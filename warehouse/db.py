@@ -21,7 +21,7 @@ from sqlalchemy import (
     table,
     text,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from finsam import faults
@@ -45,9 +45,18 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+# SQLAlchemy 2.1 gives a bare postgresql:// the psycopg 3 driver; finsam installs psycopg2
+POSTGRES_DRIVER = "postgresql+psycopg2"
+
+
+def with_installed_driver(url: URL) -> URL:
+    """``postgresql://`` as people write it, with the driver finsam installs."""
+    return url.set(drivername=POSTGRES_DRIVER) if url.drivername == "postgresql" else url
+
+
 def make_engine(url: str) -> Engine:
     try:
-        parsed = make_url(url)
+        parsed = with_installed_driver(make_url(url))
     except ArgumentError:
         raise WarehouseError("lagrets adress är ingen SQLAlchemy-URL (t.ex. sqlite:///finsam.db)") from None
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):

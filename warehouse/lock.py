@@ -32,6 +32,7 @@ from sqlalchemy.pool import NullPool
 
 from finsam import faults
 from finsam.errors import WarehouseBusy
+from warehouse.db import with_installed_driver
 
 # pg_advisory_lock's key for runs (any constant: one warehouse is one database)
 RUN_LOCK = 0x66696E73616D00
@@ -118,7 +119,8 @@ class _AdvisoryLock(_Lock):
     @property
     def engine(self):
         if self._engine is None:
-            self._engine = create_engine(self.url, poolclass=NullPool,
+            self._engine = create_engine(with_installed_driver(make_url(self.url)),
+                                         poolclass=NullPool,
                                          isolation_level="AUTOCOMMIT")
         return self._engine
 

@@ -246,6 +246,8 @@ def _places(args: argparse.Namespace, *, landing: bool = True) -> None:
     if landing:
         args.landing = preflight.landing_zone(args.landing)
     args.out = preflight.output_folder(args.out)
+    if landing:
+        preflight.apart(args.landing, args.out)
 
 
 def _keys(url: str | None) -> tuple[str, str]:

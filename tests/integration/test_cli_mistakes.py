@@ -83,6 +83,28 @@ def test_an_output_folder_that_is_a_file(place, capsys):
     assert "är en fil" in _refused([*RUN[:5], "--out", "en_fil"], place, capsys)
 
 
+@pytest.mark.parametrize("out", ["landing", "landing/fk", "landing/fk/../insats/ut"])
+def test_an_output_folder_inside_the_landing_zone(place, capsys, out):
+    """Restricted files would lie where partners deliver, and be read back as deliveries."""
+    line = _refused([*RUN[:5], "--out", out], place, capsys)
+    assert "leveranszonen" in line and "utanför" in line
+
+
+def test_a_postgresql_url_without_a_driver_gets_the_one_finsam_installs(place, capsys):
+    """SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3, which finsam does not install:
+    the URL people write reaches the server (here: nobody listens) instead of failing on a
+    missing module with exit 1."""
+    line = _refused([*RUN[:3], "--warehouse", "postgresql://finsam@127.0.0.1:9/finsam",
+                     "--out", "ut"], place, capsys)
+    assert "kunde inte ansluta" in line
+
+
+def test_a_driver_that_is_not_installed(place, capsys):
+    line = _refused([*RUN[:3], "--warehouse", "postgresql+asyncpg://finsam@127.0.0.1:9/finsam",
+                     "--out", "ut"], place, capsys)
+    assert "drivrutinen" in line and "postgresql+psycopg2://" in line
+
+
 @pytest.mark.parametrize("argv", [
     ["failures", "--warehouse", "sqlite:///typo.db", "list"],
     ["failures", "list", "--warehouse", "sqlite:///typo.db"],

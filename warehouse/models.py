@@ -404,6 +404,9 @@ class ErasureTombstone(Base):
     erased_on: Mapped[dt.date] = mapped_column(Date)
     # the days (ISO, comma-separated) a SUS consent for the insats ended by withdrawal
     avb_days: Mapped[str | None] = mapped_column(String(400))
+    # the SUS consents' periods in force (``from:until``, comma-separated; "" on the person's row):
+    # whether a spell that arrives after the erasure was anonymous; NULL: erased before they were kept
+    sus_periods: Mapped[str | None] = mapped_column(String(400))
 
 
 class StewardUser(Base):

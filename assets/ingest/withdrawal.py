@@ -52,7 +52,9 @@ def erasure_days(consents: pd.DataFrame, person: str = "pseudonym") -> pd.Series
     """Per person: the first day every consent they had given was withdrawn (none: not erased)."""
     ends = _withdrawal_ends(consents, [person])
     if ends.empty:
-        return pd.Series(dtype="datetime64[ns]", name="day")
+        # typed like the people it is merged with: an empty register must not fail the merge
+        return pd.Series(dtype="datetime64[ns]", name="day",
+                         index=pd.Index([], dtype="string", name=person))
     return ends.groupby(person)["day"].min()
 
 
@@ -68,6 +70,9 @@ def register_out(spells: pd.DataFrame, days: pd.DataFrame, person: str = "pseudo
     end) is marked ``withdrawn_on`` that day; if it was still open then, it ends that day with AVB.
     A spell that ended before the withdrawal is left as it was."""
     out = spells.copy()
+    if "withdrawn_on" not in out:
+        # a register's rows do not carry it; a spell that ended before the withdrawal has none
+        out["withdrawn_on"] = pd.NaT
     if days.empty or out.empty:
         return out
     keyed = out[[person, "insats", "inskrivningsdatum", "utskrivningsdatum"]].assign(
@@ -152,12 +157,49 @@ def participants_view(frame: pd.DataFrame, tombstones: pd.DataFrame) -> pd.DataF
         return frame
     gone = frame.loc[erased].rename(columns={TOMBSTONE: "tombstone"})
     gone = register_out(gone, tombstone_avb_days(tombstones), "tombstone")
-    # The person's consents went with the erasure, so whether a SUS consent was in force on the
-    # enrolment day is no longer known: only a spell that a SUS withdrawal ended was registered
-    # with personal data; the rest can only ever be counted anonymously.
-    gone = gone.assign(anonym=gone["anonym"].astype(bool) | gone["withdrawn_on"].isna())
+    # The person's consents went with the erasure; their tombstone kept the SUS consents' periods,
+    # so the spell is anonymous exactly when it would have been had it arrived first. A tombstone
+    # from before finsam kept them knows only the withdrawals: a spell a SUS withdrawal ended was
+    # registered with personal data, the rest can only be counted anonymously.
+    recorded = gone["tombstone"].isin(_recorded(tombstones))
+    kept = tombstone_sus_consents(tombstones)
+    consent = (pd.Series(False, index=gone.index) if kept.empty else
+               sus_consent_on(gone[["tombstone", "insats", "inskrivningsdatum"]]
+                              .rename(columns={"tombstone": "pseudonym"}), kept))
+    fallback = gone["withdrawn_on"].notna()
+    gone = gone.assign(anonym=gone["anonym"].astype(bool)
+                       | ~consent.where(recorded, fallback).astype(bool))
     gone = deidentify(gone).drop(columns="tombstone")
     return pd.concat([frame.loc[~erased], gone], ignore_index=True)
+
+
+def _recorded(tombstones: pd.DataFrame) -> pd.Series:
+    """The tombstones whose SUS consents were recorded with them."""
+    if "sus_periods" not in tombstones:
+        return pd.Series([], dtype=object)
+    person = tombstones.loc[(tombstones["insats"] == _ALL_INSATSER)
+                            & tombstones["sus_periods"].notna(), "tombstone"]
+    return person.drop_duplicates()
+
+
+def tombstone_sus_consents(tombstones: pd.DataFrame) -> pd.DataFrame:
+    """The SUS consents kept with the tombstones, shaped as :func:`sus_consent_on` reads them
+    (the tombstone in the ``pseudonym`` column)."""
+    columns = ["pseudonym", "insats", "samtycke_fran", "giltigt_till", "aterkallat", "sus"]
+    if "sus_periods" not in tombstones:
+        return pd.DataFrame(columns=columns)
+    rows = tombstones.loc[(tombstones["insats"] != _ALL_INSATSER)
+                          & tombstones["sus_periods"].fillna("").ne(""),
+                          ["tombstone", "insats", "sus_periods"]]
+    periods = rows.assign(period=rows["sus_periods"].str.split(",")).explode("period")
+    ends = periods["period"].str.split(":", expand=True) if not periods.empty else None
+    if ends is None:
+        return pd.DataFrame(columns=columns)
+    return pd.DataFrame({
+        "pseudonym": periods["tombstone"].to_numpy(), "insats": periods["insats"].to_numpy(),
+        "samtycke_fran": pd.to_datetime(ends[0]).to_numpy(),
+        "giltigt_till": pd.to_datetime(ends[1].replace("", None)).to_numpy(),
+        "aterkallat": pd.NaT, "sus": True})
 
 
 def tombstone_avb_days(tombstones: pd.DataFrame) -> pd.DataFrame:
@@ -200,15 +242,41 @@ class Erasure:
         return spells.assign(anonym=spells["anonym"].astype(bool) | ~consent)
 
     def tombstone_rows(self) -> pd.DataFrame:
-        """The rows of ``erasure_tombstone``: one per person and insats with consents, AVB days
-        joined as text."""
+        """The rows of ``erasure_tombstone``: one per person (insats ``*``) and one per insats
+        with AVB days or SUS consents, both joined as text. ``sus_periods`` on the person's row is
+        "" (their SUS consents were recorded: a spell that arrives after the erasure is counted
+        as it would have been before it)."""
         days = self.avb.assign(day=pd.to_datetime(self.avb["day"]).dt.strftime("%Y-%m-%d"))
-        joined = (days.groupby(["tombstone", "insats"])["day"].agg(lambda d: ",".join(sorted(d)))
-                  .rename("avb_days").reset_index())
-        person = self.people[["tombstone", "erased_on"]].assign(insats=_ALL_INSATSER)
+        avb = (days.groupby(["tombstone", "insats"])["day"].agg(lambda d: ",".join(sorted(d)))
+               .rename("avb_days"))
+        joined = pd.concat([avb, self._sus_periods()], axis=1).reset_index()
+        person = self.people[["tombstone", "erased_on"]].assign(insats=_ALL_INSATSER,
+                                                                sus_periods="")
         rows = pd.concat([person, joined.merge(self.people[["tombstone", "erased_on"]],
                                                on="tombstone")], ignore_index=True)
+        rows["sus_periods"] = rows["sus_periods"].fillna("")
         return rows.drop_duplicates(["tombstone", "insats"], keep="last")
+
+    def _sus_periods(self) -> pd.Series:
+        """(tombstone, insats) -> the SUS consents' periods in force, ``from:until`` (until empty
+        while open-ended), comma-separated: all that decides whether a spell was anonymous once
+        the consents themselves are erased."""
+        index = pd.MultiIndex.from_arrays([[], []], names=["tombstone", "insats"])
+        if self.consents.empty:
+            return pd.Series([], index=index, dtype=object, name="sus_periods")
+        sus = self.consents.loc[self.consents["sus"].astype(bool)]
+        sus = sus.merge(self.people[["pseudonym", "tombstone", "erased_on"]], on="pseudonym")
+        # a consent given after the erasure is a new legal basis, not part of what was erased (and
+        # a register that shows it must not give the tombstone other periods than one that does not)
+        sus = sus.loc[pd.to_datetime(sus["samtycke_fran"]) <= pd.to_datetime(sus["erased_on"])]
+        if sus.empty:
+            return pd.Series([], index=index, dtype=object, name="sus_periods")
+        dates = {name: pd.to_datetime(sus[name]) for name in ("giltigt_till", "aterkallat")}
+        until = in_force_until(sus.assign(**dates))
+        period = (pd.to_datetime(sus["samtycke_fran"]).dt.strftime("%Y-%m-%d") + ":"
+                  + until.dt.strftime("%Y-%m-%d").fillna(""))
+        return (sus.assign(period=period.to_numpy()).groupby(["tombstone", "insats"])["period"]
+                .agg(lambda p: ",".join(sorted(set(p)))).rename("sus_periods"))
 
 
 def erasure_in_register(register: pd.DataFrame) -> Erasure:

@@ -10,6 +10,7 @@ samples with the consent register changed in the test:
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -212,3 +213,72 @@ def test_submission_statistics_and_uppfoljning_agree_on_who_is_anonymous(sample_
     deltagare = counts.deltagare(spells, consents, catalogue, start, end)
     # Anna, Bo and the erased Carl (registered with personal data) once each, the three anonymous
     assert int(deltagare["Antal"].sum()) == 6
+
+
+def _spell_state(engine) -> pd.DataFrame:
+    """The spells as SUS and the statistics see them: whether each is anonymous included."""
+    with engine.connect() as connection:
+        spells = read_spells(connection)
+        anonymous = participation.anonymous(spells, read_sus_consents(connection))
+    state = spells.assign(anonymous=anonymous.to_numpy(),
+                          identified=spells["pseudonym"].notna().to_numpy())
+    columns = ["insats", "kon", "inskrivningsdatum", "utskrivningsdatum", "avslutsanledning",
+               "anonymous", "identified"]
+    return state[columns].astype("string").sort_values(columns, ignore_index=True)
+
+
+def test_an_erasure_read_before_the_register_counts_the_spell_as_read_after(
+        sample_landing, engine, keys, tmp_path):
+    """Eva consented to SUS, was enrolled in January, left for work in March and withdrew every
+    consent in June. Whether the consent register with her withdrawal arrives before or after the
+    register with her spell, the spell is de-identified and counted as registered with SUS consent,
+    not as anonymous (the order-independence of issue 14 for a spell that ended before the
+    withdrawal); and a later register that still lists the spell loads."""
+    from warehouse.db import make_engine, migrate
+
+    eva = "199504272387"
+    (sample_landing / "insats" / "20241130_DEMO1.xlsx").unlink()
+    (sample_landing / "insats" / "20241130_DEMO1.csv").unlink()
+    (sample_landing / "samtycke" / "20241130.csv").unlink()
+    for folder in ("fk", "af", "soc", "hsf"):
+        shutil.rmtree(sample_landing / folder)
+    register = ("20240415_DEMO1.csv", "insats", "\n".join([
+        INSATS_HEADER, f"DEMO1;{eva};Eva Exempel;Nej;K;Nej;FK;2024-01-15;2024-03-31;ARB;SJP;LON;2;GY;0580",
+    ]) + "\n")
+    consents = ("20240701.csv", "samtycke", "\n".join([
+        HEADER, f"{eva};DEMO1;2024-01-10;;2024-06-01;AF,FK;Ja"]) + "\n")
+
+    def deliver(landing: Path, name: str, folder: str, text: str) -> None:
+        (landing / folder).mkdir(exist_ok=True)
+        (landing / folder / name).write_text(text, encoding="utf-8-sig")
+
+    # the team's next register still lists the ended spell (this crashed the register's load)
+    again = ("20240801_DEMO1.csv", "insats", register[2])
+    deliver(sample_landing, *register)
+    _ingest_all(sample_landing, engine, keys)
+    deliver(sample_landing, *consents)
+    _ingest_all(sample_landing, engine, keys)
+    deliver(sample_landing, *again)
+    _ingest_all(sample_landing, engine, keys)
+    register_first = _spell_state(engine)
+
+    other = tmp_path / "andra"
+    shutil.copytree(sample_landing, other / "landing")
+    for name, folder, _ in (register, consents, again):
+        (other / "landing" / folder / name).unlink()
+    late = make_engine(f"sqlite:///{other / 'lager.db'}")
+    migrate(late)
+    try:
+        deliver(other / "landing", *consents)
+        _ingest_all(other / "landing", late, keys)
+        deliver(other / "landing", *register)
+        deliver(other / "landing", *again)
+        _ingest_all(other / "landing", late, keys)
+        consents_first = _spell_state(late)
+    finally:
+        late.dispose()
+    expected = pd.DataFrame({"insats": ["DEMO1"], "kon": ["K"], "inskrivningsdatum": ["2024-01-15"],
+                             "utskrivningsdatum": ["2024-03-31"], "avslutsanledning": ["ARB"],
+                             "anonymous": ["False"], "identified": ["False"]}, dtype="string")
+    pd.testing.assert_frame_equal(register_first, expected, check_dtype=False)
+    pd.testing.assert_frame_equal(consents_first, expected, check_dtype=False)

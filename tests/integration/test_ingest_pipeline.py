@@ -186,3 +186,22 @@ def test_every_notice_the_landing_zone_gives_is_named_for_the_steward(sample_lan
     # counts read as Swedish: one row is "1 rad", never "1 rader"
     assert "1 rader" not in page.replace("\xa0", " ")
     assert "1 rader" not in table.replace("\xa0", " ")
+
+
+def test_an_empty_snapshot_waits_for_the_steward_however_small_the_register(sample_landing, engine,
+                                                                             keys):
+    """A register that comes with its header only (a failed export) would empty the insats: it
+    waits as a warning for the steward, and the spells stay as they were."""
+    for source in ORDER:
+        ingest_source(source, sample_landing, engine, keys)
+    before = _table(engine, models.Spell)
+    header = (sample_landing / "insats" / "20241130_DEMO1.csv").read_text(
+        encoding="utf-8-sig").splitlines()[0]
+    (sample_landing / "insats" / "20241201_DEMO1.csv").write_text(header + "\n",
+                                                                  encoding="utf-8-sig")
+    report = ingest_source("insats", sample_landing, engine, keys)
+    assert [item.outcome for item in report.files] == [Outcome.WAITING]
+    pd.testing.assert_frame_equal(_table(engine, models.Spell), before)
+    held = _table(engine, models.HeldRow)
+    waiting = held.loc[held["file_name"] == "20241201_DEMO1.csv"]
+    assert waiting["status"].tolist() == ["öppen"] and "krympt" in waiting["rule"].iloc[0]

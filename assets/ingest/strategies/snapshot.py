@@ -112,7 +112,9 @@ def _shrunk(ctx: RunContext, item: Item, name: str, current: dict | None) -> boo
     stored = _stored_count(ctx, name)
     incoming = len(item.prepared)
     settings = ctx.settings
-    if stored < settings.shrink_min_records or incoming >= settings.shrink_share * stored:
+    # an empty snapshot never silently empties a truth, however small (a failed export looks so)
+    if stored == 0 or (incoming and (stored < settings.shrink_min_records
+                                     or incoming >= settings.shrink_share * stored)):
         return False
     if item.waiting_id is not None and quarantine.accepted(ctx.connection, item.waiting_id, SHRUNK):
         return False

@@ -37,7 +37,7 @@ from sqlalchemy import create_engine, select
 from assets.ingest.run import ingest_source
 from assets.sus import register
 from cli.main import main
-from finsam.reference import test_personnummer
+from finsam.reference import test_personnummer as skatteverket_numbers
 from orchestration import settings
 from orchestration.runner import run_quarters
 from warehouse import models
@@ -62,7 +62,7 @@ HIDDEN = ".."
 
 def _people() -> tuple[list[str], list[str]]:
     """Test numbers born in 1990: women (second last digit even) and men (odd)."""
-    born = [number for number in test_personnummer() if number.startswith("1990")]
+    born = [number for number in skatteverket_numbers() if number.startswith("1990")]
     women = [number for number in born if int(number[-2]) % 2 == 0]
     men = [number for number in born if int(number[-2]) % 2 == 1]
     return women[:len(WOMEN)], men[:len(MEN) + 1]

@@ -417,6 +417,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
               f"(körning {outcome.run_id}).")
         return 0
     folder = folder_for(args.out, parse_quarter(first), quarter_end(last), insats)
+    signed = outcome.metadata.get("sus_statistics", {}).get("signerad_rattelse")
+    if signed:
+        # a signed-off range keeps its files: say so, and where the changes since went
+        changes = sum(view["ändringar"] for view in signed)
+        where = sorted({folder for view in signed for folder in view["rättelser"]})
+        print(f"SUS-statistik {first}-{last} är signerad (körning {outcome.run_id}): {folder} "
+              f"är oförändrad; {changes} ändringar sedan signeringen"
+              + (f" i {', '.join(where)}" if where else ""))
+        return 0
     print(f"SUS-statistik {first}-{last} klar (körning {outcome.run_id}): {folder}")
     return 0
 

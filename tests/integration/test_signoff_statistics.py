@@ -177,7 +177,8 @@ def _register_rows(warehouse_url: str) -> list[dict]:
 
 
 def test_signed_statistics_stay_and_the_correction_is_right_by_hand(
-        landing, engine, keys, warehouse_url, tmp_path, key_files, capsys):
+        landing, engine, keys, warehouse_url, tmp_path, key_files, dagster_home, monkeypatch,
+        capsys):
     out = tmp_path / "out"
     _run(warehouse_url, landing, out, key_files, min_cell=1)
     published, internal = _digests(out / PUBLISHED), _digests(out / INTERNAL)
@@ -190,7 +191,17 @@ def test_signed_statistics_stay_and_the_correction_is_right_by_hand(
         assert f"  {folder}:" in printed
 
     _deliver_late(landing, engine, keys)
-    _run(warehouse_url, landing, out, key_files, min_cell=1)
+    # the coordinator's command for a range's statistics; it says the range is signed (20
+    # published cells changed, 18 internal: the same but the quarterly bars)
+    pseudonym_key, vault_key = key_files
+    monkeypatch.setenv("FINSAM_PSEUDONYM_KEY_FILE", str(pseudonym_key))
+    monkeypatch.setenv("FINSAM_VAULT_KEY_FILE", str(vault_key))
+    monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
+    assert main(["report", "sus", "--warehouse", warehouse_url, "--out", str(out),
+                 "--from", "2024Q1", "--to", "2024Q2", "--min-cell", "1"]) == 0
+    said = capsys.readouterr().out
+    assert "SUS-statistik 2024Q1-2024Q2 är signerad" in said
+    assert "38 ändringar sedan signeringen" in said and f"rattelser/{SPAN}/sus/{SPAN}" in said
 
     assert _digests(out / PUBLISHED) == published
     assert _digests(out / INTERNAL) == internal

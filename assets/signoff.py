@@ -121,6 +121,9 @@ class View:
     lineage: Lineage
     cells: pd.DataFrame | None = None          # every figure (sheet, table, row, column, value)
     restricted: bool = False                   # holds identities or unsuppressed counts
+    # underlag.csv says how many records each delivery gave it; not where counts are protected
+    # (the published SUS statistics: a delivery's records are a count the protection never saw)
+    lineage_counts: bool = True
     topic: Topic | None = None                 # narrows a changed cell's causes
     correct: Callable[[Correcting], Corrected] | None = None   # its own comparison (registrations)
 
@@ -222,10 +225,17 @@ class Publisher:
             return Published(view)
         written = view.write(self.out)
         folder = self.out / view.folder
-        table = self.deliveries.table(view.lineage, self.run_id)
-        written.append(files.write_csv(table, folder / "underlag.csv", private=view.restricted))
+        written.append(files.write_csv(self._lineage_table(view, view.lineage),
+                                       folder / "underlag.csv", private=view.restricted))
         self._record(view, written)
         return Published(view, written=written)
+
+    def _lineage_table(self, view: View, read: Lineage) -> pd.DataFrame:
+        """``underlag.csv`` of ``read``; without counts (and without the line counting
+        de-identified spells) for a view whose counts are protected."""
+        if view.lineage_counts:
+            return self.deliveries.table(read, self.run_id)
+        return self.deliveries.table(Lineage(read.records), self.run_id).assign(Poster="")
 
     def _record(self, view: View, written: list[Path]) -> None:
         hashes = {_relative(path, self.out): sha256(path) for path in written}
@@ -270,7 +280,7 @@ class Publisher:
                 written.append(files.write_csv(frame, folder / name, private=view.restricted))
             causes = Lineage(view.lineage.records.loc[
                 view.lineage.records["delivery_id"].isin(corrected.causes)])
-            written.append(files.write_csv(self.deliveries.table(causes, self.run_id),
+            written.append(files.write_csv(self._lineage_table(view, causes),
                                            folder / "underlag.csv", private=view.restricted))
         return Published(view, frozen=frozen, corrections=written, changes=corrected.changes)
 

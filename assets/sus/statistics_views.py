@@ -15,7 +15,10 @@ when that span is signed off:
   Its corrections, with the counts behind every cell, go to ``begransad/rattelser/<span>/`` only.
 
 The published correction's changes are causes named per insats (the sheet), like every other
-view's; its lineage is the spells active in the period.
+view's; its lineage is the spells active in the period. The published ``underlag.csv`` (the
+view's and its corrections') names the deliveries without how many spells each gave: the spells
+active in a period are a count the disclosure control may have hidden (the overview's Nyinskrivna
+and Inskrivna vid periodens början), and de-identified spells are not listed at all.
 """
 
 from __future__ import annotations
@@ -88,7 +91,7 @@ def internal_cells(stats: Mapping[str, Mapping[str, pd.DataFrame]]) -> pd.DataFr
 def published_view(folder: str, span: Span, write: Callable[[Path], list[Path]],
                    protected_cells: pd.DataFrame, read: Lineage) -> View:
     return View(kind=PUBLISHED_KIND, folder=folder, span=span, write=write, lineage=read,
-                cells=shown_cells(protected_cells), topic=TOPIC)
+                cells=shown_cells(protected_cells), topic=TOPIC, lineage_counts=False)
 
 
 def internal_view(folder: str, span: Span, write: Callable[[Path], list[Path]],

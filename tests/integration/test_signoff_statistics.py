@@ -275,6 +275,8 @@ def test_a_correction_never_shows_a_hidden_count(landing, engine, keys, warehous
     # W5's Försörjningsstöd is a single woman: hidden from the start
     assert frozen[("DEMO1", "Försörjning vid inskrivning", "Försörjningsstöd", "Kvinnor")] == HIDDEN
     signed = _digests(out / PUBLISHED)
+    submission = out / "begransad" / "sus" / SPAN
+    registered = _digests(submission)
     _sign(warehouse_url, out, capsys)
     before = {(row["sheet"], row["table_name"], row["row_label"], row["column_label"],
                row["shown"]) for row in _register_rows(warehouse_url)}
@@ -283,6 +285,11 @@ def test_a_correction_never_shows_a_hidden_count(landing, engine, keys, warehous
     _deliver_late(landing, engine, keys)
     _run(warehouse_url, landing, out, key_files, min_cell=3)
     assert _digests(out / PUBLISHED) == signed
+    # the range's submission was frozen with it: M4 is a registration to make
+    assert _digests(submission) == registered
+    todo = _rows(out / "begransad" / "rattelser" / SPAN / "sus" / SPAN / "registreringar.csv")
+    assert [(row["Åtgärd"], row["Personnummer"], row["Inskrivningsdatum"]) for row in todo] == [
+        ("registrera", _people()[1][-1], "2024-05-10")]
 
     recorded = _register_rows(warehouse_url)
     new = {(row["sheet"], row["table_name"], row["row_label"], row["column_label"],

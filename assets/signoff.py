@@ -122,7 +122,7 @@ class View:
     cells: pd.DataFrame | None = None          # every figure (sheet, table, row, column, value)
     restricted: bool = False                   # holds identities or unsuppressed counts
     # underlag.csv says how many records each delivery gave it; not where counts are protected
-    # (the published SUS statistics: a delivery's records are a count the protection never saw)
+    # (the published SUS statistics: the disclosure control does not protect those counts)
     lineage_counts: bool = True
     topic: Topic | None = None                 # narrows a changed cell's causes
     correct: Callable[[Correcting], Corrected] | None = None   # its own comparison (registrations)

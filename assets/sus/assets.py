@@ -147,9 +147,11 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
             recorded = register.record(connection, start, end, prepared.scope,
                                        prepared.protected.cells, config.min_cell, earlier)
         # issue 14: both workbooks and the page go through the publisher, so a signed-off span
-        # keeps its files and later runs write what changed (shown values only, in public)
-        publisher = Publisher(warehouse.engine(), out.root, context.run_id)
-        published = publish_statistics(publisher, prepared, config.insats)
+        # keeps its files and later runs write what changed (shown values only, in public); a
+        # retry runs the step again, which protects the same release and records nothing new
+        with retry_when_busy(context.retry_number):
+            publisher = Publisher(warehouse.engine(), out.root, context.run_id)
+            published = publish_statistics(publisher, prepared, config.insats)
         report = prepared.protected.report
         if prepared.protected.unprotected:
             context.log.warning(f"{len(prepared.protected.unprotected)} dolda tal går att räkna "

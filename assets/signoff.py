@@ -1,18 +1,23 @@
-"""Sign-off: a quarter's outputs frozen as delivered, and the corrections later runs write instead.
+"""Sign-off: outputs frozen as delivered, and the corrections later runs write instead.
 
 Deliveries are facts, quarters are views, and a sign-off freezes a view. Every output asset writes
 its folders through a :class:`Publisher`, one :class:`View` at a time: the view says what output it
-is, its folder (relative to ``<out>``), the quarter whose sign-off freezes it, how to write its
-files, what it read (its :class:`~assets.lineage.Lineage`) and, where it has them, its cells
-(sheet, table, row, column, value). The publisher then either
+is, its folder (relative to ``<out>``), the quarters the folder covers (its :class:`Span`: one
+quarter, or a range such as 2024Q1-2024Q4 for an årsredovisning or a year's SUS statistics), how to
+write its files, what it read (its :class:`~assets.lineage.Lineage`) and, where it has them, its
+cells (sheet, table, row, column, value). The publisher then either
 
 - writes the files, ``underlag.csv`` beside them, and records the build in ``output_view`` (files
   and their SHA-256, the deliveries, the cells), or,
-- when the view's quarter is signed off (``finsam signoff``, :func:`sign_off`), leaves its files as
-  they are and writes what changed since the sign-off to ``<out>/rattelser/<YYYYQn>/`` (restricted
-  parts under ``<out>/begransad/rattelser/<YYYYQn>/``), each change with the deliveries that caused
-  it: those the view reads now and did not read when it was frozen, narrowed to the ones whose
-  records feed the changed cell (by table and insats).
+- when the view's span is signed off (``finsam signoff``, :func:`sign_off`), leaves its files as
+  they are and writes what changed since the sign-off to ``<out>/rattelser/<span>/`` (``2024Q2``,
+  or ``2024Q1_2024Q4`` for a range; restricted parts under ``<out>/begransad/rattelser/<span>/``),
+  each change with the deliveries that caused it: those the view reads now and did not read when
+  it was frozen, narrowed to the ones whose records feed the changed cell (by table and insats).
+
+A sign-off of a span freezes exactly the views whose folder covers that span: ``2024Q4`` the
+quarter's follow-up and SUS files of 2024Q4, ``2024Q1-2024Q4`` the årsredovisning 2024 and the
+SUS statistics and submission of the year.
 
 A sign-off freezes the builds on disk: it refuses a view whose files changed after the run that
 wrote them (the cells recorded would no longer be the files'), and records who, when and why.
@@ -25,6 +30,7 @@ import getpass
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -35,7 +41,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from assets import files
 from assets.lineage import Deliveries, Lineage
 from finsam.errors import FinsamError
-from finsam.periods import label, quarter
+from finsam.periods import label, quarter, quarter_label
 from warehouse import models
 
 CORRECTIONS = "rattelser"
@@ -54,6 +60,52 @@ class SignOffError(FinsamError):
 
 # -- what an output declares ------------------------------------------------------------------
 
+@dataclass(frozen=True, order=True)
+class Span:
+    """The quarters an output folder covers, ``first`` to ``last`` (``YYYYQn``; one quarter:
+    both the same). A sign-off is of one span and freezes the views of exactly that span."""
+
+    first: str
+    last: str
+
+    def __post_init__(self) -> None:
+        first, last = quarter(self.first), quarter(self.last)
+        if last < first:
+            raise ValueError(f"{self.first}-{self.last}: sista kvartalet ligger före det första")
+        object.__setattr__(self, "first", label(first))
+        object.__setattr__(self, "last", label(last))
+
+    @classmethod
+    def of(cls, start: dt.date, end: dt.date) -> Span:
+        """The quarters from the one ``start`` falls in to the one ``end`` falls in."""
+        return cls(quarter_label(start), quarter_label(end))
+
+    @classmethod
+    def parse(cls, text: str) -> Span:
+        """``2024Q2``, or a range ``2024Q1-2024Q4`` (also written as the folders name it,
+        ``2024Q1_2024Q4``)."""
+        parts = re.split(r"\s*[-_–]\s*", text.strip())
+        if len(parts) == 1:
+            return cls(parts[0], parts[0])
+        if len(parts) != 2:
+            raise ValueError(f"{text!r} är varken ett kvartal (2024Q2) eller ett intervall av "
+                             "kvartal (2024Q1-2024Q4)")
+        return cls(*parts)
+
+    @property
+    def single(self) -> bool:
+        return self.first == self.last
+
+    @property
+    def label(self) -> str:
+        """As folders name it: ``2024Q2``, ``2024Q1_2024Q4``."""
+        return self.first if self.single else f"{self.first}_{self.last}"
+
+    def __str__(self) -> str:
+        """As people write it: ``2024Q2``, ``2024Q1-2024Q4``."""
+        return self.first if self.single else f"{self.first}-{self.last}"
+
+
 # per changed cell: the tables whose records may feed it (None: any) and its insats (None: any)
 Topic = Callable[[pd.DataFrame], tuple[list[frozenset[str] | None], list[str | None]]]
 
@@ -63,12 +115,15 @@ class View:
     """One output folder as a run builds it."""
 
     kind: str                                  # e.g. "budgetuppfoljning", "sus_inlamning"
-    folder: str                                # relative to <out>, with "/" (where underlag.csv goes)
-    quarter: str | None                        # the quarter whose sign-off freezes it; None: a range
+    folder: str                                # relative to <out>, "/" (where underlag.csv goes)
+    span: Span | None                          # the quarters it covers (None: never frozen)
     write: Callable[[Path], list[Path]]        # writes its files under <out>, returns them
     lineage: Lineage
     cells: pd.DataFrame | None = None          # every figure (sheet, table, row, column, value)
     restricted: bool = False                   # holds identities or unsuppressed counts
+    # underlag.csv says how many records each delivery gave it; not where counts are protected
+    # (the published SUS statistics: the disclosure control does not protect those counts)
+    lineage_counts: bool = True
     topic: Topic | None = None                 # narrows a changed cell's causes
     correct: Callable[[Correcting], Corrected] | None = None   # its own comparison (registrations)
 
@@ -79,7 +134,7 @@ class Frozen:
 
     kind: str
     folder: str
-    quarter: str
+    span: Span                                 # the sign-off's (where its corrections go)
     files: dict[str, str]                      # path relative to <out> -> SHA-256
     deliveries: frozenset[int]
     cells: pd.DataFrame | None
@@ -120,8 +175,9 @@ class Correcting:
 
 @dataclass
 class Corrected:
-    """A frozen view's corrections: the files to write (name -> frame), restricted ones apart, a
-    count of changes, and the deliveries that caused them."""
+    """A frozen view's corrections: the files to write (name -> frame; a restricted view's under
+    ``restricted``, a published view's under ``public``), a count of changes, and the deliveries
+    that caused them."""
 
     public: dict[str, pd.DataFrame] = field(default_factory=dict)
     restricted: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -139,7 +195,8 @@ class Published:
 
     def correction_metadata(self) -> dict:
         """A frozen view's corrections as Dagster metadata: where and how many."""
-        return {"mapp": self.view.folder, "signerad": self.frozen.quarter if self.frozen else None,
+        return {"mapp": self.view.folder,
+                "signerad": str(self.frozen.span) if self.frozen else None,
                 "ändringar": self.changes,
                 "rättelser": sorted({str(path.parent) for path in self.corrections})}
 
@@ -147,7 +204,7 @@ class Published:
 # -- writing through the publisher --------------------------------------------------------------
 
 class Publisher:
-    """Writes an asset's views, or their corrections when their quarter is signed off. Reads the
+    """Writes an asset's views, or their corrections when their span is signed off. Reads the
     manifest and the frozen views once."""
 
     def __init__(self, engine: Engine, out: Path, run_id: str | None = None) -> None:
@@ -160,8 +217,7 @@ class Publisher:
 
     def publish(self, view: View, *, only_corrections: bool = False) -> Published:
         """Write ``view`` (files, ``underlag.csv``, the build's record), or its corrections when
-        it is frozen; with ``only_corrections`` a view that is not frozen is left unwritten (a
-        range run correcting a signed-off quarter inside it)."""
+        it is frozen; with ``only_corrections`` a view that is not frozen is left unwritten."""
         frozen = self.frozen.get((view.kind, view.folder))
         if frozen is not None:
             return self._correct(view, frozen)
@@ -169,14 +225,24 @@ class Publisher:
             return Published(view)
         written = view.write(self.out)
         folder = self.out / view.folder
-        table = self.deliveries.table(view.lineage, self.run_id)
-        written.append(files.write_csv(table, folder / "underlag.csv", private=view.restricted))
+        written.append(files.write_csv(self._lineage_table(view, view.lineage),
+                                       folder / "underlag.csv", private=view.restricted))
         self._record(view, written)
         return Published(view, written=written)
 
+    def _lineage_table(self, view: View, read: Lineage) -> pd.DataFrame:
+        """``underlag.csv`` of ``read``; without counts (and without the line counting
+        de-identified spells) for a view whose counts are protected."""
+        if view.lineage_counts:
+            return self.deliveries.table(read, self.run_id)
+        return self.deliveries.table(Lineage(read.records), self.run_id).assign(Poster="")
+
     def _record(self, view: View, written: list[Path]) -> None:
         hashes = {_relative(path, self.out): sha256(path) for path in written}
-        values = {"kind": view.kind, "folder": view.folder, "quarter": view.quarter,
+        span = view.span
+        values = {"kind": view.kind, "folder": view.folder,
+                  "first_quarter": span.first if span else None,
+                  "last_quarter": span.last if span else None,
                   "restricted": view.restricted, "run_id": self.run_id,
                   "built_at": dt.datetime.now(dt.UTC),
                   "files": json.dumps(hashes, ensure_ascii=False, sort_keys=True),
@@ -194,34 +260,39 @@ class Publisher:
     def _correct(self, view: View, frozen: Frozen) -> Published:
         correcting = Correcting(self.out, frozen, view, self.deliveries)
         corrected = (view.correct or correct_cells)(correcting)
-        public = correction_folder(self.out, frozen.quarter, view.folder, restricted=False)
-        private = correction_folder(self.out, frozen.quarter, view.folder, restricted=True)
+        # a view is corrected on its own side only: a restricted view's corrections stay
+        # restricted, and two views whose folders differ only by begransad/ (the SUS submission
+        # and the published statistics of a range) never share, or clear, one folder
+        frames, other = ((corrected.restricted, corrected.public) if view.restricted
+                         else (corrected.public, corrected.restricted))
+        if other:
+            raise ValueError(f"{view.folder}: rättelserna hör till "
+                             f"{'den begränsade' if view.restricted else 'den publicerade'} sidan")
+        folder = correction_folder(self.out, frozen.span, view.folder,
+                                   restricted=view.restricted)
+        _remove_stale(folder)
         written: list[Path] = []
-        for folder, frames, secret in ((public, corrected.public, False),
-                                       (private, corrected.restricted, True)):
-            _remove_stale(folder)
-            if not frames or not corrected.changes:
-                continue
-            if secret:
+        if frames and corrected.changes:
+            if view.restricted:
                 folder = files.restricted(self.out, *folder.relative_to(
                     self.out / files.RESTRICTED).parts)
             for name, frame in frames.items():
-                written.append(files.write_csv(frame, folder / name, private=secret))
+                written.append(files.write_csv(frame, folder / name, private=view.restricted))
             causes = Lineage(view.lineage.records.loc[
                 view.lineage.records["delivery_id"].isin(corrected.causes)])
-            written.append(files.write_csv(self.deliveries.table(causes, self.run_id),
-                                           folder / "underlag.csv", private=secret))
+            written.append(files.write_csv(self._lineage_table(view, causes),
+                                           folder / "underlag.csv", private=view.restricted))
         return Published(view, frozen=frozen, corrections=written, changes=corrected.changes)
 
 
-def correction_folder(out: Path, quarter_label: str, folder: str, *, restricted: bool) -> Path:
-    """``<out>/rattelser/<Q>/<folder>`` (restricted: under ``<out>/begransad/``), the view's folder
-    without its own ``begransad/``."""
+def correction_folder(out: Path, span: Span, folder: str, *, restricted: bool) -> Path:
+    """``<out>/rattelser/<span>/<folder>`` (restricted: under ``<out>/begransad/``), the view's
+    folder without its own ``begransad/``."""
     parts = PurePosixPath(folder).parts
     if parts and parts[0] == files.RESTRICTED:
         parts = parts[1:]
     base = out / files.RESTRICTED if restricted else out
-    return base.joinpath(CORRECTIONS, quarter_label, *parts)
+    return base.joinpath(CORRECTIONS, span.label, *parts)
 
 
 def _remove_stale(folder: Path) -> None:
@@ -378,8 +449,8 @@ def _insats_of(sheet: str, table: str, row: str) -> str | None:
 # -- the sign-off itself --------------------------------------------------------------------------
 
 @dataclass
-class SignedQuarter:
-    quarter: str
+class Signed:
+    span: Span
     signed_at: dt.datetime
     signed_by: str
     note: str | None
@@ -387,55 +458,76 @@ class SignedQuarter:
     corrections: list[Path] = field(default_factory=list)
 
 
+def _span(row: Mapping) -> Span:
+    return Span(row["first_quarter"], row["last_quarter"])
+
+
 def frozen_views(connection: Connection) -> dict[tuple[str, str], Frozen]:
     views = models.OutputView.__table__
     signoffs = models.SignOff.__table__
     rows = connection.execute(
         select(views.c.kind, views.c.folder, views.c.files, views.c.deliveries, views.c.cells,
-               signoffs.c.quarter, signoffs.c.signed_at, signoffs.c.note)
+               signoffs.c.first_quarter, signoffs.c.last_quarter, signoffs.c.signed_at,
+               signoffs.c.note)
         .join(signoffs, signoffs.c.id == views.c.signoff_id)).mappings().all()
     return {(row["kind"], row["folder"]): Frozen(
-        kind=row["kind"], folder=row["folder"], quarter=row["quarter"],
+        kind=row["kind"], folder=row["folder"], span=_span(row),
         files=json.loads(row["files"]), deliveries=frozenset(json.loads(row["deliveries"])),
         cells=cells_frame(row["cells"]), signed_at=row["signed_at"], note=row["note"])
         for row in rows}
 
 
-def signed_quarters(connection: Connection) -> set[str]:
-    return set(connection.execute(select(models.SignOff.__table__.c.quarter)).scalars())
+def signed_spans(connection: Connection) -> set[Span]:
+    signoffs = models.SignOff.__table__
+    return {_span(row) for row in connection.execute(
+        select(signoffs.c.first_quarter, signoffs.c.last_quarter)).mappings()}
 
 
-def sign_off(engine: Engine, out: Path, quarter_text: str, *, note: str | None = None,
-             who: str | None = None) -> SignedQuarter:
-    """Freeze the quarter's views as the runs last built them. Refused when the quarter is signed
-    off already, has no outputs, or a file changed (or went) after the run that wrote it."""
-    name = label(quarter(quarter_text))
+def sign_off(engine: Engine, out: Path, span_text: str | Span, *, note: str | None = None,
+             who: str | None = None) -> Signed:
+    """Freeze the views whose folder covers exactly ``span_text`` (``2024Q2``, ``2024Q1-2024Q4``)
+    as the runs last built them. Refused when the span is signed off already, has no outputs, or
+    a file changed (or went) after the run that wrote it."""
+    span = span_text if isinstance(span_text, Span) else Span.parse(span_text)
     views = models.OutputView.__table__
     signoffs = models.SignOff.__table__
     with engine.begin() as connection:
-        if connection.execute(select(signoffs.c.id).where(signoffs.c.quarter == name)).first():
-            raise SignOffError(f"{name} är redan signerat (se finsam signoff --list)")
-        built = connection.execute(select(views).where(views.c.quarter == name,
+        if connection.execute(select(signoffs.c.id).where(
+                signoffs.c.first_quarter == span.first,
+                signoffs.c.last_quarter == span.last)).first():
+            raise SignOffError(f"{span} är redan signerat (se finsam signoff --list)")
+        built = connection.execute(select(views).where(views.c.first_quarter == span.first,
+                                                       views.c.last_quarter == span.last,
                                                        views.c.signoff_id.is_(None))
                                    .order_by(views.c.folder)).mappings().all()
         if not built:
-            raise SignOffError(f"{name} har inga utdata att signera: kör kvartalet först "
-                               f"(finsam run --from {name})")
+            raise SignOffError(f"{span} har inga utdata att signera: kör perioden först "
+                               f"({_how_to_run(span)})")
         problems = [f"{path}: {state}" for row in built
                     for path, state in file_states(out, json.loads(row["files"])).items()
                     if state != UNCHANGED]
         if problems:
             raise SignOffError(
-                f"{name} signeras inte: filerna är inte de som körningen skrev ("
+                f"{span} signeras inte: filerna är inte de som körningen skrev ("
                 + "; ".join(problems[:5]) + (" …" if len(problems) > 5 else "")
-                + f"). Kör kvartalet igen (finsam run --from {name}) och signera sedan.")
+                + f"). Kör perioden igen ({_how_to_run(span)}) och signera sedan.")
         signed_at = dt.datetime.now(dt.UTC)
         signer = who or _user()
         identifier = connection.execute(insert(signoffs).values(
-            quarter=name, signed_at=signed_at, signed_by=signer, note=note)).inserted_primary_key[0]
+            first_quarter=span.first, last_quarter=span.last, signed_at=signed_at,
+            signed_by=signer, note=note)).inserted_primary_key[0]
         connection.execute(update(views).where(views.c.id.in_([row["id"] for row in built]))
                            .values(signoff_id=identifier))
-    return SignedQuarter(name, signed_at, signer, note, [_listed(out, row) for row in built])
+    return Signed(span, signed_at, signer, note, [_listed(out, row) for row in built])
+
+
+def _how_to_run(span: Span) -> str:
+    """The command that builds a span's views: a quarter's run builds its own folders and the
+    board's reports that end in it; a range's SUS statistics come from `finsam report sus`."""
+    if span.single:
+        return f"finsam run --from {span.first}"
+    return (f"finsam run --from {span.first} --to {span.last}, eller finsam report sus --from "
+            f"{span.first} --to {span.last}")
 
 
 UNCHANGED, CHANGED, MISSING = "oförändrad", "ändrad efter körningen", "saknas"
@@ -465,29 +557,31 @@ def _user() -> str:
         return "okänd"
 
 
-def list_signed(engine: Engine, out: Path) -> list[SignedQuarter]:
-    """Every frozen quarter with its views, the state of their files, and its corrections."""
+def list_signed(engine: Engine, out: Path) -> list[Signed]:
+    """Every sign-off with its views, the state of their files, and its corrections."""
     views = models.OutputView.__table__
     signoffs = models.SignOff.__table__
     with engine.connect() as connection:
-        quarters = connection.execute(select(signoffs).order_by(signoffs.c.quarter)).mappings().all()
+        quarters = connection.execute(select(signoffs).order_by(
+            signoffs.c.first_quarter, signoffs.c.last_quarter)).mappings().all()
         frozen = connection.execute(select(views).where(views.c.signoff_id.isnot(None))
                                     .order_by(views.c.folder)).mappings().all()
     listed = []
     for row in quarters:
         mine = [_listed(out, view) for view in frozen if view["signoff_id"] == row["id"]]
+        span = _span(row)
         corrections = sorted(path for base in (out, out / files.RESTRICTED)
-                             for path in (base / CORRECTIONS / row["quarter"]).rglob("*.csv"))
-        listed.append(SignedQuarter(row["quarter"], row["signed_at"], row["signed_by"],
-                                    row["note"], mine, corrections))
+                             for path in (base / CORRECTIONS / span.label).rglob("*.csv"))
+        listed.append(Signed(span, row["signed_at"], row["signed_by"], row["note"], mine,
+                             corrections))
     return listed
 
 
-def describe(signed: SignedQuarter, out: Path) -> list[str]:
-    """A signed-off quarter in a few lines for the terminal (Swedish)."""
+def describe(signed: Signed, out: Path) -> list[str]:
+    """A sign-off in a few lines for the terminal (Swedish)."""
     when = pd.Timestamp(signed.signed_at).tz_convert("Europe/Stockholm") \
         if pd.Timestamp(signed.signed_at).tzinfo else pd.Timestamp(signed.signed_at)
-    lines = [f"{signed.quarter}: signerat {when:%Y-%m-%d %H:%M} av {signed.signed_by}"
+    lines = [f"{signed.span}: signerat {when:%Y-%m-%d %H:%M} av {signed.signed_by}"
              + (f" – {signed.note}" if signed.note else "")]
     for view in signed.views:
         states = list(view["files"].values())

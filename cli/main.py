@@ -419,6 +419,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
               f"(körning {outcome.run_id}).")
         return 0
     folder = folder_for(args.out, parse_quarter(first), quarter_end(last), insats)
+    signed = outcome.metadata.get("sus_statistics", {}).get("signerad_rattelse")
+    if signed:
+        # a signed-off range keeps its files: say so, and where the changes since went
+        changes = sum(view["ändringar"] for view in signed)
+        where = sorted({folder for view in signed for folder in view["rättelser"]})
+        print(f"SUS-statistik {first}-{last} är signerad (körning {outcome.run_id}): {folder} "
+              f"är oförändrad; {changes} ändringar sedan signeringen"
+              + (f" i {', '.join(where)}" if where else ""))
+        return 0
     print(f"SUS-statistik {first}-{last} klar (körning {outcome.run_id}): {folder}")
     return 0
 
@@ -485,27 +494,34 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _demo_late(generated, landing: Path, warehouse: str, out: Path, dagster_home: Path,
                keys: tuple[str, str], options: dict) -> None:
-    """The board signs off the last quarter; a late correction arrives; the quarter is run
-    again: its signed files stay, the corrections go to rattelser/."""
-    from assets.signoff import CORRECTIONS, sign_off
+    """The board signs off the last quarter (and, when it ends a year, the year: the
+    årsredovisning covers 2024Q1-2024Q4); a late correction arrives; the quarter is run again:
+    its signed files stay, the corrections go to rattelser/."""
+    from assets.signoff import CORRECTIONS, Span, sign_off
     from orchestration.partitions import quarter_label
     from warehouse.db import make_engine
 
     signed = quarter_label(generated.late_quarter)
+    spans = [Span(signed, signed)]
+    if generated.late_quarter.month == 12:
+        spans.append(Span(f"{generated.late_quarter.year}Q1", signed))
     engine = make_engine(warehouse)
     try:
-        sign_off(engine, out, signed, note="demo: styrelsens sammanträde", who="demo")
+        for span in spans:
+            sign_off(engine, out, span, note="demo: styrelsens sammanträde", who="demo")
     finally:
         engine.dispose()
     for path in generated.late:
         target = landing / path.parent.name / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
         path.replace(target)
-    print(f"\nfinsam demo: {signed} signerat; {len(generated.late)} sen rättelse levererad efter "
+    print(f"\nfinsam demo: {' och '.join(str(span) for span in spans)} signerat; "
+          f"{len(generated.late)} sen rättelse levererad efter "
           f"signeringen, {signed} körs igen")
     outcome = _run(landing, warehouse, out, signed, signed, keys, dagster_home, **options)
     _print_summary(outcome, landing, warehouse, out, dagster_home)
-    print(f"  rättelser:  {out / CORRECTIONS / signed} (de signerade filerna är oförändrade)")
+    folders = ", ".join(str(out / CORRECTIONS / span.label) for span in spans)
+    print(f"  rättelser:  {folders} (de signerade filerna är oförändrade)")
 
 
 def _targets(args: argparse.Namespace) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     Numeric,
@@ -455,32 +456,38 @@ class KeyCheck(Base):
 
 
 class SignOff(Base):
-    """A quarter frozen as delivered to the board / the national system (``finsam signoff``):
-    its outputs (``output_view`` rows pointing here) are never written again; later runs write
-    what changed since, with the deliveries that caused each change."""
+    """A span of quarters (one quarter, or a range such as 2024Q1-2024Q4) frozen as delivered to
+    the board / the national system (``finsam signoff``): its outputs (``output_view`` rows
+    pointing here) are never written again; later runs write what changed since, with the
+    deliveries that caused each change."""
 
     __tablename__ = "signoff"
+    __table_args__ = (UniqueConstraint("first_quarter", "last_quarter"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    quarter: Mapped[str] = mapped_column(String(6), unique=True)
+    first_quarter: Mapped[str] = mapped_column(String(6))
+    last_quarter: Mapped[str] = mapped_column(String(6))
     signed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     signed_by: Mapped[str] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
 
 
 class OutputView(Base):
-    """The latest build of one output folder (a quarter's view, or a range's): which run wrote
-    it, its files and their SHA-256, the deliveries it was built from (JSON list of delivery ids)
-    and, for outputs that have them, its cells (JSON: sheet, table, row, column, value). Once its
-    quarter is signed off (``signoff_id``) the row and the files stay as they were."""
+    """The latest build of one output folder (a quarter's view, or a range's): the quarters it
+    covers (``first_quarter`` to ``last_quarter``), which run wrote it, its files and their
+    SHA-256, the deliveries it was built from (JSON list of delivery ids) and, for outputs that
+    have them, its cells (JSON: sheet, table, row, column, value). Once its span is signed off
+    (``signoff_id``) the row and the files stay as they were."""
 
     __tablename__ = "output_view"
-    __table_args__ = (UniqueConstraint("kind", "folder"),)
+    __table_args__ = (UniqueConstraint("kind", "folder"),
+                      Index("ix_output_view_span", "first_quarter", "last_quarter"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
     folder: Mapped[str] = mapped_column(String(255))
-    quarter: Mapped[str | None] = mapped_column(String(6), index=True)
+    first_quarter: Mapped[str | None] = mapped_column(String(6))
+    last_quarter: Mapped[str | None] = mapped_column(String(6))
     restricted: Mapped[bool] = mapped_column(Boolean, default=False)
     run_id: Mapped[str | None] = mapped_column(String(64))
     built_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)

@@ -152,7 +152,7 @@ def write_quarter(connection: Connection, out: Path, year: int, quarter: int,
     result, model = made
     publisher = publisher or Publisher(connection.engine, out)
     period = Period(year, KVARTAL, quarter)
-    view = views.view("budgetuppfoljning", f"budget/{year}Q{quarter}", views.quarter_of(period),
+    view = views.view("budgetuppfoljning", f"budget/{year}Q{quarter}", views.span_of(period),
                       model, (report.WORKBOOK_NAME, report.HTML_NAME),
                       views.period_lineage([period], data), publisher.deliveries,
                       publisher.run_id)
@@ -182,8 +182,8 @@ def write_statement(connection: Connection, out: Path, period: Period,
                     shared: dict | None = None, *, as_of: dt.date | None = None,
                     publisher: Publisher | None = None) -> dict | None:
     """A delårsrapport (a part-year) or the årsredovisning (the year), or its corrections once
-    the quarter it ends in is signed off; None (nothing written) when the period has not ended by
-    ``as_of`` or has no data."""
+    its span is signed off (the year's first quarter to the one it ends in); None (nothing
+    written) when the period has not ended by ``as_of`` or has no data."""
     data = inputs(connection, period.year, shared)
     made = statements.statement(period, as_of=as_of, **data)
     if made is None:
@@ -195,7 +195,7 @@ def write_statement(connection: Connection, out: Path, period: Period,
     kind = "arsredovisning" if made.kind == statements.ARSREDOVISNING else "delarsrapport"
     publisher = publisher or Publisher(connection.engine, out)
     lineage = views.period_lineage([period, period.previous_year()], data)
-    view = views.view(kind, f"{kind}/{period.code}", views.quarter_of(period),
+    view = views.view(kind, f"{kind}/{period.code}", views.span_of(period),
                       statement_report.statement_report(made, history),
                       statement_report.file_names(made), lineage, publisher.deliveries,
                       publisher.run_id)

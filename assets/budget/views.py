@@ -3,7 +3,8 @@
 A report reads the ledger of its year to date (and, for a delårsrapport or the årsredovisning, of
 the same period last year), the budget tables of those years, the spells active in them and the
 ledger rows held for the steward in them: those rows' deliveries are its lineage. Its cells are
-:func:`layout.cells` of its report, taken before the ``Underlag`` sheet is added.
+:func:`layout.cells` of its report, taken before the ``Underlag`` sheet is added. Its span (what a
+sign-off must name to freeze it, :func:`span_of`) is the quarters its folder covers.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ import pandas as pd
 
 from assets import lineage
 from assets.budget import layout, page, workbook
-from assets.budget.followup import Period
+from assets.budget.followup import KVARTAL, Period
 from assets.lineage import Deliveries, Lineage
-from assets.signoff import View, topic_by_words
-from finsam.periods import quarter_label
+from assets.signoff import Span, View, topic_by_words
 from warehouse import models
 
 LEDGER = models.LedgerEntry.__tablename__
@@ -70,7 +70,7 @@ def period_lineage(periods: Iterable[Period], data: dict) -> Lineage:
     return Lineage.of(*parts, deidentified=lineage.without_delivery(chosen))
 
 
-def view(kind: str, folder: str, quarter: str, report: layout.Report, names: tuple[str, str],
+def view(kind: str, folder: str, span: Span, report: layout.Report, names: tuple[str, str],
          data_lineage: Lineage, deliveries: Deliveries, run_id: str | None) -> View:
     """A workbook and its page as a view; the workbook has the ``Underlag`` sheet, the cells do
     not."""
@@ -82,10 +82,15 @@ def view(kind: str, folder: str, quarter: str, report: layout.Report, names: tup
         target = out / folder
         return [workbook.write(made, target / xlsx), page.write(made, target / html)]
 
-    return View(kind=kind, folder=folder, quarter=quarter, write=write, lineage=data_lineage,
+    return View(kind=kind, folder=folder, span=span, write=write, lineage=data_lineage,
                 cells=cells, topic=TOPIC)
 
 
-def quarter_of(period: Period) -> str:
-    """The quarter whose sign-off freezes a report of ``period``: the one it ends in."""
-    return quarter_label(period.end.date())
+def span_of(period: Period) -> Span:
+    """The quarters a report of ``period`` covers, which a sign-off names to freeze it: a
+    quarter's follow-up its quarter (``budget/2024Q2``); a delårsrapport or the årsredovisning,
+    which run from 1 January, every quarter from the year's first to the one it ends in (T1 and
+    H1: 2024Q1-2024Q2, T2: 2024Q1-2024Q3, the year: 2024Q1-2024Q4)."""
+    if period.unit == KVARTAL:
+        return Span.of(period.start.date(), period.end.date())
+    return Span.of(period.year_start.date(), period.end.date())

@@ -1,8 +1,11 @@
 """SUS outputs per quarter range: the submission files and the statistics.
 
 Files that hold identity numbers or every count go to the restricted folder: the submission to
-``<out>/begransad/sus/<FROM>_<TO>/``, the internal workbook to ``<out>/begransad/sus_statistik/...``; the published workbook and page to
-``<out>/sus/<FROM>_<TO>/``, so the wrong file cannot be picked up with the right ones.
+``<out>/begransad/sus/<FROM>_<TO>/``, the internal workbook to
+``<out>/begransad/sus_statistik/<FROM>_<TO>/``; the published workbook and page to
+``<out>/sus/<FROM>_<TO>/``, so the wrong file cannot be picked up with the right ones. Each folder
+is a sign-off view of the range (``assets/signoff.py``): once ``finsam signoff FROM-TO`` froze it,
+later runs write its corrections instead (``submission_views.py``, ``statistics_views.py``).
 """
 
 import datetime as dt
@@ -14,15 +17,17 @@ import pandas as pd
 from pydantic import Field
 from sqlalchemy import Connection, func, select
 
-from assets.files import restricted
+from assets import lineage
+from assets.files import RESTRICTED, restricted
 from assets.resources import OutputFolder, SecretKeys, Warehouse
 from assets.retry import retry_when_busy
-from assets.signoff import Publisher
+from assets.signoff import Published, Publisher, Span
 from assets.sus import (
     disclosure,
     publish,
     register,
     statistics,
+    statistics_views,
     submission,
     submission_views,
     suppression,
@@ -133,30 +138,41 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
             if not period_has_data(connection, spells, start, end):
                 return no_data(start, end)
             catalogue = read_catalogue(connection, end.year)
-            published = register.read(connection)
+            earlier = register.read(connection)
             prepared = prepare(spells, catalogue, start, end, config.min_cell,
-                               insats=config.insats, register=published,
+                               insats=config.insats, register=earlier,
                                time_limit=config.tidsgrans_sekunder)
+            # recorded whether the span is signed off or not: its files, or its corrections
+            # (which show the new values that changed), publish this release
             recorded = register.record(connection, start, end, prepared.scope,
-                                       prepared.protected.cells, config.min_cell, published)
-        files = write_files(prepared, folder_for(out.root, start, end, config.insats),
-                            restricted_folder_for(out.root, start, end, config.insats))
+                                       prepared.protected.cells, config.min_cell, earlier)
+        # issue 14: both workbooks and the page go through the publisher, so a signed-off span
+        # keeps its files and later runs write what changed (shown values only, in public); a
+        # retry runs the step again, which protects the same release and records nothing new
+        with retry_when_busy(context.retry_number):
+            publisher = Publisher(warehouse.engine(), out.root, context.run_id)
+            published = publish_statistics(publisher, prepared, config.insats)
         report = prepared.protected.report
         if prepared.protected.unprotected:
             context.log.warning(f"{len(prepared.protected.unprotected)} dolda tal går att räkna "
                                 "fram ur det som publicerats tidigare")
-        with warehouse.engine().connect() as connection:
-            lineage = submission_views.record_statistics(
-                connection, files["html"].parent, prepared.spells, start, end, context.run_id)
-        return dg.MaterializeResult(metadata={**lineage,
+        public = published[statistics_views.PUBLISHED_KIND]
+        metadata = {
+            "underlag": dg.MetadataValue.json(publisher.deliveries.metadata(public.view.lineage)),
             "deltaganden": len(prepared.spells), "minsta_visade_antal": config.min_cell,
             "celler": report["celler"], "dolda_sma_tal": report["dolda_primart"],
             "dolda": report["dolda"], "ej_skyddade": report["ej_skyddade"],
             "tidigare_publiceringar": report["tidigare_publiceringar"],
             "nya_registerrader": recorded, "sekunder_skydd": report["sekunder"],
-            "mapp": dg.MetadataValue.path(str(files["html"].parent)),
-            "filer": dg.MetadataValue.json([path.name for path in files.values()]),
-        })
+            "mapp": dg.MetadataValue.path(str(out.root / public.view.folder)),
+            "filer": dg.MetadataValue.json([path.name for path in public.written
+                                            if path.name != lineage.FILE_NAME]),
+        }
+        corrected = [one.correction_metadata() for one in published.values()
+                     if one.frozen is not None]
+        if corrected:
+            metadata["signerad_rattelse"] = dg.MetadataValue.json(corrected)
+        return dg.MaterializeResult(metadata=metadata)
 
     return [sus_submission, sus_statistics]
 
@@ -167,11 +183,10 @@ def folder_for(out: Path, start: dt.date, end: dt.date, insats: str | None) -> P
     return folder / insats.upper() if insats else folder
 
 
-def restricted_folder_for(out: Path, start: dt.date, end: dt.date, insats: str | None) -> Path:
-    """Where the internal workbook of a period goes (created, mode 0700): a folder of its own, not
-    the submission's, so signing off a submission never freezes (or depends on) the statistics."""
-    parts = ["sus_statistik", period_folder(start, end), *([insats.upper()] if insats else [])]
-    return restricted(out, *parts)
+def restricted_parts(start: dt.date, end: dt.date, insats: str | None) -> list[str]:
+    """The internal workbook's folder under ``begransad/``: a folder of its own, not the
+    submission's (a view of its own, frozen with the published statistics)."""
+    return ["sus_statistik", period_folder(start, end), *([insats.upper()] if insats else [])]
 
 
 @dataclass
@@ -209,12 +224,18 @@ def prepare(spells: pd.DataFrame, catalogue: pd.DataFrame, start: dt.date, end: 
 
 
 def write_files(prepared: Prepared, folder: Path, restricted_folder: Path) -> dict[str, Path]:
-    """The internal workbook (restricted) and the published workbook and page."""
+    """The internal workbook (restricted) and the published workbook and page (not through the
+    publisher: no lineage, no sign-off; for tests and benchmarks of the files themselves)."""
+    return {"intern": publish.write_internal_workbook(
+                prepared.stats, restricted_folder / publish.INTERNAL_FILE,
+                period=prepared.period, names=prepared.names),
+            **write_published_files(prepared, folder)}
+
+
+def write_published_files(prepared: Prepared, folder: Path) -> dict[str, Path]:
+    """The published workbook and page of the protected release."""
     protected, span, min_cell = prepared.protected, prepared.period, prepared.min_cell
     return {
-        "intern": publish.write_internal_workbook(
-            prepared.stats, restricted_folder / publish.INTERNAL_FILE, period=span,
-            names=prepared.names),
         "publicerad": publish.write_published_workbook(
             protected.tables, folder / publish.PUBLISHED_FILE, min_cell, period=span,
             names=prepared.names),
@@ -235,3 +256,28 @@ def write_statistics(spells: pd.DataFrame, catalogue: pd.DataFrame, start: dt.da
     if restricted_folder is None:
         restricted_folder = restricted(folder.parent, folder.name)
     return write_files(prepared, folder, restricted_folder)
+
+
+def publish_statistics(publisher: Publisher, prepared: Prepared,
+                       insats: str | None) -> dict[str, Published]:
+    """The published workbook and page, and the internal workbook, as the two views of the
+    period's span: written, or (the span signed off) their corrections."""
+    start, end = prepared.period
+    span = Span.of(start, end)
+    folder = folder_for(Path(), start, end, insats).as_posix()
+    internal = restricted_parts(start, end, insats)
+    read = statistics_views.statistics_lineage(prepared.spells, start, end)
+
+    def write_published(out: Path) -> list[Path]:
+        return list(write_published_files(prepared, out / folder).values())
+
+    def write_internal(out: Path) -> list[Path]:
+        return [publish.write_internal_workbook(
+            prepared.stats, restricted(out, *internal) / publish.INTERNAL_FILE,
+            period=prepared.period, names=prepared.names)]
+
+    views = (statistics_views.published_view(folder, span, write_published,
+                                             prepared.protected.cells, read),
+             statistics_views.internal_view("/".join([RESTRICTED, *internal]), span,
+                                            write_internal, prepared.stats, read))
+    return {view.kind: publisher.publish(view) for view in views}

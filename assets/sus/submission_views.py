@@ -1,8 +1,9 @@
 """The SUS submission as a sign-off view: its folder, its lineage, and its own comparison.
 
-A submission is frozen when its quarter is signed off: the deltagaransvarig has registered those
-rows in SUS. What changes after that is not a figure but work to do, so the comparison is per
-registration, keyed by person, insats and enrolment day:
+A submission is frozen when its span (the quarter, or the range of quarters, its folder covers) is
+signed off: the deltagaransvarig has registered those rows in SUS. What changes after that is not
+a figure but work to do, so the comparison is per registration, keyed by person, insats and
+enrolment day:
 
 - ``registrera``: an enrolment (or an exit) in the period that was not in the signed files;
 - ``rätta``: a registration whose fields changed (each changed field with old and new value);
@@ -12,7 +13,7 @@ registration, keyed by person, insats and enrolment day:
 
 Identity numbers are only ever in the restricted folders: the comparison reads the frozen files
 where they lie (``<out>/begransad/...``), renders the new ones into a private working folder there,
-and writes the corrections to ``<out>/begransad/rattelser/<YYYYQn>/``. The warehouse's record of
+and writes the corrections to ``<out>/begransad/rattelser/<span>/``. The warehouse's record of
 the build keeps file digests and delivery ids only.
 """
 
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -28,10 +28,9 @@ import pandas as pd
 from sqlalchemy import Connection, select
 
 from assets import files, lineage
-from assets.lineage import Deliveries, Lineage
-from assets.signoff import Corrected, Correcting, Publisher, View
+from assets.lineage import Lineage
+from assets.signoff import Corrected, Correcting, Publisher, Span, View
 from assets.sus.submission import Selection, SusAdapter
-from finsam.periods import quarter_label
 from warehouse import models
 
 KIND = "sus_inlamning"
@@ -59,11 +58,9 @@ def submission_lineage(connection: Connection, selection: Selection) -> Lineage:
 def publish_submission(connection: Connection, publisher: Publisher, selection: Selection,
                        identities: pd.Series, folder: str) -> tuple[list[Path], dict]:
     """Write the submission's files under ``<out>/begransad/sus/<folder>`` (with their
-    ``underlag.csv``), or, when its quarter is signed off, the registrations to make since.
+    ``underlag.csv``), or, when its span is signed off, the registrations to make since.
     Returns the files written and the materialisation's metadata about them (the deliveries,
     and the corrections when frozen)."""
-    start, end = selection.start, selection.end
-    quarter = quarter_label(start) if quarter_label(start) == quarter_label(end) else None
     relative = f"{files.RESTRICTED}/sus/{folder}"
 
     def write(out: Path) -> list[Path]:
@@ -72,7 +69,8 @@ def publish_submission(connection: Connection, publisher: Publisher, selection: 
     def correct(correcting: Correcting) -> Corrected:
         return _registrations(correcting, selection, identities)
 
-    view = View(kind=KIND, folder=relative, quarter=quarter, write=write,
+    view = View(kind=KIND, folder=relative, span=Span.of(selection.start, selection.end),
+                write=write,
                 lineage=submission_lineage(connection, selection), restricted=True,
                 correct=correct)
     published = publisher.publish(view)
@@ -173,18 +171,3 @@ def _anonymous(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame({"Signerat antal": old[differs], "Nytt antal": new[differs]})
     frame["Skillnad"] = frame["Nytt antal"] - frame["Signerat antal"]
     return frame.reset_index()
-
-
-def record_statistics(connection: Connection, folder: Path, spells: pd.DataFrame, start: date,
-                      end: date, run_id: str | None) -> dict:
-    """The SUS statistics' lineage: ``underlag.csv`` in their folder (the spells active in the
-    period, per delivery; de-identified spells counted without a file) and the same as the
-    materialisation's metadata."""
-    enrolled = pd.to_datetime(spells["inskrivningsdatum"])
-    left = pd.to_datetime(spells["utskrivningsdatum"])
-    active = spells.loc[(enrolled <= pd.Timestamp(end))
-                        & (left.isna() | (left >= pd.Timestamp(start)))]
-    read = Lineage.of(lineage.records(active, SPELLS), deidentified=lineage.without_delivery(active))
-    deliveries = Deliveries.read(connection)
-    files.write_csv(deliveries.table(read, run_id), folder / lineage.FILE_NAME)
-    return {"underlag": dg.MetadataValue.json(deliveries.metadata(read))}

@@ -86,8 +86,8 @@ def test_the_demos_board_cases(out):
 
 
 def test_the_demo_signs_off_its_last_quarter_and_a_late_correction_lands_beside_it(demo, out):
-    """`finsam demo` signs off 2024Q4, then the accountant's late correction (+1 500 kr on one
-    row) arrives: the signed follow-up keeps the signed figures and names only the deliveries it
+    """`finsam demo` signs off 2024Q4 and the year 2024Q1-2024Q4, then the accountant's late
+    correction (+1 500 kr on one row) arrives: the signed follow-up keeps the signed figures and names only the deliveries it
     was built from; rattelser/ holds the changed cells, each caused by the late file."""
     import csv
 
@@ -105,4 +105,5 @@ def test_the_demo_signs_off_its_last_quarter_and_a_late_correction_lands_beside_
     day = f"{late[0].name[:4]}-{late[0].name[4:6]}-{late[0].name[6:8]}"
     assert {row["Orsak (leveranser efter signeringen)"] for row in cells} == {
         f"{late[0].name} (ekonomi, uttagen {day})"}
-    assert (out / "rattelser" / "2024Q4" / "arsredovisning" / "2024").is_dir()
+    # the årsredovisning covers the year: the demo signs off 2024Q1-2024Q4 too
+    assert (out / "rattelser" / "2024Q1_2024Q4" / "arsredovisning" / "2024").is_dir()

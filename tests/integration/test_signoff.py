@@ -19,6 +19,7 @@ import pytest
 
 from assets.ingest.run import ingest_source
 from cli.main import main
+from finsam.reference import test_personnummer as skatteverket_numbers
 from orchestration import settings
 from orchestration.runner import run_quarters
 from tests.integration.test_budget_assets import _run
@@ -180,7 +181,14 @@ def test_a_signed_sus_submission_gets_the_registrations_to_make(
     causes = {row["Orsak (leveranser efter signeringen)"] for row in rows}
     assert causes == {("20250115_DEMO1.csv (insats, uttagen 2025-01-15); "
                        "20250115.csv (samtycke, uttagen 2025-01-15)")}
-    # identity numbers stay restricted: nothing about the correction outside begransad
-    assert not (out / "rattelser").exists()
+    # identity numbers stay restricted: outside begransad only the statistics' correction
+    # (published values and the deliveries that caused them), without any number
+    public = out / "rattelser"
+    assert sorted(path.relative_to(public).as_posix() for path in public.rglob("*")
+                  if path.is_file()) == ["2024Q1/sus/2024Q1_2024Q1/celler.csv",
+                                         "2024Q1/sus/2024Q1_2024Q1/underlag.csv"]
+    shown = " ".join(path.read_text(encoding="utf-8") for path in public.rglob("*.csv"))
+    assert not any(form in shown for number in skatteverket_numbers()
+                   for form in (number, number[2:], f"{number[2:8]}-{number[8:]}"))
     assert oct(corrections.stat().st_mode & 0o777) == "0o700"
     assert not list((out / "begransad").rglob(".arbete"))

@@ -2,14 +2,14 @@
 erasure is counted anonymous or not exactly as it would have been had it arrived first.
 
 Revision ID: r24_tombstone_sus_periods
-Revises: r17_release_register
+Revises: 0005_signoff_ranges
 Create Date: 2026-12-07 06:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "r24_tombstone_sus_periods"
-down_revision = "r17_release_register"
+down_revision = "0005_signoff_ranges"
 branch_labels = None
 depends_on = None
 

@@ -155,7 +155,9 @@ def participants_view(frame: pd.DataFrame, tombstones: pd.DataFrame) -> pd.DataF
     # The person's consents went with the erasure, so whether a SUS consent was in force on the
     # enrolment day is no longer known: only a spell that a SUS withdrawal ended was registered
     # with personal data; the rest can only ever be counted anonymously.
-    gone = gone.assign(anonym=gone["anonym"].astype(bool) | gone["withdrawn_on"].isna())
+    # no spell in progress on a SUS withdrawal day: register_out marks none, and adds no column
+    withdrawn = gone["withdrawn_on"] if "withdrawn_on" in gone else pd.Series(pd.NaT, index=gone.index)
+    gone = gone.assign(anonym=gone["anonym"].astype(bool) | withdrawn.isna())
     gone = deidentify(gone).drop(columns="tombstone")
     return pd.concat([frame.loc[~erased], gone], ignore_index=True)
 

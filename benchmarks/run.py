@@ -10,9 +10,9 @@ identity numbers, checks the code lists and bulk-loads the rows, and nothing els
 day's deliveries (``scale_generator.next_day``) measure the nightly run. Results go to
 ``<workdir>/results.json`` and, as Markdown, to standard output.
 
-The nightly figures here call the functions the assets call, in one process. ``--daemon``
-measures one förbund's night the way the schedule launches it, through a real `dagster-daemon`,
-beside `finsam run` (``benchmarks.nightly_daemon``).
+The nightly figures here call the functions the assets call, in one process;
+``python -m benchmarks.nightly_daemon`` measures one förbund's night the way the schedule launches
+it, through a real `dagster-daemon`, beside `finsam run`.
 """
 
 from __future__ import annotations
@@ -452,20 +452,7 @@ def main() -> None:
                              "the day's rows varied separately")
     parser.add_argument("--growth", action="store_true",
                         help="only the nightly run of one average förbund at 1 %%, 10 %%, 100 %%")
-    parser.add_argument("--daemon", action="store_true",
-                        help="only the nightly of one förbund through the schedule's path (a real "
-                             "dagster-daemon) beside `finsam run` (--scale: that förbund's share "
-                             "of the national volume, default 1/75)")
-    parser.add_argument("--repetitions", type=int, default=5,
-                        help="with --daemon: runs per path, alternating")
     args = parser.parse_args()
-    if args.daemon:
-        from benchmarks import nightly_daemon
-
-        setup = nightly_daemon.prepare(args.workdir, scale=args.scale or 1 / 75, years=args.years,
-                                       seed=args.seed)
-        print(nightly_daemon.markdown(nightly_daemon.measure(setup, args.repetitions)))
-        return
     if args.anchor:
         print(_anchor_markdown(anchor_round(args.workdir, scale=args.scale or 1 / 75, years=args.years,
                                             seed=args.seed, postgres=args.postgres)))

@@ -9,6 +9,10 @@ second, peak memory, warehouse size. The reference reads the same files with pan
 identity numbers, checks the code lists and bulk-loads the rows, and nothing else. Then one more
 day's deliveries (``scale_generator.next_day``) measure the nightly run. Results go to
 ``<workdir>/results.json`` and, as Markdown, to standard output.
+
+The nightly figures here call the functions the assets call, in one process;
+``python -m benchmarks.nightly_daemon`` measures one förbund's night the way the schedule launches
+it, through a real `dagster-daemon`, beside `finsam run`.
 """
 
 from __future__ import annotations

@@ -85,6 +85,28 @@ def test_register_out_ends_spells_in_progress_on_the_withdrawal_day():
     assert out["withdrawn_on"].notna().tolist() == [True, False, False, True]
 
 
+def test_an_erasure_without_a_sus_withdrawal_leaves_the_spells_anonymous():
+    """A person erased after withdrawing only a partner consent: no spell of theirs was in
+    progress on a SUS withdrawal day, so none was registered with personal data (a one-förbund
+    benchmark's register stopped the run here with KeyError 'withdrawn_on')."""
+    spells = pd.DataFrame({
+        "pseudonym": ["p1", "p2"], transforms.TOMBSTONE: ["t1", "t2"], "insats": ["A", "A"],
+        "inskrivningsdatum": pd.to_datetime(["2024-01-01", "2024-01-01"]),
+        "utskrivningsdatum": pd.to_datetime([None, None]), "anonym": [False, False],
+        "avslutsanledning": [None, None], "forsorjning_ut": [None, None],
+        "delivery_id": [1, 1], "row_number": [2, 3],
+        "extraction_date": pd.to_datetime(["2024-06-30"] * 2)})
+    tombstones = pd.DataFrame({"tombstone": ["t1"], "insats": ["A"],
+                               "erased_on": pd.to_datetime(["2024-05-01"]), "avb_days": [None]})
+    out = withdrawal.participants_view(spells, tombstones)
+    kept, gone = out.loc[out["pseudonym"].notna()], out.loc[out["pseudonym"].isna()]
+    assert kept["pseudonym"].tolist() == ["p2"] and not kept["anonym"].any()
+    assert len(gone) == 1 and gone["anonym"].all()
+    # not ended AVB: no SUS consent was withdrawn while it ran
+    assert gone["utskrivningsdatum"].isna().all() and gone["avslutsanledning"].isna().all()
+    assert gone[["delivery_id", "row_number"]].isna().all().all()
+
+
 def test_deidentify_keeps_one_token_per_person_and_no_pointer_back():
     spells = pd.DataFrame({"pseudonym": ["p1", "p1", "p2"], "insats": ["A", "B", "A"],
                            "delivery_id": [1, 1, 2], "row_number": [2, 3, 2],

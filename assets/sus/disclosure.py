@@ -419,11 +419,7 @@ class _Solver:
                 problem = (goal, matrix, lower, upper, bounds_lower, bounds_upper, integrality)
                 if anchor is not None:
                     problem = _anchored(*problem, anchor, weight)
-                self.solves += 1
-                result = milp(problem[0], bounds=Bounds(problem[4], problem[5]),
-                              constraints=LinearConstraint(*problem[1:4]),
-                              options={"time_limit": limit})
-                self._in_time(result)
+                result = self._milp(problem, {"time_limit": limit}, integer=False)
                 if result.x is None:
                     # an infeasible relaxation proves that no integer solution exists either
                     self.proved_none = result.status == _INFEASIBLE
@@ -437,13 +433,8 @@ class _Solver:
             if anchor is not None:
                 # the integer solver finds its way far sooner with the atoms held near the data
                 problem = _anchored(*problem, anchor, _ANCHOR_WEIGHT)
-            self.solves += 1
-            result = milp(problem[0], integrality=problem[6],
-                          bounds=Bounds(problem[4], problem[5]),
-                          constraints=LinearConstraint(*problem[1:4]),
-                          options={"time_limit": limit, "mip_rel_gap": gap,
-                                   "node_limit": _NODE_LIMIT})
-            self._in_time(result)
+            result = self._milp(problem, {"time_limit": limit, "mip_rel_gap": gap,
+                                          "node_limit": _NODE_LIMIT}, integer=True)
             if result.x is None:
                 # stopped at the node limit without a solution: none found, none proved absent
                 self.proved_none = result.status == _INFEASIBLE
@@ -452,6 +443,24 @@ class _Solver:
         finally:
             self.seconds += time.perf_counter() - started
             self.cpu += time.process_time() - cpu
+
+    def _milp(self, problem: tuple, options: dict, integer: bool):
+        """One HiGHS solve of (objective, matrix, lower, upper, bounds lower, bounds upper,
+        integrality). An "infeasible" is confirmed without presolve: on these models HiGHS's
+        presolve has called a problem infeasible that has a solution (seen on the attacker's
+        model), and "no solution" may show a share or hide cells."""
+        arguments = {"bounds": Bounds(problem[4], problem[5]),
+                     "constraints": LinearConstraint(*problem[1:4])}
+        if integer:
+            arguments["integrality"] = problem[6]
+        self.solves += 1
+        result = milp(problem[0], **arguments, options=options)
+        self._in_time(result)
+        if result.status == _INFEASIBLE:
+            self.solves += 1
+            result = milp(problem[0], **arguments, options={**options, "presolve": False})
+            self._in_time(result)
+        return result
 
     def _in_time(self, result) -> None:
         # a solve cut short by the clock says nothing (no solution is not "none exists", and a

@@ -440,9 +440,14 @@ class Audit:
             matrix = sparse.vstack([matrix, more.tocsr()], format="csr")
             lower = np.concatenate([lower, [low for _, low, _ in extra]])
             upper = np.concatenate([upper, [high for _, _, high in extra]])
-        result = milp(objective, integrality=np.ones(self.n), bounds=Bounds(0, bounds),
-                      constraints=LinearConstraint(matrix, lower, upper),
-                      options={"time_limit": 60, "mip_rel_gap": 0})
+        problem = {"integrality": np.ones(self.n), "bounds": Bounds(0, bounds),
+                   "constraints": LinearConstraint(matrix, lower, upper)}
+        result = milp(objective, **problem, options={"time_limit": 60, "mip_rel_gap": 0})
+        if result.status == 2:
+            # HiGHS's presolve has called this model infeasible where it has a solution (a
+            # cell "pinned" that is not): an infeasible verdict is confirmed without it
+            result = milp(objective, **problem,
+                          options={"time_limit": 60, "mip_rel_gap": 0, "presolve": False})
         if result.status == 3:
             raise OverflowError("unbounded")
         return result.x

@@ -21,7 +21,7 @@ start, and the unique persons of each published period and set of insatser. What
 - "Alla insatser" adds up its insatser (a release for one insats has only it), a period its
   quarters;
 - persons: at most the spells active in the period, at least one if any was, at least the spells
-  enrolled at the start or end within one insats, at least those of a shorter period or fewer
+  enrolled at any quarter's start in it within one insats, at least those of a shorter period or fewer
   insatser, at most the sum over insatser;
 - a hidden number can be anything from 0 up (the rule text says zeros can be hidden too).
 
@@ -365,7 +365,8 @@ class Audit:
             self.rows.append(({person: 1.0, anyone: -1.0}, 0, math.inf))
             self.rows.append(({**active, anyone: -100_000.0}, -math.inf, 0))
             if len(insatser) == 1:
-                for edge in (quarters[0], quarters[-1] + 1):
+                # one person's spells in an insats never overlap: at every quarter's start
+                for edge in [*quarters, quarters[-1] + 1]:
                     self.rows.append(({person: 1.0, self.var("bestånd", edge, insatser[0]): -1.0},
                                       0, math.inf))
         if EVERY in per_sheet and len(per_sheet) > 2:

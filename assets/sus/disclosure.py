@@ -55,10 +55,14 @@ _TOLERANCE = 1e-6
 # count this many times its count (the board's headline figure).
 _ZERO_WEIGHT = 4.0
 _SHARE_WEIGHT = 3.0
-# A solve given up after this long only means fewer requirements shown at once, or cells hidden
-# that might have stayed: never less protection.
-_TIME_LIMIT = 20.0
-# The whole protection of one release, at most (seconds; configurable per run). Past it the
+# A solve is bounded by work, not by the clock: at most this many branch-and-bound nodes (HiGHS's
+# mip_max_nodes; its linear relaxations are exact simplex solves), so a release gets the same
+# protection on an idle machine and on a loaded one. An integer solve stopped there without a
+# solution counts as finding none, which only hides more cells (or reports the requirement as
+# unprotected); never less protection, and never a share shown as "already public" unproved.
+_NODE_LIMIT = 1000
+# The whole protection of one release, at most (seconds; configurable per run): the clock is only
+# this safety net, never what decides an answer. Past it, even inside one solve, the
 # release is not published at all: hiding everything instead would be recorded in the register
 # and, since a hidden cell stays hidden while its value holds, hide the period for good.
 DEFAULT_TIME_LIMIT = 900.0
@@ -233,6 +237,9 @@ class Protection:
 
 # per unit an atom moves from its true value, in the solves that have an objective of their own
 _ANCHOR_WEIGHT = 1e-3
+# scipy.optimize.milp's status: 1 a time (or iteration) limit reached, 2 infeasible
+_CLOCK = 1
+_INFEASIBLE = 2
 
 
 def _anchored(objective, matrix, lower, upper, bounds_lower, bounds_upper, integrality,
@@ -280,6 +287,8 @@ class _Solver:
         self.lowest = np.full(len(cells), np.inf)
         self.highest = np.full(len(cells), -np.inf)
         self.solves = 0
+        # whether the last solve without a solution proved that none exists
+        self.proved_none = False
         self.seconds = 0.0
         self.cpu = 0.0
         self._systems: dict[bytes, tuple] = {}
@@ -397,22 +406,23 @@ class _Solver:
         left = self.deadline - started
         if left <= 0:
             raise _OutOfTime
-        limit = min(_TIME_LIMIT, left)
+        # the clock only as the release's safety net: what a solve finds is decided by its work
+        # (simplex to the end, at most _NODE_LIMIT nodes), whatever else the machine is doing
+        limit = left
         integer = integrality > 0
         attempts = [(objective, _ANCHOR_WEIGHT)]
         if anchor is not None and np.any(objective) and not relaxed_only:
             attempts.append((np.zeros_like(objective), 1.0))
+        self.proved_none = False
         try:
             for goal, weight in attempts:
                 problem = (goal, matrix, lower, upper, bounds_lower, bounds_upper, integrality)
                 if anchor is not None:
                     problem = _anchored(*problem, anchor, weight)
-                self.solves += 1
-                result = milp(problem[0], bounds=Bounds(problem[4], problem[5]),
-                              constraints=LinearConstraint(*problem[1:4]),
-                              options={"time_limit": limit})
-                self._in_time()
+                result = self._milp(problem, {"time_limit": limit}, integer=False)
                 if result.x is None:
+                    # an infeasible relaxation proves that no integer solution exists either
+                    self.proved_none = result.status == _INFEASIBLE
                     return None
                 x = result.x if anchor is None else _unanchored(result.x, anchor)
                 if self.integral(x[integer]):
@@ -423,22 +433,41 @@ class _Solver:
             if anchor is not None:
                 # the integer solver finds its way far sooner with the atoms held near the data
                 problem = _anchored(*problem, anchor, _ANCHOR_WEIGHT)
-            self.solves += 1
-            result = milp(problem[0], integrality=problem[6],
-                          bounds=Bounds(problem[4], problem[5]),
-                          constraints=LinearConstraint(*problem[1:4]),
-                          options={"time_limit": limit, "mip_rel_gap": gap})
-            self._in_time()
+            result = self._milp(problem, {"time_limit": limit, "mip_rel_gap": gap,
+                                          "node_limit": _NODE_LIMIT}, integer=True)
             if result.x is None:
+                # stopped at the node limit without a solution: none found, none proved absent
+                self.proved_none = result.status == _INFEASIBLE
                 return None
             return result.x if anchor is None else _unanchored(result.x, anchor)
         finally:
             self.seconds += time.perf_counter() - started
             self.cpu += time.process_time() - cpu
 
-    def _in_time(self) -> None:
-        # a solve cut short by the deadline says nothing (no solution is not "none exists")
-        if time.perf_counter() >= self.deadline:
+    def _milp(self, problem: tuple, options: dict, integer: bool):
+        """One HiGHS solve of (objective, matrix, lower, upper, bounds lower, bounds upper,
+        integrality). An "infeasible" is confirmed without presolve: on these models HiGHS's
+        presolve has called a problem infeasible that has a solution (seen on the attacker's
+        model), and "no solution" may show a share or hide cells."""
+        arguments = {"bounds": Bounds(problem[4], problem[5]),
+                     "constraints": LinearConstraint(*problem[1:4])}
+        if integer:
+            arguments["integrality"] = problem[6]
+        self.solves += 1
+        result = milp(problem[0], **arguments, options=options)
+        self._in_time(result)
+        if result.status == _INFEASIBLE:
+            self.solves += 1
+            result = milp(problem[0], **arguments, options={**options, "presolve": False})
+            self._in_time(result)
+        return result
+
+    def _in_time(self, result) -> None:
+        # a solve cut short by the clock says nothing (no solution is not "none exists", and a
+        # solution found in time on an idle machine may not be found on a loaded one): the
+        # release is refused instead. scipy's status 1 is HiGHS's time or iteration limit, and
+        # only the time limit is set.
+        if result.status == _CLOCK or time.perf_counter() >= self.deadline:
             raise _OutOfTime
 
     def _whole(self, free: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -736,8 +765,9 @@ class _Protector:
                     continue
                 found = self._hide_for(solver, requirement, visible, movable & ~hidden, weights)
                 if found is None:
-                    if requirement.share in self.new_shares:
-                        # what was published before gives this share already: it is shown
+                    if requirement.share in self.new_shares and solver.proved_none:
+                        # what was published before gives this share already (proved: no
+                        # solution at all, not merely none found): it is shown
                         self.public_shares.add(requirement.share)
                     else:
                         unprotected.add(requirement)
@@ -813,15 +843,20 @@ class _Protector:
                   movable: np.ndarray, weights: np.ndarray) -> np.ndarray | None:
         """The visible cells to hide so that the requirement can be met, the cheapest; empty
         when it can be met as things are; None when hiding all of the new release would not
-        do."""
+        do, or no way was found (``solver.proved_none`` tells which)."""
         fixed = visible & ~movable
         for exact, integer in ((False, False), (True, False), (True, True)):
-            options = [found for condition in requirement.conditions
-                       if (found := solver.deviation(
-                           condition, visible, movable, weights, integer,
-                           solver.loose(fixed, condition.cell, exact))) is not None]
+            options, proved = [], True
+            for condition in requirement.conditions:
+                found = solver.deviation(condition, visible, movable, weights, integer,
+                                         solver.loose(fixed, condition.cell, exact))
+                if found is None:
+                    proved &= solver.proved_none
+                else:
+                    options.append(found)
             if not options:
                 if exact:
+                    solver.proved_none = proved
                     return None
                 continue
             _, cells, y = min(options, key=lambda option: option[0])
@@ -829,6 +864,7 @@ class _Protector:
                 solver.add(y)
             if len(cells) or integer:
                 return cells
+        solver.proved_none = False
         return None
 
     def _result(self, hidden: np.ndarray, primary: np.ndarray, small: np.ndarray,

@@ -13,8 +13,8 @@ The unknowns (*atoms*) are the smallest counts the published cells add up:
   table where a spell can count under several categories is bounded by it;
 - per published period and set of insatser: the unique persons, which add up over nothing: at most
   the spells active in the period, at least one when there is one, at least the stocks within one
-  insats (its spells of one person never overlap), at least those of a shorter period or fewer
-  insatser, at most those of the parts.
+  insats at every quarter's start in the period (its spells of one person never overlap), at
+  least those of a shorter period or fewer insatser, at most those of the parts.
 
 Every published cell is a sum of atoms: a period's count the sum over its segments, "Alla
 insatser" over its insatser, Totalt over kön or categories, a goal share's count over its
@@ -382,7 +382,9 @@ class Model:
             rows.add(_sum([index], [flag]), 0, math.inf)
             rows.add({**_sum(active), flag: -float(big)}, -math.inf, 0)
             if len(positions) == 1:
-                for edge in (first, last + 1):
+                # a person's spells in one insats never overlap: at every quarter's start in the
+                # period (not only its edges) the spells enrolled are at most its persons
+                for edge in range(first, last + 2):
                     rows.add(_sum([index], [self.stock[edge - self.first, positions[0]]]),
                              0, math.inf)
         keys = list(self.persons)

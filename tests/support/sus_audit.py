@@ -12,15 +12,16 @@ start, and the unique persons of each published period and set of insatser. What
 
 - every shown number (a share: its count over its kön's ended spells, as an exact fraction),
   every quarterly bar;
-- a table's categories add up to its population per kön (Försörjning: every category at most the
-  population, all together at least it, Ingen offentlig försörjning and Okänd alone), the enrolled
-  tables share one population and the ended tables another; Nyinskrivna is the enrolled
+- a table's categories add up to its population per kön (the three Försörjning tables: every
+  category at most the population, all together at least it, Ingen offentlig försörjning, Okänd
+  and Uppgift saknas alone), the enrolled tables share one population and the ended tables
+  (avslutsanledning, tid i insatsen, försörjning before and after) another; Nyinskrivna is the enrolled
   population plus varav anonyma, Utskrivna the ended population plus anonymous ended spells;
 - start + enrolled - ended = the next quarter's start;
 - "Alla insatser" adds up its insatser (a release for one insats has only it), a period its
   quarters;
 - persons: at most the spells active in the period, at least one if any was, at least the spells
-  enrolled at the start or end within one insats, at least those of a shorter period or fewer
+  enrolled at any quarter's start in it within one insats, at least those of a shorter period or fewer
   insatser, at most the sum over insatser;
 - a hidden number can be anything from 0 up (the rule text says zeros can be hidden too).
 
@@ -59,11 +60,16 @@ START, NEW, ANONYMOUS, ENDED, END, PERSONS = (
     "Inskrivna vid periodens slut", "Unika personer")
 ENROLLED_TABLES = ("Försörjning vid inskrivning", "Tid i offentlig försörjning",
                    "Ålder vid inskrivning")
-MULTIPLE = "Försörjning vid inskrivning"
 ALONE = ("Ingen offentlig försörjning", "Okänd")
+MISSING = "Uppgift saknas"
 EXITS = "Utskrivna per avslutsanledning"
 MONTHS = "Tid i insatsen"
-ENDED_TABLES = (EXITS, MONTHS)
+BEFORE, AFTER = "Försörjning vid inskrivning, utskrivna", "Försörjning vid utskrivning"
+ENDED_TABLES = (EXITS, MONTHS, BEFORE, AFTER)
+# the tables where a spell counts under several categories, and the categories it counts under
+# alone (the outputs contract: two försörjningskällor count under both)
+MULTIPLE = {"Försörjning vid inskrivning": ALONE, BEFORE: (*ALONE, MISSING),
+            AFTER: (*ALONE, MISSING)}
 GOALS = "Måluppfyllelse"
 _MONTH_NAMES = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti",
                 "september", "oktober", "november", "december")
@@ -220,23 +226,22 @@ class Audit:
                 for kon in KON_COLUMNS:
                     enrolled = self.var("inskrivna", quarter, insats, kon)
                     ended = self.var("utskrivna", quarter, insats, kon)
-                    for table in ENROLLED_TABLES:
+                    for table in (*ENROLLED_TABLES, *ENDED_TABLES):
+                        population = enrolled if table in ENROLLED_TABLES else ended
                         atoms = [self.var(table, quarter, insats, c, kon)
                                  for c in self.categories[table]]
-                        if table == MULTIPLE:
-                            rows.append(({**{a: 1.0 for a in atoms}, enrolled: -1.0}, 0, math.inf))
-                            alone = [self.var(table, quarter, insats, c, kon) for c in ALONE]
+                        if table in MULTIPLE:
+                            rows.append(({**{a: 1.0 for a in atoms}, population: -1.0},
+                                         0, math.inf))
+                            alone = [self.var(table, quarter, insats, c, kon)
+                                     for c in MULTIPLE[table] if c in self.categories[table]]
                             for category, atom in zip(self.categories[table], atoms):
                                 terms = {a: 1.0 for a in alone}
                                 terms[atom] = 1.0
-                                terms[enrolled] = -1.0
+                                terms[population] = -1.0
                                 rows.append((terms, -math.inf, 0))
                         else:
-                            rows.append(({**{a: 1.0 for a in atoms}, enrolled: -1.0}, 0, 0))
-                    for table in ENDED_TABLES:
-                        atoms = [self.var(table, quarter, insats, c, kon)
-                                 for c in self.categories[table]]
-                        rows.append(({**{a: 1.0 for a in atoms}, ended: -1.0}, 0, 0))
+                            rows.append(({**{a: 1.0 for a in atoms}, population: -1.0}, 0, 0))
                 new = self.var("nya", quarter, insats)
                 anonymous = self.var("anonyma", quarter, insats)
                 gone = self.var("slutade", quarter, insats)
@@ -360,7 +365,8 @@ class Audit:
             self.rows.append(({person: 1.0, anyone: -1.0}, 0, math.inf))
             self.rows.append(({**active, anyone: -100_000.0}, -math.inf, 0))
             if len(insatser) == 1:
-                for edge in (quarters[0], quarters[-1] + 1):
+                # one person's spells in an insats never overlap: at every quarter's start
+                for edge in [*quarters, quarters[-1] + 1]:
                     self.rows.append(({person: 1.0, self.var("bestånd", edge, insatser[0]): -1.0},
                                       0, math.inf))
         if EVERY in per_sheet and len(per_sheet) > 2:
@@ -435,9 +441,14 @@ class Audit:
             matrix = sparse.vstack([matrix, more.tocsr()], format="csr")
             lower = np.concatenate([lower, [low for _, low, _ in extra]])
             upper = np.concatenate([upper, [high for _, _, high in extra]])
-        result = milp(objective, integrality=np.ones(self.n), bounds=Bounds(0, bounds),
-                      constraints=LinearConstraint(matrix, lower, upper),
-                      options={"time_limit": 60, "mip_rel_gap": 0})
+        problem = {"integrality": np.ones(self.n), "bounds": Bounds(0, bounds),
+                   "constraints": LinearConstraint(matrix, lower, upper)}
+        result = milp(objective, **problem, options={"time_limit": 60, "mip_rel_gap": 0})
+        if result.status == 2:
+            # HiGHS's presolve has called this model infeasible where it has a solution (a
+            # cell "pinned" that is not): an infeasible verdict is confirmed without it
+            result = milp(objective, **problem,
+                          options={"time_limit": 60, "mip_rel_gap": 0, "presolve": False})
         if result.status == 3:
             raise OverflowError("unbounded")
         return result.x

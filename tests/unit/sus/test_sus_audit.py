@@ -120,6 +120,11 @@ def test_a_hidden_share_counts_as_its_ratio(spells, tmp_path, make_spells) -> No
              for column in ("Män", st.TOTAL)}
     hide |= {(sheet, st.OVERVIEW, row, st.COUNT) for sheet in ("Alla insatser", "A")
              for row in (st.ENDED, st.AT_START, st.AT_END)}
+    # his försörjning before and after (none recorded here) counts him too
+    hide |= {(sheet, table, row, column) for sheet in ("Alla insatser", "A")
+             for table, row in [(st.FORSORJNING_FORE, "Sjukpenning (inkl. rehabiliteringspenning)"),
+                                (st.FORSORJNING_EFTER, st.MISSING)]
+             for column in ("Män", st.TOTAL)}
     audit = sus_audit.audit([release(both, "2024Q1", "2024Q4", tmp_path, hide)])
     share = key(audit, 0, "A", st.MAL, st.GOAL, "Män")
     assert audit.shown[share] == HIDDEN

@@ -56,35 +56,54 @@ def record_waiting(ctx: RunContext, waiting: list[Waiting], report: IngestReport
         report.waiting.append((entry.delivery.file_name, entry.reason))
 
 
-def record_delivery(ctx: RunContext, item: Item) -> int:
-    delivery = item.delivery
-    message = item.message
-    if item.rejection is not None:
-        message = str(item.rejection)
-    elif item.duplicate_of is not None:
-        message = f"samma innehåll som {item.duplicate_of}"
-    values = dict(source=delivery.source, file_name=delivery.file_name,
-                  extraction_date=delivery.extraction_date, scope=delivery.scope,
-                  sha256=delivery.sha256 or f"ej läst:{delivery.size}:{delivery.mtime_ns}",
-                  size_bytes=delivery.size, mtime_ns=delivery.mtime_ns,
-                  rows_read=item.conformed.rows_read if item.conformed else 0,
-                  rows_loaded=0, rows_held=0, outcome=item.outcome, message=message)
+def record_deliveries(ctx: RunContext, items: list[Item]) -> None:
+    """Every delivery of the batch in the manifest, with its id on the item: the new ones in one
+    INSERT (ids returned in order), the waiting notices of them all cleared in one DELETE; a file
+    that waited before keeps its manifest row."""
     table = models.Delivery.__table__
-    if item.waiting_id is not None:
+    fresh, rows = [], []
+    for item in items:
+        values = _manifest_values(item)
+        if item.waiting_id is None:
+            fresh.append(item)
+            rows.append(values)
+            continue
         ctx.connection.execute(update(table).where(table.c.id == item.waiting_id).values(**values))
-        delivery_id = item.waiting_id
+        item.delivery_id = item.waiting_id
         # read again in full: its rows are held anew, the steward's decision on the file stays
-        quarantine.forget_rows(ctx.connection, delivery_id, keep_rule=SHRUNK)
-        held_records.remove_delivery(ctx.connection, delivery_id)
-    else:
-        delivery_id = int(ctx.connection.execute(insert(table).values(**values))
-                          .inserted_primary_key[0])
-    ctx.clear_notices(WAITING_NOTICE, [delivery.file_name])
+        quarantine.forget_rows(ctx.connection, item.delivery_id, keep_rule=SHRUNK)
+        held_records.remove_delivery(ctx.connection, item.delivery_id)
+    if rows:
+        ids = ctx.connection.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars().all()
+        for item, delivery_id in zip(fresh, ids, strict=True):
+            item.delivery_id = int(delivery_id)
+    ctx.clear_notices(WAITING_NOTICE, [item.delivery.file_name for item in items])
+    for item in items:
+        message = _message(item)
+        if item.rejection is not None:
+            ctx.notice("avvisad_fil", item.delivery.file_name, 1, message)
+        elif item.duplicate_of is not None:
+            ctx.notice("dubblett", item.delivery.file_name, 1,
+                       f"{message}: lästes inte en gång till")
+
+
+def _message(item: Item) -> str | None:
     if item.rejection is not None:
-        ctx.notice("avvisad_fil", delivery.file_name, 1, message)
-    elif item.duplicate_of is not None:
-        ctx.notice("dubblett", delivery.file_name, 1, f"{message}: lästes inte en gång till")
-    return delivery_id
+        return str(item.rejection)
+    if item.duplicate_of is not None:
+        return f"samma innehåll som {item.duplicate_of}"
+    return item.message
+
+
+def _manifest_values(item: Item) -> dict:
+    delivery = item.delivery
+    return dict(source=delivery.source, file_name=delivery.file_name,
+                extraction_date=delivery.extraction_date, scope=delivery.scope,
+                sha256=delivery.sha256 or f"ej läst:{delivery.size}:{delivery.mtime_ns}",
+                size_bytes=delivery.size, mtime_ns=delivery.mtime_ns,
+                rows_read=item.conformed.rows_read if item.conformed else 0,
+                rows_loaded=0, rows_held=0, outcome=item.outcome, message=_message(item))
 
 
 def refresh_signatures(ctx: RunContext, deliveries: list[Delivery]) -> None:

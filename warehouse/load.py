@@ -195,6 +195,10 @@ def merge_delta(connection: Connection, table: Table, frame: pd.DataFrame) -> in
     staging table; the incoming frame holds one row per key (``newest_per_key``)."""
     if frame.empty:
         return 0
+    if connection.execute(select(table.c.record_key).limit(1)).first() is None:
+        # nothing stored to merge against (a source's first load, a backfill): straight in,
+        # without the copy through a staging table
+        return insert_frame(connection, table, frame)
     staging = Table(f"stage_{table.name}", MetaData(),
                     *[Column(column.name, column.type) for column in table.columns
                       if column.name != "id"],

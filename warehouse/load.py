@@ -189,9 +189,15 @@ def versions(extraction_date: pd.Series, file_name: pd.Series, row_number: pd.Se
 
 
 def newest_per_key(frame: pd.DataFrame) -> pd.DataFrame:
-    """Within one batch: for each record_key keep the row with the newest version."""
-    order = frame.sort_values(["record_key", VERSION], kind="stable")
-    return order.drop_duplicates("record_key", keep="last")
+    """Within one batch: for each record_key keep the row with the newest version. Only the keys
+    that occur more than once are sorted: sorting every key as text cost more than the rest of
+    the merge's preparation, and the merge is set-wise, so the rows' order does not matter."""
+    repeated = frame["record_key"].duplicated(keep=False).to_numpy()
+    if not repeated.any():
+        return frame
+    newest = (frame.loc[repeated].sort_values(["record_key", VERSION], kind="stable")
+              .drop_duplicates("record_key", keep="last"))
+    return pd.concat([frame.loc[~repeated], newest])
 
 
 def merge_delta(connection: Connection, table: Table, frame: pd.DataFrame) -> int:

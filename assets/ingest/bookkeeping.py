@@ -167,13 +167,18 @@ def finish(ctx: RunContext, batch: list[Item]) -> list[FileOutcome]:
 def _already_corrected(ctx: RunContext, items: list[Item], held: pd.DataFrame) -> pd.DataFrame:
     """A delta row whose record is already stored from a newer delivery is held closed: the
     correction arrived first, and the outcome must not depend on that order."""
-    typed = [item.conformed.extra.get(ISSUE_ROWS, pd.DataFrame()).assign(
-        delivery_id=item.delivery_id, _file=item.delivery.file_name,
-        _extracted=pd.Timestamp(item.delivery.extraction_date)) for item in items]
-    typed = [frame for frame in typed if not frame.empty]
+    typed = [(item, item.conformed.extra.get(ISSUE_ROWS)) for item in items]
+    typed = [(item, frame) for item, frame in typed if frame is not None and not frame.empty]
     if not typed:
         return held
-    rows = pd.concat(typed, ignore_index=True)
+    # whose rows they are, for the batch at once (per file, each assign copied the frame)
+    lengths = [len(frame) for _, frame in typed]
+    rows = pd.concat([frame for _, frame in typed], ignore_index=True).assign(
+        delivery_id=np.repeat([item.delivery_id for item, _ in typed], lengths),
+        _file=np.repeat(np.array([item.delivery.file_name for item, _ in typed], dtype=object),
+                        lengths),
+        _extracted=pd.Series([pd.Timestamp(item.delivery.extraction_date) for item, _ in typed])
+        .repeat(lengths).to_numpy())
     parts = [name for name in ctx.spec.record_key if name != "pseudonym"]
     if any(name not in rows for name in parts):
         return held

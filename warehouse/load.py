@@ -122,8 +122,14 @@ def _copy_text(values: pd.Series, column: Column) -> pd.Series:
         text = values.astype("string")
     else:
         text = values.astype("string")
-        for character, escaped in _COPY_ESCAPES:
-            text = text.str.replace(character, escaped, regex=False)
+        # one pass to find the few values that need escaping, instead of four over every value
+        special = text.str.contains(r"[\\\t\n\r]", regex=True).fillna(False).to_numpy(dtype=bool)
+        if special.any():
+            escaped = text[special]
+            for character, replacement in _COPY_ESCAPES:
+                escaped = escaped.str.replace(character, replacement, regex=False)
+            text = text.copy()
+            text[special] = escaped
     return text.astype("string").mask(missing, _COPY_NULL).reset_index(drop=True)
 
 

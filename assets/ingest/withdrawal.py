@@ -386,13 +386,13 @@ def _erasure_days(connection: Connection, people: pd.DataFrame):
                   Column("pseudonym", models.PSEUDONYM, primary_key=True), Column("day", Date),
                   Column("month", String(7)), prefixes=["TEMPORARY"])
     table.create(connection)
-    try:
-        load.insert_frame(connection, table, pd.DataFrame({
-            "pseudonym": days["pseudonym"].astype("string"), "day": days["erased_on"],
-            "month": days["erased_on"].dt.strftime("%Y-%m").astype("string")}))
-        yield table
-    finally:
-        table.drop(connection)
+    load.insert_frame(connection, table, pd.DataFrame({
+        "pseudonym": days["pseudonym"].astype("string"), "day": days["erased_on"],
+        "month": days["erased_on"].dt.strftime("%Y-%m").astype("string")}))
+    yield table
+    # not in a finally: after a failed statement PostgreSQL refuses the DROP and would hide the
+    # error; the failed transaction's rollback removes the table anyway
+    table.drop(connection)
 
 
 def _delete_dated(connection: Connection, table: Table, start: str, days: Table) -> int:

@@ -24,6 +24,7 @@ STAGES: dict[str, tuple[str, ...]] = {
     "consent": ("finsam.consent:consented", "assets.ingest.withdrawal:apply_erasure",
                 "assets.ingest.withdrawal:register_out_withdrawn"),
     "load": ("warehouse.load:merge_delta", "warehouse.load:replace_where",
+             "warehouse.load:replace_changed",
              "warehouse.load:insert_frame"),
     "SUS": ("assets.sus.assets:write_statistics", "assets.sus.submission:selection_for"),
     "budget": ("assets.budget.assets:write_quarter",),

@@ -20,15 +20,20 @@ from sqlalchemy import (
     DateTime,
     Integer,
     MetaData,
+    Numeric,
     Table,
     and_,
+    bindparam,
     delete,
     exists,
     func,
     insert,
     select,
+    type_coerce,
+    update,
 )
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.types import NULLTYPE
 
 KEY_SEPARATOR = "|"
 
@@ -117,8 +122,14 @@ def _copy_text(values: pd.Series, column: Column) -> pd.Series:
         text = values.astype("string")
     else:
         text = values.astype("string")
-        for character, escaped in _COPY_ESCAPES:
-            text = text.str.replace(character, escaped, regex=False)
+        # one pass to find the few values that need escaping, instead of four over every value
+        special = text.str.contains(r"[\\\t\n\r]", regex=True).fillna(False).to_numpy(dtype=bool)
+        if special.any():
+            escaped = text[special]
+            for character, replacement in _COPY_ESCAPES:
+                escaped = escaped.str.replace(character, replacement, regex=False)
+            text = text.copy()
+            text[special] = escaped
     return text.astype("string").mask(missing, _COPY_NULL).reset_index(drop=True)
 
 
@@ -184,9 +195,15 @@ def versions(extraction_date: pd.Series, file_name: pd.Series, row_number: pd.Se
 
 
 def newest_per_key(frame: pd.DataFrame) -> pd.DataFrame:
-    """Within one batch: for each record_key keep the row with the newest version."""
-    order = frame.sort_values(["record_key", VERSION], kind="stable")
-    return order.drop_duplicates("record_key", keep="last")
+    """Within one batch: for each record_key keep the row with the newest version. Only the keys
+    that occur more than once are sorted: sorting every key as text cost more than the rest of
+    the merge's preparation, and the merge is set-wise, so the rows' order does not matter."""
+    repeated = frame["record_key"].duplicated(keep=False).to_numpy()
+    if not repeated.any():
+        return frame
+    newest = (frame.loc[repeated].sort_values(["record_key", VERSION], kind="stable")
+              .drop_duplicates("record_key", keep="last"))
+    return pd.concat([frame.loc[~repeated], newest])
 
 
 def merge_delta(connection: Connection, table: Table, frame: pd.DataFrame) -> int:
@@ -195,6 +212,10 @@ def merge_delta(connection: Connection, table: Table, frame: pd.DataFrame) -> in
     staging table; the incoming frame holds one row per key (``newest_per_key``)."""
     if frame.empty:
         return 0
+    if connection.execute(select(table.c.record_key).limit(1)).first() is None:
+        # nothing stored to merge against (a source's first load, a backfill): straight in,
+        # without the copy through a staging table
+        return insert_frame(connection, table, frame)
     staging = Table(f"stage_{table.name}", MetaData(),
                     *[Column(column.name, column.type) for column in table.columns
                       if column.name != "id"],
@@ -219,6 +240,123 @@ def replace_where(connection: Connection, table: Table, condition, frame: pd.Dat
     connection.execute(delete(table).where(condition))
     return insert_frame(connection, table, frame)
 
+
+
+#: lineage every row of a snapshot delivery shares: written by one UPDATE, not compared per row
+_SHARED_LINEAGE = ("delivery_id", "extraction_date")
+_NULL_TEXT = "\x00"
+
+
+def replace_changed(connection: Connection, table: Table, condition, frame: pd.DataFrame) -> dict:
+    """Make the rows matching ``condition`` (a snapshot scope) equal ``frame``, writing only the
+    difference: rows whose ``record_key`` is gone are deleted, new keys inserted, and rows whose
+    values changed updated in place (their id stays); the delivery and extraction date every row
+    of the snapshot shares are set by one statement. Rows are compared by their values as text,
+    both sides through the same conversion, so a value written and read back compares equal.
+    Returns how many rows each kind of write touched."""
+    columns = _compared_columns(table, frame)
+    shared = _shared_lineage(table, frame)
+    if columns is None or shared is None:
+        return {"replaced": replace_where(connection, table, condition, frame)}
+    # the driver's own values, without SQLAlchemy's conversion per value: both sides are turned
+    # into the same text below anyway
+    rows = connection.execute(
+        select(table.c.id, *(type_coerce(table.c[name], NULLTYPE).label(name) for name in columns))
+        .where(condition)).all()
+    if not rows:
+        return {"inserted": insert_frame(connection, table, frame)}
+    # column by column straight from the rows: building a frame from the Row objects costs more
+    stored = pd.DataFrame({name: pd.Series(values, dtype=object)
+                           for name, values in zip(["id", *columns], zip(*rows))})
+    incoming = _with_defaults(frame, table).reset_index(drop=True)
+    where = pd.Index(stored["record_key"]).get_indexer(incoming["record_key"])
+    found = where >= 0
+    changed = found.copy()
+    changed[found] = _differs(incoming.loc[found], stored.take(where[found]), table, columns[1:])
+    gone = np.ones(len(stored), dtype=bool)
+    gone[where[found]] = False
+    deleted = stored["id"].to_numpy()[gone].tolist()
+    for start in range(0, len(deleted), 500):
+        connection.execute(delete(table).where(table.c.id.in_(deleted[start:start + 500])))
+    if changed.any():
+        rows = to_records(incoming.loc[changed], table)
+        for row, id_ in zip(rows, stored["id"].to_numpy()[where[changed]]):
+            row["_id"] = int(id_)
+        values = {name: bindparam(f"_v_{name}") for name in rows[0] if name not in ("_id", "id")}
+        connection.execute(update(table).where(table.c.id == bindparam("_id")).values(values),
+                           [{("_id" if name == "_id" else f"_v_{name}"): value
+                             for name, value in row.items()} for row in rows])
+    inserted = insert_frame(connection, table, incoming.loc[~found])
+    if shared:
+        delivery_id, extracted = shared
+        connection.execute(update(table).where(
+            condition, table.c.delivery_id.isnot(None),
+            (table.c.delivery_id != delivery_id) | (table.c.extraction_date != extracted))
+            .values(delivery_id=delivery_id, extraction_date=extracted))
+    return {"deleted": len(deleted), "updated": int(changed.sum()), "inserted": inserted}
+
+
+def _compared_columns(table: Table, frame: pd.DataFrame) -> list[str] | None:
+    """The columns a row is compared by (record_key first), or None where rows cannot be compared
+    by value (no record key, a timestamp column)."""
+    if "record_key" not in table.c or "record_key" not in frame:
+        return None
+    if any(isinstance(column.type, DateTime) for column in table.columns):
+        return None
+    rest = [column.name for column in table.columns
+            if column.name not in ("id", "record_key", *_SHARED_LINEAGE)]
+    return ["record_key", *rest, *(name for name in _SHARED_LINEAGE if name in table.c)]
+
+
+def _shared_lineage(table: Table, frame: pd.DataFrame):
+    """(delivery id, extraction date) when every row of ``frame`` with a delivery has the same
+    ones (a snapshot's rows; a de-identified spell has none), () where the table has no lineage,
+    None where the rows differ (then they are compared like any value)."""
+    if not all(name in table.c for name in _SHARED_LINEAGE):
+        return ()
+    if not all(name in frame for name in _SHARED_LINEAGE):
+        return None
+    with_delivery = frame.loc[frame["delivery_id"].notna(), list(_SHARED_LINEAGE)]
+    ids = with_delivery["delivery_id"].unique()
+    days = pd.to_datetime(with_delivery["extraction_date"]).unique()
+    if len(ids) != 1 or len(days) != 1 or pd.isna(days[0]):
+        return () if with_delivery.empty else None
+    return int(ids[0]), pd.Timestamp(days[0]).date()
+
+
+def _differs(incoming: pd.DataFrame, stored: pd.DataFrame, table: Table,
+             columns: list[str]) -> np.ndarray:
+    """Per pair of rows (incoming and stored, aligned), whether any compared value differs. Both
+    sides go through the same conversion to text: dates as ISO days, booleans as 1/0, numbers
+    through pandas' nullable types, missing as a character no value holds. The shared lineage
+    counts only by whether it is there (its value is written for the whole scope at once)."""
+    differs = np.zeros(len(incoming), dtype=bool)
+    for name in columns:
+        sides = []
+        for frame in (incoming, stored):
+            values = (frame[name] if name in frame else pd.Series(pd.NA, index=frame.index)
+                      ).reset_index(drop=True)
+            if name in _SHARED_LINEAGE:
+                sides.append(values.isna().to_numpy())
+                continue
+            sides.append(_value_text(values, table.c[name]).to_numpy(dtype=object,
+                                                                     na_value=_NULL_TEXT))
+        differs |= sides[0] != sides[1]
+    return differs
+
+
+def _value_text(values: pd.Series, column: Column) -> pd.Series:
+    kind = column.type
+    if isinstance(kind, Date):
+        # ISO text as SQLite keeps it, date objects from other drivers, datetimes from a frame
+        return pd.to_datetime(values, format="ISO8601").dt.strftime("%Y-%m-%d").astype("string")
+    if isinstance(kind, Boolean):
+        return values.astype("boolean").map({True: "1", False: "0"}).astype("string")
+    if isinstance(kind, Integer):
+        return pd.to_numeric(values).astype("Int64").astype("string")
+    if isinstance(kind, Numeric):
+        return pd.to_numeric(values).astype("Float64").astype("string")
+    return values.astype("string")
 
 
 def stored_versions(connection: Connection, table: Table, keys: pd.Series) -> pd.Series:

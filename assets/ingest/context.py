@@ -170,10 +170,11 @@ class RunContext:
         table = models.StewardNotice.__table__
         for file_name in file_names:
             self.pending_notices.pop((kind, file_name), None)
-        if file_names:
+        names = sorted(set(file_names))
+        for start in range(0, len(names), 500):
             self.connection.execute(delete(table).where(
                 table.c.kind == kind, table.c.source == self.spec.name,
-                table.c.file_name.in_(file_names)))
+                table.c.file_name.in_(names[start:start + 500])))
 
     def notice(self, kind: str, file_name: str, count: int, detail: str | None) -> None:
         """Record (or refresh) a steward notice about one file: counts, never values. Written

@@ -56,7 +56,9 @@ def raw_rows(item: Item, row_numbers: pd.Series, numbers: pd.DataFrame | None
     rows = item.raw.loc[item.raw["row_number"].isin(row_numbers).to_numpy()]
     if numbers is None or "pnr" not in numbers:
         return rows, None
-    by_row = numbers.drop_duplicates("row_number").set_index("row_number")["pnr"]
+    # only the two columns: indexing the whole typed frame by row copied every column of it
+    pairs = numbers[["row_number", "pnr"]].drop_duplicates("row_number")
+    by_row = pd.Series(pairs["pnr"].array, index=pd.Index(pairs["row_number"]))
     return rows, pd.Series(rows["row_number"].map(by_row).to_numpy(), index=rows.index,
                            dtype="string")
 

@@ -51,8 +51,7 @@ def ingest_source(source: str, landing: Path, engine: Engine, keys: Keys, *,
         bookkeeping.record_unrecognised(ctx, new_unrecognised, report)
         bookkeeping.record_waiting(ctx, scan.waiting, report)
         bookkeeping.refresh_signatures(ctx, batch.unchanged)
-        for item in batch.items:
-            item.delivery_id = bookkeeping.record_delivery(ctx, item)
+        bookkeeping.record_deliveries(ctx, batch.items)
         if spec.catalogue is not None:
             catalogue = held.catalogue(connection)
             for item in batch.items:

@@ -54,8 +54,13 @@ def reservnummer_rows(frame: pd.DataFrame) -> pd.Series:
 def with_lineage(frame: pd.DataFrame, delivery: Delivery, delivery_id: int) -> pd.DataFrame:
     """Where each row came from, and its version (extraction date, file, row): the newest version
     of a record wins, whatever order deliveries arrive in."""
-    extracted = pd.Series(pd.Timestamp(delivery.extraction_date), index=frame.index)
-    named = pd.Series(delivery.file_name, index=frame.index, dtype="string")
+    return lineage(frame, pd.Timestamp(delivery.extraction_date), delivery.file_name, delivery_id)
+
+
+def lineage(frame: pd.DataFrame, extraction_date, file_name, delivery_id) -> pd.DataFrame:
+    """``with_lineage`` for rows of one delivery (scalars) or of several (one value per row)."""
+    extracted = pd.Series(extraction_date, index=frame.index)
+    named = pd.Series(file_name, index=frame.index, dtype="string")
     rows = frame["row_number"] if "row_number" in frame else pd.Series(0, index=frame.index)
     return frame.assign(delivery_id=delivery_id, extraction_date=extracted, file_name=named,
                         version=versions(extracted, named, rows))

@@ -161,7 +161,8 @@ def _replace(ctx: RunContext, name: str, item: Item) -> None:
         frame = item.prepared
     table = ctx.spec.table
     check_before_load(table.name, frame, ctx.registry.schemas)
-    load.replace_where(ctx.connection, table, _condition(ctx, name), frame)
+    # only what changed is written: a register delivered whole every day mostly repeats itself
+    load.replace_changed(ctx.connection, table, _condition(ctx, name), frame)
     item.tally.loaded = len(frame)
 
 

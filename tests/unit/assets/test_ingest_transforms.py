@@ -117,3 +117,28 @@ def test_deidentify_keeps_one_token_per_person_and_no_pointer_back():
     assert out[["delivery_id", "row_number", "extraction_date"]].isna().all().all()
     assert out["deidentified_person"].nunique() == 2
     assert not out["record_key"].str.contains("p1").any()
+
+
+def test_newest_per_key_equals_sorting_every_key():
+    """Only repeated keys are sorted now: the newest version of each key must be exactly what
+    sorting the whole batch by key and version and keeping the last gives (recomputed here)."""
+    import numpy as np
+
+    from warehouse.load import newest_per_key
+
+    rng = np.random.default_rng(7)
+    count = 5000
+    keys = pd.array([f"p{person}|2024-{month:02d}" for person, month in
+                     zip(rng.integers(0, 800, count), rng.integers(1, 13, count))], dtype="string")
+    versions = pd.array([f"2024-0{day}-01|fil{file}.csv|{row:010d}" for day, file, row in
+                         zip(rng.integers(1, 9, count), rng.integers(0, 40, count),
+                             range(count))], dtype="string")
+    frame = pd.DataFrame({"record_key": keys, "version": versions, "value": np.arange(count)})
+    expected = (frame.sort_values(["record_key", "version"], kind="stable")
+                .drop_duplicates("record_key", keep="last"))
+    ours = newest_per_key(frame)
+    assert frame["record_key"].duplicated().any()
+    pd.testing.assert_frame_equal(ours.sort_values("record_key").reset_index(drop=True),
+                                  expected.reset_index(drop=True))
+    unique = frame.drop_duplicates("record_key")
+    assert newest_per_key(unique) is unique

@@ -20,7 +20,6 @@ from sources.landing import IngestSettings
 from sources.spec import Source, Strategy
 from warehouse import models
 
-
 # A large text file is first judged on this many of its rows, spread evenly over it (issue 16)
 SAMPLE_ROWS = 10_000
 

@@ -173,7 +173,14 @@ def _failure(instance: dg.DagsterInstance, run: dg.DagsterRun) -> tuple[list[str
             error = error.cause
         if error is not None:
             reasons.append(" ".join(mask_text(error.message).split()))
-    return steps, "; ".join(reasons) or f"slutade {run.status.value}"
+    if not reasons:
+        # no step failed: the run as a whole did. Its process died (the code server's engine
+        # event says how, e.g. "terminated by signal 9 (SIGKILL)"), or it timed out
+        for kind in (dg.DagsterEventType.ENGINE_EVENT, dg.DagsterEventType.RUN_FAILURE):
+            records = instance.get_records_for_run(run.run_id, of_type=kind).records[-1:]
+            reasons += [" ".join(mask_text(record.event_log_entry.message or "").split())
+                        for record in records]
+    return steps, "; ".join(reason for reason in reasons if reason) or f"slutade {run.status.value}"
 
 
 def _wait(instance: dg.DagsterInstance, backfill_id: str, keys: list[str],

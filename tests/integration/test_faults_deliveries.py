@@ -14,6 +14,7 @@ import csv
 import datetime as dt
 import hashlib
 import os
+import random
 import resource
 import shutil
 import subprocess
@@ -91,7 +92,7 @@ def _junk(path: Path, megabytes: int) -> int:
     """A Försäkringskassan file with the right header and then megabytes of junk lines (short
     random tokens with separators and quotes, as a broken export or a wrong file gives); returns
     its number of lines."""
-    rng = __import__("random").Random(16)
+    rng = random.Random(16)
     alphabet = "abcdefghijklmnopqrstuvwxyzÅÄÖ0123456789;;,|\"' "
     lines = ["PERSONNR;NAMN;FORMAN;OMFATTNING;FOM;TOM;KONTOR"]
     size = 0

@@ -13,7 +13,7 @@ CI's time budget: the nightly-during-a-backfill case runs on SQLite always, on P
 ``FINSAM_FAULTS_SLOW=1``; the killed daemon run (two backfills) only with ``FINSAM_FAULTS_SLOW=1``
 (its fast variant, a real run process killed and marked failed by the sensor, is
 tests/unit/orchestration/test_dead_runs_sensor.py). Measured on a machine shared five ways (load
-about 15 on 2 cores): 6-10 minutes each; about 1.5 minutes of CPU each.
+about 15 on 2 cores): 6-10 minutes of wall time each.
 """
 
 from __future__ import annotations

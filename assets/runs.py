@@ -64,7 +64,11 @@ def dead_runs(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
         pid = run.tags.get(PID_TAG)
         if run.tags.get(HOST_TAG) != host or not (pid or "").isdigit():
             continue
-        since = record.create_timestamp.timestamp() if record.create_timestamp else None
+        # the tag is set once the run has started, by a process that began before that: a
+        # daemon's run worker is launched only after the run was created and queued, so the
+        # creation time would make every such worker look like a later process reusing the id
+        since = record.start_time or (record.create_timestamp.timestamp()
+                                      if record.create_timestamp else None)
         if not alive(int(pid), since):
             dead.append(run)
     return dead

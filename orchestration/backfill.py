@@ -38,6 +38,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets import runs
 from finsam.errors import RunFailed
 from finsam.masking import mask_text
 from orchestration.definitions import JOB
@@ -172,7 +173,14 @@ def _failure(instance: dg.DagsterInstance, run: dg.DagsterRun) -> tuple[list[str
             error = error.cause
         if error is not None:
             reasons.append(" ".join(mask_text(error.message).split()))
-    return steps, "; ".join(reasons) or f"slutade {run.status.value}"
+    if not reasons:
+        # no step failed: the run as a whole did. Its process died (the code server's engine
+        # event says how, e.g. "terminated by signal 9 (SIGKILL)"), or it timed out
+        for kind in (dg.DagsterEventType.ENGINE_EVENT, dg.DagsterEventType.RUN_FAILURE):
+            records = instance.get_records_for_run(run.run_id, of_type=kind).records[-1:]
+            reasons += [" ".join(mask_text(record.event_log_entry.message or "").split())
+                        for record in records]
+    return steps, "; ".join(reason for reason in reasons if reason) or f"slutade {run.status.value}"
 
 
 def _wait(instance: dg.DagsterInstance, backfill_id: str, keys: list[str],
@@ -180,11 +188,20 @@ def _wait(instance: dg.DagsterInstance, backfill_id: str, keys: list[str],
           result: BackfillResult, home: Path) -> None:
     """Until every run of the backfill has ended, saying each quarter as it ends."""
     reported: set[str] = set()
+    dead: set[str] = set()
     while True:
-        runs = {run.tags.get(PARTITION_TAG): run for run in
+        # A run whose worker was killed outright (kill -9, out of memory) would stay STARTED for
+        # ever, and the queue (one run at a time) and this command behind it: Dagster's run
+        # monitoring cannot see a dead worker of the default run launcher (it has no worker
+        # health check; only the run time limit would end it). Its process is gone: failed now.
+        killed = runs.fail_dead_runs(instance)
+        dead.update(killed)
+        ours = {run.tags.get(PARTITION_TAG): run for run in
                 instance.get_runs(filters=dg.RunsFilter(tags={BACKFILL_TAG: backfill_id}))}
+        for run_id in set(killed) - {run.run_id for run in ours.values()}:
+            write_alert(home, run_id, [], runs.DEAD)      # another run's: alerted all the same
         for key in keys:
-            run = runs.get(key)
+            run = ours.get(key)
             if key in reported or run is None or run.status not in _ENDED:
                 continue
             reported.add(key)
@@ -192,7 +209,7 @@ def _wait(instance: dg.DagsterInstance, backfill_id: str, keys: list[str],
                 result.done.append(key)
                 progress(key, "klart")
             else:
-                steps, reason = _failure(instance, run)
+                steps, reason = ([], runs.DEAD) if run.run_id in dead else _failure(instance, run)
                 result.failed[key] = f"körning {run.run_id}: {reason}"
                 # the daemon's location has no failure sensor: the alert is written here
                 write_alert(home, run.run_id, steps, reason)

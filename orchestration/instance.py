@@ -4,8 +4,11 @@
   storages and could leave them broken for good ("table ... already exists"). The settings file is
   written, and every storage created, under an exclusive lock on a file in the home.
 * The settings file the command line writes turns on Dagster's run monitoring: with the daemon
-  running (`dagster dev`, `dagster-daemon`), a run whose process stops reporting is marked failed
-  (runs that go on longer than ``max_runtime_seconds`` too), and ``larm_vid_fel`` writes the alert.
+  running (`dagster dev`, `dagster-daemon`), a run that does not start, or runs longer than
+  ``max_runtime_seconds``, is marked failed, and ``larm_vid_fel`` writes the alert. A run whose
+  worker was killed outright is not seen by it (the default run launcher has no worker health
+  check): the sensor ``avbrutna_korningar`` (and `finsam backfill` while it waits) marks it
+  failed once its process is gone.
 * Before every command-line run, runs left STARTED by a process of this host that no longer exists
   are marked failed, each with a line in ``alerts.jsonl``.
 """
@@ -30,9 +33,9 @@ SETTINGS = """\
 telemetry:
   enabled: false
 # With the daemon running (`dagster dev`, `dagster-daemon`): a run that does not start within 3
-# minutes, or runs longer than 6 hours (a killed run, a hang), is marked failed, and the sensor
-# larm_vid_fel writes it to alerts.jsonl. A run may set its own limit with the tag
-# dagster/max_runtime (seconds).
+# minutes, or runs longer than 6 hours (a hang), is marked failed, and the sensor larm_vid_fel
+# writes it to alerts.jsonl. A run may set its own limit with the tag dagster/max_runtime
+# (seconds). A run whose process was killed is marked failed by the sensor avbrutna_korningar.
 run_monitoring:
   enabled: true
   start_timeout_seconds: 180

@@ -21,6 +21,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from assets import runs
 from assets.ingest.reading import known
 from assets.resources import LandingZone, Warehouse
 from finsam.periods import quarter
@@ -190,5 +191,17 @@ def build(job: dg.UnresolvedAssetJobDefinition,
         write_alert(Path(os.environ.get("DAGSTER_HOME", ".")), context.dagster_run.run_id,
                     failed, reason)
 
-    return [nightly], [new_deliveries_sensor, alert_on_failure]
+    @dg.sensor(name="avbrutna_korningar", minimum_interval_seconds=60,
+               default_status=dg.DefaultSensorStatus.RUNNING)
+    def dead_runs(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+        """Markerar körningar vars process inte längre finns (kill -9, slut på minne) som
+        misslyckade, så att kön går vidare och larm_vid_fel skriver larmet."""
+        # Dagster's run monitoring cannot tell that a worker of the default run launcher died
+        # (no worker health check): such a run would stay STARTED until its time limit, and the
+        # queue, which takes one run at a time, would wait behind it
+        failed = runs.fail_dead_runs(context.instance)
+        return dg.SkipReason(f"{len(failed)} avbrutna körningar markerade som misslyckade"
+                             if failed else "inga avbrutna körningar")
+
+    return [nightly], [new_deliveries_sensor, alert_on_failure, dead_runs]
 

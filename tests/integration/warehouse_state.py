@@ -65,3 +65,10 @@ def differences(first: dict, second: dict) -> dict:
         if a != b:
             out[name] = {"bara_först": sum((a - b).values()), "bara_sedan": sum((b - a).values())}
     return out
+
+
+def rows_only_in(first: dict, second: dict, table: str) -> list[tuple]:
+    """The rows of ``table`` in ``first`` and not in ``second`` (each as often as it is extra),
+    for an assertion's message."""
+    extra = first.get(table, Counter()) - second.get(table, Counter())
+    return sorted(extra.elements())

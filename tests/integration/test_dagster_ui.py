@@ -33,6 +33,7 @@ import dagster as dg
 import pytest
 
 from finsam.periods import quarter
+from tests.support.dagster_checks import latest_evaluations
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -68,25 +69,10 @@ def intended(check: str) -> dg.AssetCheckSeverity:
     return WARN if check.endswith(GX_WARN_SUFFIXES) else ERROR
 
 
-def _latest_evaluations(instance: dg.DagsterInstance) -> dict[tuple[str, str], object]:
-    """The newest evaluation of every (asset, check), as the UI shows it."""
-    latest: dict[tuple[str, str], tuple[float, object]] = {}
-    for record in instance.get_run_records():
-        for event in instance.get_records_for_run(
-                record.dagster_run.run_id,
-                of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records:
-            evaluation = event.event_log_entry.dagster_event.event_specific_data
-            key = (evaluation.asset_key.to_user_string(), evaluation.check_name)
-            stamp = event.event_log_entry.timestamp
-            if key not in latest or stamp > latest[key][0]:
-                latest[key] = (stamp, evaluation)
-    return {key: evaluation for key, (_, evaluation) in latest.items()}
-
-
 def test_every_check_has_its_intended_severity_and_only_real_problems_fail(demo):
     instance = dg.DagsterInstance.from_config(str(demo / "dagster_home"))
     try:
-        evaluations = _latest_evaluations(instance)
+        evaluations = latest_evaluations(instance)
     finally:
         instance.dispose()
     # every kind of check ran on the demo

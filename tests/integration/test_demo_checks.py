@@ -8,31 +8,17 @@ import dagster as dg
 from finsam.periods import label, quarter
 from orchestration.partitions import current_quarter, quarter_keys
 from sources.registry import REGISTRY
+from tests.support.dagster_checks import latest_evaluations
 
 
 def _instance(demo) -> dg.DagsterInstance:
     return dg.DagsterInstance.from_config(str(demo / "dagster_home"))
 
 
-def _latest_evaluations(instance: dg.DagsterInstance) -> dict[tuple[str, str], object]:
-    """The newest evaluation of every (asset, check), as the UI shows it."""
-    latest: dict[tuple[str, str], tuple[float, object]] = {}
-    for record in instance.get_run_records():
-        for event in instance.get_records_for_run(
-                record.dagster_run.run_id,
-                of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records:
-            evaluation = event.event_log_entry.dagster_event.event_specific_data
-            key = (evaluation.asset_key.to_user_string(), evaluation.check_name)
-            stamp = event.event_log_entry.timestamp
-            if key not in latest or stamp > latest[key][0]:
-                latest[key] = (stamp, evaluation)
-    return {key: evaluation for key, (_, evaluation) in latest.items()}
-
-
 def test_every_source_is_on_time_and_its_checks_are_warnings(demo):
     instance = _instance(demo)
     try:
-        evaluations = _latest_evaluations(instance)
+        evaluations = latest_evaluations(instance)
     finally:
         instance.dispose()
     sources = {spec.asset for spec in REGISTRY.specs()}

@@ -10,7 +10,6 @@ The figures are the hand-made förbund of ``test_budget_assets``: in 2024Q1 JOBB
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from pathlib import Path
 
@@ -24,20 +23,11 @@ from orchestration import settings
 from orchestration.runner import run_quarters
 from tests.integration.test_budget_assets import _run
 from tests.integration.test_budget_assets import warehouse as _budget_warehouse
+from tests.support.outputs import digests, semicolon_rows
 
 warehouse = _budget_warehouse  # the hand-made förbund, ingested
 
 LATE = "20250301_huvudbok_rattelse.csv"
-
-
-def _digests(folder: Path) -> dict[str, str]:
-    return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted(folder.rglob("*")) if path.is_file()}
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle, delimiter=";"))
 
 
 def _late_correction(landing: Path) -> Path:
@@ -53,7 +43,7 @@ def test_a_signed_quarter_is_frozen_and_later_runs_write_its_corrections(
     out = tmp_path / "out"
     _run(warehouse_url, warehouse, out, key_files, "2024Q1", "2024Q1")
     folder = out / "budget" / "2024Q1"
-    signed = _digests(folder)
+    signed = digests(folder)
     assert "budgetuppfoljning.xlsx" in signed and "underlag.csv" in signed
 
     assert main(["signoff", "2024Q1", "--note", "styrelsen 2024-04-20",
@@ -68,10 +58,10 @@ def test_a_signed_quarter_is_frozen_and_later_runs_write_its_corrections(
     outcome = _run(warehouse_url, warehouse, out, key_files, "2024Q1", "2024Q1")[0]
 
     # the frozen files are exactly what was signed
-    assert _digests(folder) == signed
+    assert digests(folder) == signed
     assert outcome.metadata["budget_followup"]["skrivna"] == []
     corrections = out / "rattelser" / "2024Q1" / "budget" / "2024Q1"
-    cells = _rows(corrections / "celler.csv")
+    cells = semicolon_rows(corrections / "celler.csv")
     by_cell = {(row["Blad"], row["Rad"], row["Kolumn"]): row for row in cells}
     salaries = "Löner och arvoden (inkl. sociala avgifter)"
     jobb = by_cell[("JOBB", salaries, "Utfall kvartal")]
@@ -92,7 +82,7 @@ def test_a_signed_quarter_is_frozen_and_later_runs_write_its_corrections(
     # no cell of another insats changed
     assert {row["Blad"] for row in cells} <= {"JOBB", "Förbundet"}
     # the correction's own lineage: only the late delivery, with its own digest
-    (lineage,) = _rows(corrections / "underlag.csv")
+    (lineage,) = semicolon_rows(corrections / "underlag.csv")
     assert (lineage["Fil"], lineage["Sha256"], lineage["Uttagsdatum"]) == (
         LATE, hashlib.sha256(late.read_bytes()).hexdigest(), "2025-03-01")
 
@@ -140,14 +130,14 @@ def test_a_signed_sus_submission_gets_the_registrations_to_make(
     out = tmp_path / "out"
     _run_sus(warehouse_url, sample_landing, out, key_files)
     frozen = out / SUS_FOLDER
-    signed = _digests(frozen)
+    signed = digests(frozen)
     assert set(signed) == {"inregistreringar.csv", "utregistreringar.csv", "anonyma.csv",
                            "manuell_registrering.csv", "underlag.csv"}
     # lineage, recomputed from the landing files: the submission read the register and the
     # consents, the statistics the register
     for folder, sources in ((frozen, {"insats", "samtycke"}),
                             (out / "sus" / "2024Q1_2024Q1", {"insats"})):
-        rows = _rows(folder / "underlag.csv")
+        rows = semicolon_rows(folder / "underlag.csv")
         assert {row["Källa"] for row in rows} == sources
         for row in rows:
             landed = sample_landing / row["Källa"] / row["Fil"]
@@ -169,9 +159,9 @@ def test_a_signed_sus_submission_gets_the_registrations_to_make(
         ingest_source(source, sample_landing, engine, keys)
     _run_sus(warehouse_url, sample_landing, out, key_files)
 
-    assert _digests(frozen) == signed
+    assert digests(frozen) == signed
     corrections = out / "begransad" / "rattelser" / "2024Q1" / "sus" / "2024Q1_2024Q1"
-    rows = _rows(corrections / "registreringar.csv")
+    rows = semicolon_rows(corrections / "registreringar.csv")
     assert [(row["Åtgärd"], row["Fil"], row["Personnummer"], row["Inskrivningsdatum"],
              row["Fält"], row["Signerat värde"], row["Nytt värde"]) for row in rows] == [
         ("makulera", "inregistreringar.csv", "198001022386", "2024-01-15", "", "", ""),

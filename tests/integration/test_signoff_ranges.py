@@ -16,9 +16,7 @@ Also: the migration to 0005_signoff_ranges keeps the quarter sign-offs made befo
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import hashlib
 from pathlib import Path
 
 import pytest
@@ -30,29 +28,16 @@ from assets.signoff import Span
 from cli.main import main
 from tests.integration.test_budget_assets import _run
 from tests.integration.test_budget_assets import warehouse as _budget_warehouse
+from tests.integration.test_signoff import LATE, _late_correction
+from tests.support.outputs import digests, semicolon_rows
 from warehouse import models
 from warehouse.db import alembic_config
 
 warehouse = _budget_warehouse  # the hand-made förbund, ingested
 
-LATE = "20250301_huvudbok_rattelse.csv"
 CAUSE = "Orsak (leveranser efter signeringen)"
 
 
-def _digests(folder: Path) -> dict[str, str]:
-    return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted(folder.rglob("*")) if path.is_file()}
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle, delimiter=";"))
-
-
-def _late_correction(landing: Path) -> None:
-    lines = ["Ver.nr;Rad;Bokföringsdatum;Konto;Projekt;Belopp;Text",
-             "2401;1;2024-01-31;7010;JOBB;63000,00;Rättad lön"]
-    (landing / "ekonomi" / LATE).write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
 
 
 def _sign(url: str, out: Path, span: str, capsys) -> list[str]:
@@ -70,7 +55,7 @@ def test_a_range_freezes_exactly_the_folders_that_cover_it(
     _run(warehouse_url, warehouse, out, key_files, "2024Q1", "2024Q4")
     folders = ("arsredovisning/2024", "delarsrapport/2024T1", "delarsrapport/2024T2",
                *(f"budget/2024Q{n}" for n in (1, 2, 3, 4)))
-    before = {folder: _digests(out / folder) for folder in folders}
+    before = {folder: digests(out / folder) for folder in folders}
 
     assert _sign(warehouse_url, out, "2024Q1-2024Q4", capsys) == ["arsredovisning/2024"]
     # written as the folders name it, too
@@ -91,23 +76,23 @@ def test_a_range_freezes_exactly_the_folders_that_cover_it(
     frozen = {"arsredovisning/2024", "delarsrapport/2024T1", "budget/2024Q4"}
     for folder in folders:
         if folder in frozen:
-            assert _digests(out / folder) == before[folder], folder
+            assert digests(out / folder) == before[folder], folder
         else:
             # rebuilt from the corrected ledger (the 2024Q1-2024Q3 span was never signed)
-            assert _digests(out / folder) != before[folder], folder
+            assert digests(out / folder) != before[folder], folder
     corrections = out / "rattelser"
     assert sorted(path.parent.relative_to(corrections).as_posix()
                   for path in corrections.rglob("celler.csv")) == [
         "2024Q1_2024Q2/delarsrapport/2024T1", "2024Q1_2024Q4/arsredovisning/2024",
         "2024Q4/budget/2024Q4"]
 
-    year = _rows(corrections / "2024Q1_2024Q4" / "arsredovisning" / "2024" / "celler.csv")
+    year = semicolon_rows(corrections / "2024Q1_2024Q4" / "arsredovisning" / "2024" / "celler.csv")
     changes = {(row["Blad"], row["Rad"], float(row["Signerat värde"]), float(row["Nytt värde"]),
                 float(row["Skillnad"])) for row in year if row["Skillnad"]}
     assert ("Resultaträkning", "Summa kostnader", -420_000, -425_000, -5_000) in changes
     assert ("Resultaträkning", "Eget kapital vid årets slut", 78_000, 73_000, -5_000) in changes
     assert {row[CAUSE] for row in year} == {f"{LATE} (ekonomi, uttagen 2025-03-01)"}
-    tertial = _rows(corrections / "2024Q1_2024Q2" / "delarsrapport" / "2024T1" / "celler.csv")
+    tertial = semicolon_rows(corrections / "2024Q1_2024Q2" / "delarsrapport" / "2024T1" / "celler.csv")
     result = [row for row in tertial
               if row["Blad"] == "Resultaträkning" and row["Rad"] == "Periodens resultat"]
     assert result and all(
@@ -116,7 +101,7 @@ def test_a_range_freezes_exactly_the_folders_that_cover_it(
     assert any(float(row["Signerat värde"]) == pytest.approx(440_000 / 3 - 165_000)
                and float(row["Nytt värde"]) == pytest.approx(440_000 / 3 - 170_000)
                for row in result)
-    (lineage,) = _rows(corrections / "2024Q1_2024Q4" / "arsredovisning" / "2024" / "underlag.csv")
+    (lineage,) = semicolon_rows(corrections / "2024Q1_2024Q4" / "arsredovisning" / "2024" / "underlag.csv")
     assert (lineage["Fil"], lineage["Uttagsdatum"]) == (LATE, "2025-03-01")
 
     assert main(["signoff", "--list", "--warehouse", warehouse_url, "--out", str(out)]) == 0

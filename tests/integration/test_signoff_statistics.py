@@ -22,9 +22,7 @@ release as the register recorded it.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import hashlib
 import json
 import stat
 from pathlib import Path
@@ -40,6 +38,7 @@ from cli.main import main
 from finsam.reference import test_personnummer as skatteverket_numbers
 from orchestration import settings
 from orchestration.runner import run_quarters
+from tests.support.outputs import digests, semicolon_rows
 from warehouse import models
 
 HEADER = ("Insats;Personnummer;Namn;Anonym;Kön;Skyddad identitet;Aktualiserande part;"
@@ -115,16 +114,6 @@ def _run(warehouse_url: str, landing: Path, out: Path, key_files, min_cell: int)
                         asset_config={"sus_statistics": {"min_cell": min_cell}})
 
 
-def _digests(folder: Path) -> dict[str, str]:
-    return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted(folder.rglob("*")) if path.is_file()}
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle, delimiter=";"))
-
-
 def _sign(warehouse_url: str, out: Path, capsys) -> str:
     assert main(["signoff", "2024Q1-2024Q2", "--note", "SUS-statistik första halvåret",
                  "--warehouse", warehouse_url, "--out", str(out)]) == 0
@@ -181,7 +170,7 @@ def test_signed_statistics_stay_and_the_correction_is_right_by_hand(
         capsys):
     out = tmp_path / "out"
     _run(warehouse_url, landing, out, key_files, min_cell=1)
-    published, internal = _digests(out / PUBLISHED), _digests(out / INTERNAL)
+    published, internal = digests(out / PUBLISHED), digests(out / INTERNAL)
     assert set(published) == {"sus_statistik.xlsx", "sus_statistik.html", "underlag.csv"}
     assert set(internal) == {"sus_statistik_intern.xlsx", "underlag.csv"}
     printed = _sign(warehouse_url, out, capsys)
@@ -203,12 +192,12 @@ def test_signed_statistics_stay_and_the_correction_is_right_by_hand(
     assert "SUS-statistik 2024Q1-2024Q2 är signerad" in said
     assert "38 ändringar sedan signeringen" in said and f"rattelser/{SPAN}/sus/{SPAN}" in said
 
-    assert _digests(out / PUBLISHED) == published
-    assert _digests(out / INTERNAL) == internal
+    assert digests(out / PUBLISHED) == published
+    assert digests(out / INTERNAL) == internal
     corrections = out / "rattelser" / SPAN / "sus" / SPAN
     changed = {(row["Blad"], row["Tabell"], row["Rad"], row["Kolumn"]):
                (row["Signerat värde"], row["Nytt värde"], row["Skillnad"])
-               for row in _rows(corrections / "celler.csv")}
+               for row in semicolon_rows(corrections / "celler.csv")}
     akassa = "Arbetslöshetsersättning (a-kassa)"
     expected = {}
     for sheet in ("Alla insatser", "DEMO1"):
@@ -228,14 +217,14 @@ def test_signed_statistics_stay_and_the_correction_is_right_by_hand(
     assert changed == expected
     late = {f"{name} ({source}, uttagen 2025-01-15)"
             for name, source in (("20250115_DEMO1.csv", "insats"),)}
-    assert {row[CAUSE] for row in _rows(corrections / "celler.csv")} == late
-    assert {row["Fil"] for row in _rows(corrections / "underlag.csv")} == {"20250115_DEMO1.csv"}
+    assert {row[CAUSE] for row in semicolon_rows(corrections / "celler.csv")} == late
+    assert {row["Fil"] for row in semicolon_rows(corrections / "underlag.csv")} == {"20250115_DEMO1.csv"}
     # the internal workbook's corrections (every count) only under begransad, private
     private = out / "begransad" / "rattelser" / SPAN / "sus_statistik" / SPAN
     assert stat.S_IMODE(private.stat().st_mode) == 0o700
     assert stat.S_IMODE((private / "celler.csv").stat().st_mode) == 0o600
     internal_changes = {(row["Blad"], row["Tabell"], row["Rad"], row["Kolumn"])
-                        for row in _rows(private / "celler.csv")}
+                        for row in semicolon_rows(private / "celler.csv")}
     # the same cells as the published ones but the quarterly bars, which that workbook lacks
     assert internal_changes == {key for key in expected
                                 if key[1] != "Nyinskrivna och utskrivna per kvartal"}
@@ -274,9 +263,9 @@ def test_a_correction_never_shows_a_hidden_count(landing, engine, keys, warehous
     frozen = _workbook_cells(out / PUBLISHED / "sus_statistik.xlsx")
     # W5's Försörjningsstöd is a single woman: hidden from the start
     assert frozen[("DEMO1", "Försörjning vid inskrivning", "Försörjningsstöd", "Kvinnor")] == HIDDEN
-    signed = _digests(out / PUBLISHED)
+    signed = digests(out / PUBLISHED)
     submission = out / "begransad" / "sus" / SPAN
-    registered = _digests(submission)
+    registered = digests(submission)
     _sign(warehouse_url, out, capsys)
     before = {(row["sheet"], row["table_name"], row["row_label"], row["column_label"],
                row["shown"]) for row in _register_rows(warehouse_url)}
@@ -284,10 +273,10 @@ def test_a_correction_never_shows_a_hidden_count(landing, engine, keys, warehous
 
     _deliver_late(landing, engine, keys)
     _run(warehouse_url, landing, out, key_files, min_cell=3)
-    assert _digests(out / PUBLISHED) == signed
+    assert digests(out / PUBLISHED) == signed
     # the range's submission was frozen with it: M4 is a registration to make
-    assert _digests(submission) == registered
-    todo = _rows(out / "begransad" / "rattelser" / SPAN / "sus" / SPAN / "registreringar.csv")
+    assert digests(submission) == registered
+    todo = semicolon_rows(out / "begransad" / "rattelser" / SPAN / "sus" / SPAN / "registreringar.csv")
     assert [(row["Åtgärd"], row["Personnummer"], row["Inskrivningsdatum"]) for row in todo] == [
         ("registrera", _people()[1][-1], "2024-05-10")]
 
@@ -297,7 +286,7 @@ def test_a_correction_never_shows_a_hidden_count(landing, engine, keys, warehous
     assert new, "the new release is recorded in the register"
     public = sorted((out / "rattelser").rglob("*.csv"))
     assert {path.name for path in public} == {"celler.csv", "underlag.csv"}
-    rows = _rows(out / "rattelser" / SPAN / "sus" / SPAN / "celler.csv")
+    rows = semicolon_rows(out / "rattelser" / SPAN / "sus" / SPAN / "celler.csv")
     assert rows
     # the one man's a-kassa count is small: it is never shown, before or after
     akassa = [row for row in rows if row["Rad"] == "Arbetslöshetsersättning (a-kassa)"
@@ -327,7 +316,7 @@ def test_a_correction_never_shows_a_hidden_count(landing, engine, keys, warehous
     # the lineage files name the deliveries, never how many spells each gave: the late
     # register's 9 spells are the period's Nyinskrivna, which the protection may hide
     for path in [*(out / "rattelser").rglob("underlag.csv"), out / PUBLISHED / "underlag.csv"]:
-        lineage = _rows(path)
+        lineage = semicolon_rows(path)
         assert lineage and all(row["Poster"] == "" and row["Sha256"] for row in lineage), path
 
 

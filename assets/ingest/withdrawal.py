@@ -203,10 +203,10 @@ def tombstone_sus_consents(tombstones: pd.DataFrame) -> pd.DataFrame:
     rows = tombstones.loc[(tombstones["insats"] != _ALL_INSATSER)
                           & tombstones["sus_periods"].fillna("").ne(""),
                           ["tombstone", "insats", "sus_periods"]]
-    periods = rows.assign(period=rows["sus_periods"].str.split(",")).explode("period")
-    ends = periods["period"].str.split(":", expand=True) if not periods.empty else None
-    if ends is None:
+    if rows.empty:
         return pd.DataFrame(columns=columns)
+    periods = rows.assign(period=rows["sus_periods"].str.split(",")).explode("period")
+    ends = periods["period"].str.split(":", expand=True)
     return pd.DataFrame({
         "pseudonym": periods["tombstone"].to_numpy(), "insats": periods["insats"].to_numpy(),
         "samtycke_fran": pd.to_datetime(ends[0]).to_numpy(),

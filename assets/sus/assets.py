@@ -33,8 +33,12 @@ from assets.sus import (
     suppression,
 )
 from assets.sus.checks import not_ready, readiness
-from assets.sus.warehouse_frames import read_catalogue, read_spells, read_sus_consents
-from finsam import participation
+from assets.sus.warehouse_frames import (
+    read_catalogue,
+    read_counted_spells,
+    read_spells,
+    read_sus_consents,
+)
 from finsam.periods import parse_quarter, quarter_end, quarter_label
 from sources.registry import REGISTRY
 from sources.spec import Role
@@ -132,9 +136,7 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
         with retry_when_busy(context.retry_number), warehouse.engine().begin() as connection:
             # the register is held from reading it to recording this release
             register.lock(connection)
-            # who is anonymous: the one definition, the same the submission and Uppföljning use
-            spells = participation.with_anonymous(read_spells(connection),
-                                                  read_sus_consents(connection))
+            spells = read_counted_spells(connection)
             if not period_has_data(connection, spells, start, end):
                 return no_data(start, end)
             catalogue = read_catalogue(connection, end.year)

@@ -8,6 +8,7 @@ import pandas as pd
 from sqlalchemy import Connection, Select, select
 
 from assets.ingest.withdrawal import read_consents
+from finsam import participation
 from warehouse import models
 
 DATES = ("inskrivningsdatum", "utskrivningsdatum", "withdrawn_on")
@@ -43,6 +44,13 @@ def read_spells(connection: Connection, insats: str | None = None) -> pd.DataFra
 
 def read_sus_consents(connection: Connection) -> pd.DataFrame:
     return read_consents(connection)
+
+
+def read_counted_spells(connection: Connection) -> pd.DataFrame:
+    """Every spell with who is anonymous decided with the consents: what the SUS statistics count
+    (the one definition the submission and Uppföljning Finsam use). Spells read without the
+    consents count every identified spell as consented."""
+    return participation.with_anonymous(read_spells(connection), read_sus_consents(connection))
 
 
 def read_catalogue(connection: Connection, year: int) -> pd.DataFrame:

@@ -78,21 +78,50 @@ def attack(spells: pd.DataFrame, published: Published, min_cell: int = 3,
     failures = audit.check(truths, min_cell)
     attacked = len(truths)
     if derived:
-        cells = audit.derived_cells()
-        tables = {}
-        small = {}
-        for key in cells:
-            if key.period not in tables:
-                first, last = key.period
-                stats = statistics.sus_statistics(spells, quarter(first).start_time,
-                                                  quarter(last).end_time.normalize())
-                tables[key.period] = {(sheet, name, row, column): value
-                                      for sheet, sheet_tables in stats.items()
-                                      for name, table in sheet_tables.items()
-                                      for (row, column), value in table.stack().items()}
-            value = float(tables[key.period][key.sheet, key.table, key.row, key.column])
-            if 1 <= value < min_cell:
-                small[key] = value
-        failures += audit.check(small, min_cell, cells)
+        small = _small_derived(audit, spells, min_cell)
+        failures += audit.check(small, min_cell, audit.derived_cells())
         attacked += len(small)
     return audit, failures, attacked
+
+
+def attack_as_of(spells: pd.DataFrame, releases: list[sus_audit.Published], min_cell: int = 3
+                 ) -> tuple[sus_audit.Audit, list[tuple], int]:
+    """The audit of releases that all show ``spells`` (a signed release read with its
+    correction among them): every hidden count, and every small count of a period a reader gets
+    by subtraction, checked against the statistics of ``spells``."""
+    audit = sus_audit.Audit(releases)
+    counts: dict[tuple[str, str], dict] = {}
+    truths = {}
+    for key in audit.hidden():
+        release = releases[key.release]
+        period = (str(release.first), str(release.last))
+        if period not in counts:
+            counts[period] = counts_of(spells, *period)
+        truths[key] = sus_audit.truth_of(audit, key, counts[period])
+    failures = audit.check(truths, min_cell)
+    small = _small_derived(audit, spells, min_cell)
+    failures += audit.check(small, min_cell, audit.derived_cells())
+    return audit, failures, len(truths) + len(small)
+
+
+def counts_of(spells: pd.DataFrame, first: str, last: str) -> dict[tuple, object]:
+    """Every count of the period's statistics: (sheet, table, row, column) -> value."""
+    stats = statistics.sus_statistics(spells, quarter(first).start_time,
+                                      quarter(last).end_time.normalize())
+    return {(sheet, name, str(row), str(column)): value
+            for sheet, sheet_tables in stats.items() for name, table in sheet_tables.items()
+            for (row, column), value in table.stack().items()}
+
+
+def _small_derived(audit: sus_audit.Audit, spells: pd.DataFrame, min_cell: int
+                   ) -> dict[sus_audit.CellKey, float]:
+    """The counts from 1 to min_cell - 1 of the periods a reader gets by subtraction."""
+    tables: dict[tuple[str, str], dict] = {}
+    small = {}
+    for key in audit.derived_cells():
+        if key.period not in tables:
+            tables[key.period] = counts_of(spells, *key.period)
+        value = float(tables[key.period][key.sheet, key.table, key.row, key.column])
+        if 1 <= value < min_cell:
+            small[key] = value
+    return small

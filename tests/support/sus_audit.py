@@ -32,6 +32,8 @@ finds for all cells.
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import itertools
 import math
 import re
@@ -150,6 +152,45 @@ def read_release(folder: Path) -> Published:
             release.bars[sheet, pd.Period(f"{year}Q{quarter}", freq="Q"),
                          "new" if series == "Nyinskrivna" else "ended"] = int(value)
     return release
+
+
+CORRECTIONS = "celler.csv"
+_BARS_TABLE = "Nyinskrivna och utskrivna per kvartal"
+
+
+def _shown(text: str) -> object:
+    if text == HIDDEN:
+        return HIDDEN
+    if text == "":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return float(text.replace(",", "."))
+
+
+def corrected(release: Published, corrections: Path) -> Published:
+    """A signed release as its published correction leaves it: the correction
+    (``rattelser/<span>/sus/<range>/celler.csv``) lists every shown value that changed with the
+    new one (a hidden count only as ".."), so the frozen files with it are the release of today's
+    data. The values it replaces were true of the data the files were made from, a state a reader
+    of both must tell apart: whoever reads the frozen files together with today's releases as one
+    truth reads two states as one."""
+    cells, bars = dict(release.cells), dict(release.bars)
+    with open(corrections, encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle, delimiter=";"):
+            sheet, table, label, column = row["Blad"], row["Tabell"], row["Rad"], row["Kolumn"]
+            value = _shown(row["Nytt värde"])
+            if table == _BARS_TABLE:
+                bar = (sheet, pd.Period(label, freq="Q"),
+                       "new" if column == "nyinskrivna" else "ended")
+                if isinstance(value, int):
+                    bars[bar] = value
+                else:
+                    bars.pop(bar, None)
+            else:
+                cells[sheet, table, label, column] = value
+    return dataclasses.replace(release, cells=cells, bars=bars)
 
 
 # --- the reader's model ------------------------------------------------------------------------

@@ -4,6 +4,7 @@ release."""
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import date
 
@@ -123,7 +124,11 @@ def test_a_rerun_of_the_same_data_shows_the_same_and_records_nothing_new(tmp_pat
     assert all(shown[0][sheet].equals(shown[1][sheet]) for sheet in shown[0])
 
 
-@settings(max_examples=8, deadline=None, derandomize=True,
+# CI runs the same eight populations every time; FINSAM_SUS_EXAMPLES=N explores N fresh ones
+EXAMPLES = os.environ.get("FINSAM_SUS_EXAMPLES")
+
+
+@settings(max_examples=int(EXAMPLES or 8), deadline=None, derandomize=EXAMPLES is None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(populations.small_populations())
 def test_small_populations_withstand_the_attack(tmp_path_factory, spells: pd.DataFrame) -> None:

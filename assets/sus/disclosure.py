@@ -90,6 +90,22 @@ class ProtectionTimeout(FinsamError):
         self.seconds = seconds
 
 
+class ReleaseNotProtectable(FinsamError):
+    """Together with what was published before, the release would let a hidden or small count be
+    worked out whatever more it hid: nothing is published."""
+
+    def __init__(self, places: Sequence[str]):
+        shown = "; ".join(places[:3]) + (f" (och {len(places) - 3} till)" if len(places) > 3
+                                         else "")
+        super().__init__(
+            f"SUS-statistiken publicerades inte: {len(places)} små eller dolda tal skulle gå att "
+            f"räkna fram eller ringa in ur den tillsammans med det som publicerats tidigare, hur "
+            f"mycket mer den än döljer ({shown}). Inget skrevs i publiceringsregistret. Välj "
+            "en period som börjar och slutar där tidigare publiceringar gör, så att ingen ny "
+            "period går att få fram genom att dra en publicering från en annan.")
+        self.places = list(places)
+
+
 class _OutOfTime(Exception):
     """Raised inside the solver when the release's time limit has passed."""
 
@@ -617,7 +633,7 @@ class _Protector:
             self._remember(r, register, printed[r])
         self.printed = [(spec, self.table.of(spec.what, release, spec.sheet),
                          self._denominator(spec, release)) for spec in printed[release]]
-        for spec, number, _ in self.printed:
+        for spec, number, denominator in self.printed:
             if number is None:
                 continue
             cell = self.table.cells[number]
@@ -627,6 +643,10 @@ class _Protector:
             cell.derived |= share
             weight = cell.truth if cell.truth > 0 else _ZERO_WEIGHT * min_cell
             cell.weight = max(cell.weight, weight * (_SHARE_WEIGHT if share else 1.0))
+            if denominator is not None:
+                # hiding what a share divides by hides the share too
+                under = self.table.cells[denominator]
+                under.weight = max(under.weight, max(under.truth, 1.0) * _SHARE_WEIGHT)
         for r in [*releases, *self.virtual]:
             derived = [ln.anonymous_ended(sheet, r.first, r.last) for sheet in r.sheets]
             if r in self.virtual:
@@ -913,11 +933,18 @@ def protect(spells: pd.DataFrame, release: ln.Release, register: pd.DataFrame | 
     """The cells of ``release`` to hide given ``register`` (columns ``REGISTER_COLUMNS``; None:
     nothing published before). ``spells``: every spell of the warehouse, whatever the release's
     scope (earlier releases may count other insatser). Raises ``ProtectionTimeout`` when the
-    solves have not finished within ``time_limit`` seconds (no solve runs on past it)."""
+    solves have not finished within ``time_limit`` seconds (no solve runs on past it), and
+    ``ReleaseNotProtectable`` when some requirement has no alternative however many of the
+    release's cells are hidden (what earlier releases show already decides it)."""
     if register is None:
         register = pd.DataFrame(columns=list(REGISTER_COLUMNS))
     deadline = time.perf_counter() + time_limit
     try:
-        return _Protector(spells, release, register, min_cell, deadline).run()
+        protection = _Protector(spells, release, register, min_cell, deadline).run()
     except _OutOfTime:
         raise ProtectionTimeout(time_limit) from None
+    if protection.unprotected:
+        # the label's count is the hidden value itself: only where it is goes into the message
+        raise ReleaseNotProtectable(sorted({label.split(": ", 1)[1]
+                                            for label in protection.unprotected}))
+    return protection

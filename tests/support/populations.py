@@ -27,6 +27,13 @@ def frame(rows: list[dict]) -> pd.DataFrame:
     return spells
 
 
+def from_csv(path) -> pd.DataFrame:
+    """A population kept as a fixture (the columns above; booleans as True/False)."""
+    rows = pd.read_csv(path, dtype=str, keep_default_na=False)
+    rows = rows.replace({"": None, "True": True, "False": False})
+    return frame(rows.to_dict("records"))
+
+
 def _spell(insats: str, person: int, kon: str, age: int, enrolled: pd.Timestamp,
            days: int | None, reason: str, income: list[str], tid: str, anonymous: bool) -> dict:
     ended = None if days is None else enrolled + pd.Timedelta(days=days)

@@ -22,6 +22,7 @@ class Published:
     internal: list[Path] = field(default_factory=list)
     reports: list[dict] = field(default_factory=list)
     unprotected: list[list[str]] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)   # releases the protection would not publish
     register: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=list(disclosure.REGISTER_COLUMNS)))
 
@@ -33,7 +34,8 @@ def quarter(label: str) -> pd.Period:
 def publish(spells: pd.DataFrame, plan: Plan, out: Path, *, min_cell: int = 3,
             catalogue: pd.DataFrame | None = None, published: Published | None = None
             ) -> Published:
-    """Releases ``plan`` (first quarter, last quarter, insats or None) in turn under ``out``."""
+    """Releases ``plan`` (first quarter, last quarter, insats or None) in turn under ``out``; a
+    release the protection refuses is named in ``refused`` and left out."""
     if catalogue is None:
         catalogue = pd.DataFrame({"insats": sorted(spells["insats"].dropna().unique()),
                                   "namn": None, "mal_andel": 0.5})
@@ -41,9 +43,14 @@ def publish(spells: pd.DataFrame, plan: Plan, out: Path, *, min_cell: int = 3,
     published = published or Published()
     for first, last, insats in plan:
         start, end = quarter(first).start_time.date(), quarter(last).end_time.date()
-        prepared = sus_assets.prepare(spells, catalogue, start, end, min_cell, insats=insats,
-                                      register=published.register)
         name = f"{first}_{last}" + (f"_{insats}" if insats else "")
+        try:
+            prepared = sus_assets.prepare(spells, catalogue, start, end, min_cell,
+                                          insats=insats, register=published.register)
+        except disclosure.ReleaseNotProtectable:
+            # as the asset does: nothing written, nothing recorded
+            published.refused.append(name)
+            continue
         folder, restricted = out / "sus" / name, out / "begransad" / name
         restricted.mkdir(parents=True, exist_ok=True)
         sus_assets.write_files(prepared, folder, restricted)

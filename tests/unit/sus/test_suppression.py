@@ -5,6 +5,7 @@ release."""
 from __future__ import annotations
 
 import os
+import re
 import time
 from datetime import date
 
@@ -16,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from assets.sus import disclosure
 from assets.sus import statistics as st
 from assets.sus import suppression as sp
+from tests.conftest import FIXTURES
 from tests.support import populations
 from tests.support.releases import attack, publish
 
@@ -138,6 +140,41 @@ def test_small_populations_withstand_the_attack(tmp_path_factory, spells: pd.Dat
     _, failures, _ = attack(spells, published)
     assert failures == []
     assert not any(published.unprotected)
+
+
+def test_a_release_that_cannot_be_protected_is_not_published(tmp_path) -> None:
+    # Found by Hypothesis (FINSAM_SUS_EXAMPLES=30): the year's page draws quarterly bars, and
+    # with them and the year's tables a reader bounds the first quarter's new spells with
+    # försörjningsstöd away from 0 (two, both in March). Publishing 2024Q2-2024Q4 after it makes
+    # that quarter a period got by subtraction, whose small counts must be able to be 0; the
+    # year already decides it, so no hiding in the new release helps. It is refused, naming
+    # where, never the count; what was published stays protected.
+    spells = populations.from_csv(FIXTURES / "sus" / "bars_bound_a_quarter.csv")
+    year, rest = ("2024Q1", "2024Q4", None), ("2024Q2", "2024Q4", None)
+    published = publish(spells, [year], tmp_path)
+    recorded = len(published.register)
+    refusal = r"publicerades inte: 2 små eller dolda tal .*Försörjningsstöd"
+    with pytest.raises(disclosure.ReleaseNotProtectable, match=refusal) as refused:
+        sp.protect_release(spells, *_tables(spells, rest), *_dates(rest),
+                           register=published.register)
+    assert not re.search(r"\b2\b", str(refused.value).split("(", 1)[1])
+    published = publish(spells, [rest, ("2024Q1", "2024Q4", "A")], tmp_path,
+                        published=published)
+    assert published.refused == ["2024Q2_2024Q4"] and len(published.folders) == 2
+    assert len(published.register) > recorded
+    _, failures, attacked = attack(spells, published)
+    assert failures == [] and attacked > 100
+
+
+def _dates(period: tuple) -> tuple[date, date]:
+    first, last, _ = period
+    return (pd.Period(first, freq="Q").start_time.date(),
+            pd.Period(last, freq="Q").end_time.date())
+
+
+def _tables(spells: pd.DataFrame, period: tuple) -> tuple:
+    start, end = _dates(period)
+    return st.sus_statistics(spells, start, end), st.quarterly_counts(spells, start, end)
 
 
 def test_the_protection_stops_at_its_time_limit_and_publishes_nothing(spells, period) -> None:

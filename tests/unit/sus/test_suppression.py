@@ -139,7 +139,11 @@ def test_small_populations_withstand_the_attack(tmp_path_factory, spells: pd.Dat
     published = publish(spells, plan, out)
     _, failures, _ = attack(spells, published)
     assert failures == []
-    assert not any(published.unprotected)
+    # a first release can always be protected (more can always be hidden); a later one is
+    # refused where what came before decides a small count, and then none of it is public
+    assert "2024Q1_2024Q4" not in published.refused
+    if published.refused:
+        print(f"vägrad: {published.refused}")
 
 
 def test_a_release_that_cannot_be_protected_is_not_published(tmp_path) -> None:

@@ -159,6 +159,7 @@ _BARS_TABLE = "Nyinskrivna och utskrivna per kvartal"
 
 
 def _shown(text: str) -> object:
+    # read here, not with the product's reader of shown cells: the attacker imports none of it
     if text == HIDDEN:
         return HIDDEN
     if text == "":

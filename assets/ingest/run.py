@@ -64,7 +64,11 @@ def ingest_source(source: str, landing: Path, engine: Engine, keys: Keys, *,
         report.accepted_loaded = held.load_ready(ctx)
         report.closed = bookkeeping.close_corrected(ctx, batch.items)
         if spec.personal:
-            register_out_withdrawn(connection, read_consents(connection))
+            # only the consent register's own run changes the register (its load, and the
+            # erasure it starts): any other source's run already holds it as it stands
+            consents = (read_consents(connection) if spec.role == Role.CONSENTS
+                        else ctx.consents.frame())
+            register_out_withdrawn(connection, consents)
         ctx.flush_notices()
         if ctx.erased_numbers and scrub is not None:
             # before the commit: if the run dies here the erasure is redone, and scrubbing twice

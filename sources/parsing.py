@@ -24,6 +24,7 @@ from sources.base import (
     Delivery,
     by_distinct,
     clean_text,
+    contract_text,
     select_columns,
 )
 from sources.spec import SourceSpec
@@ -57,9 +58,12 @@ def read_delimited(delivery: Delivery, spec: SourceSpec, *, encoding: str, sep: 
         raw = _ragged(text, options, spec, delivery)
     except (pd.errors.EmptyDataError, csv.Error, ValueError):
         raise DeliveryRejected(spec.name, delivery.file_name, _UNREADABLE) from None
-    selected = clean_text(select_columns(raw, spec, delivery.file_name))
+    selected = contract_text(raw, spec, delivery.file_name)
     content = [name for name in selected.columns if name not in PASSED_THROUGH]
-    selected = selected.dropna(how="all", subset=content)
+    # a row with none of the contract's columns filled is no row (one mask, one selection)
+    filled = np.logical_or.reduce([selected[name].notna().to_numpy() for name in content])
+    if not filled.all():
+        selected = selected.loc[filled]
     for name in PASSED_THROUGH:
         if name in selected:
             selected[name] = pd.to_numeric(selected[name]).astype("Int64")

@@ -8,7 +8,6 @@ leaves the warehouse exactly as it was and the same deliveries are tried again n
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -20,7 +19,7 @@ from assets.ingest import bookkeeping, held, reading
 from assets.ingest.context import Consents, IngestReport, RunContext
 from assets.ingest.strategies import STRATEGIES
 from assets.ingest.withdrawal import read_consents, register_out_withdrawn
-from finsam import faults
+from finsam import faults, heap
 from finsam.consent import PartnerConsent
 from finsam.enums import Outcome
 from finsam.privacy import Keys
@@ -38,7 +37,7 @@ def ingest_source(source: str, landing: Path, engine: Engine, keys: Keys, *,
                   scrub: Scrub | None = None) -> IngestReport:
     """Ingest every new delivery of ``source``, and load the held rows that may load now."""
     settings = settings or IngestSettings(today=date.today(), settle_seconds=0)
-    _freeze_imported()
+    heap.freeze_imported()
     entry = registry[source]
     spec = entry.spec
     report = IngestReport(source)
@@ -81,16 +80,6 @@ def ingest_source(source: str, landing: Path, engine: Engine, keys: Keys, *,
     if erased_tables:
         db.compact(engine, sorted(erased_tables))
     return report
-
-
-def _freeze_imported() -> None:
-    """Once per process, before its first ingestion: everything alive then (the imported modules
-    of pandas, SQLAlchemy, Dagster, GX: hundreds of thousands of objects) is moved out of the
-    cyclic garbage collector's sight. Each full collection otherwise walks all of them again: three
-    of them took 0.5 CPU-s of one förbund's backfill of 6.5. Reference counting still frees
-    whatever is dropped; only a reference cycle among those objects would stay in memory."""
-    if gc.get_freeze_count() == 0:
-        gc.freeze()
 
 
 def _wait_for_consents(connection: Connection, spec: SourceSpec, registry: Registry,

@@ -62,12 +62,8 @@ def read_delimited(delivery: Delivery, spec: SourceSpec, *, encoding: str, sep: 
         # the first row had more fields than the header: pandas took its leading fields as the
         # row labels instead of failing (and the run then stopped on them); read it as ragged
         raw = _ragged(text, options, spec, delivery)
-    selected = contract_text(raw, spec, delivery.file_name)
-    content = [name for name in selected.columns if name not in PASSED_THROUGH]
-    # a row with none of the contract's columns filled is no row (one mask, one selection)
-    filled = np.logical_or.reduce([selected[name].notna().to_numpy() for name in content])
-    if not filled.all():
-        selected = selected.loc[filled]
+    # a row with none of the contract's columns filled is no row
+    selected = contract_text(raw, spec, delivery.file_name, drop_empty=True)
     for name in PASSED_THROUGH:
         if name in selected:
             selected[name] = pd.to_numeric(selected[name]).astype("Int64")

@@ -27,6 +27,9 @@ def _raw(columns: dict[str, list[str]]) -> pd.DataFrame:
 def _same(raw: pd.DataFrame, spec) -> None:
     expected = clean_text(select_columns(raw, spec, "fil.csv"))
     pd.testing.assert_frame_equal(contract_text(raw, spec, "fil.csv"), expected, check_exact=True)
+    content = [name for name in expected.columns if name not in (FIELDS, FIELDS_EXPECTED)]
+    pd.testing.assert_frame_equal(contract_text(raw, spec, "fil.csv", drop_empty=True),
+                                  expected.dropna(how="all", subset=content), check_exact=True)
 
 
 def test_headers_in_other_case_and_spacing_extra_columns_and_padding():
@@ -51,6 +54,13 @@ def test_a_repeated_header_renamed_by_pandas_is_the_contract_column():
 def test_field_counts_of_a_ragged_file_pass_through():
     _same(_raw({"pnr": ["811227-9297", "a"], "manad": ["2024-01", ""], "belopp": ["1", "2"],
                 FIELDS: ["3", "5"], FIELDS_EXPECTED: ["3", "3"]}), SOC)
+
+
+def test_rows_of_only_padding_are_dropped_with_drop_empty():
+    # a filled field count alone does not make a row
+    _same(_raw({"pnr": [" ", "811227-9297", ""], "manad": ["", "", "  "], "belopp": ["", "1", ""],
+                FIELDS: ["3", "3", "4"], FIELDS_EXPECTED: ["3", "3", "3"]}), SOC)
+    _same(_raw({"pnr": ["", " "], "manad": ["", ""], "belopp": [" ", ""]}), SOC)
 
 
 def test_no_rows():

@@ -46,9 +46,9 @@ def _held_raw(items: list[Item], offsets: list[int]) -> tuple[pd.DataFrame, pd.S
     whole = pd.concat([item.raw for item in items], ignore_index=True)
     at = whole["row_number"].to_numpy(dtype="int64") + np.repeat(
         np.asarray(offsets, dtype="int64"), lengths)
-    wanted = np.concatenate([item.held["row_number"].dropna().to_numpy(dtype="int64") + offset
-                             for item, offset in zip(items, offsets)])
-    take = np.isin(at, wanted)
+    wanted = pd.concat([item.held["row_number"] for item in items], ignore_index=True).astype(
+        "Int64") + np.repeat(np.asarray(offsets, dtype="int64"), [len(item.held) for item in items])
+    take = np.isin(at, wanted.dropna().to_numpy(dtype="int64"))
     extracted = pd.Series([pd.Timestamp(item.delivery.extraction_date) for item in items])
     held = whole.loc[take].reset_index(drop=True).assign(
         row_number=at[take],
@@ -57,10 +57,13 @@ def _held_raw(items: list[Item], offsets: list[int]) -> tuple[pd.DataFrame, pd.S
     typed = [(offset, frame) for offset, frame in typed if frame is not None and "pnr" in frame]
     if not typed:
         return held, None
-    # only the two columns: indexing the whole typed frames by row copied every column of them
-    pairs = pd.concat([frame[["row_number", "pnr"]].assign(
-        row_number=frame["row_number"].astype("int64") + offset) for offset, frame in typed],
-        ignore_index=True).drop_duplicates("row_number")
+    # only the two columns, as arrays: indexing the whole typed frames by row copied every column
+    pairs = pd.DataFrame({
+        "row_number": np.concatenate([frame["row_number"].to_numpy(dtype="int64") + offset
+                                      for offset, frame in typed]),
+        "pnr": pd.array(np.concatenate([frame["pnr"].to_numpy(dtype=object, na_value=pd.NA)
+                                        for _, frame in typed]), dtype="string"),
+    }).drop_duplicates("row_number")
     by_row = pd.Series(pairs["pnr"].array, index=pd.Index(pairs["row_number"]))
     return held, pd.Series(held["row_number"].map(by_row).to_numpy(), index=held.index,
                            dtype="string")

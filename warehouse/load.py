@@ -40,17 +40,24 @@ KEY_SEPARATOR = "|"
 
 
 def record_keys(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
-    """The natural key as one string per row (dates as ISO, missing as empty)."""
-    parts = []
-    for name in columns:
-        values = frame[name]
-        if pd.api.types.is_datetime64_any_dtype(values):
-            values = values.dt.strftime("%Y-%m-%d")
-        parts.append(values.astype("string").fillna(""))
-    key = parts[0]
-    for part in parts[1:]:
-        key = key.str.cat(part, sep=KEY_SEPARATOR)
-    return key
+    """The natural key as one string per row (dates as ISO, missing as empty). Each distinct day
+    is formatted once and the parts are joined per row by str.join (pandas' strftime and str.cat
+    each looped over every row)."""
+    parts = [_key_text(frame[name]) for name in columns]
+    keys = [KEY_SEPARATOR.join(row) for row in zip(*parts)] if len(parts) > 1 else parts[0]
+    return pd.Series(pd.array(keys, dtype="string"), index=frame.index)
+
+
+def _key_text(values: pd.Series) -> list[str]:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return _iso_days(values, missing="").tolist()
+    return values.astype("string").fillna("").to_numpy(dtype=object).tolist()
+
+
+def _iso_days(values: pd.Series, *, missing: object) -> np.ndarray:
+    """``YYYY-MM-DD`` per row (``missing`` for NaT), each distinct day formatted once."""
+    codes, days = pd.factorize(values)
+    return np.append(np.asarray(days.strftime("%Y-%m-%d"), dtype=object), missing)[codes]
 
 
 def to_records(frame: pd.DataFrame, table: Table) -> list[dict]:
@@ -208,9 +215,13 @@ VERSION = "version"
 def versions(extraction_date: pd.Series, file_name: pd.Series, row_number: pd.Series) -> pd.Series:
     """A delta record's version as sortable text: extraction date, then file name, then row.
     The newest version wins whatever order deliveries arrive in or are batched."""
-    day = pd.to_datetime(extraction_date).dt.strftime("%Y-%m-%d").astype("string")
-    row = row_number.astype("int64").astype("string").str.zfill(10)
-    return day.str.cat([file_name.astype("string"), row], sep="|")
+    day = pd.to_datetime(extraction_date)
+    files = file_name.astype("string").to_numpy(dtype=object, na_value=None)
+    # a batch has few days and files: each day formatted once, the parts joined per row
+    parts = zip(_iso_days(day, missing=None), files, row_number.astype("int64").tolist())
+    text = [None if extracted is None or name is None else f"{extracted}|{name}|{row:010d}"
+            for extracted, name, row in parts]
+    return pd.Series(pd.array(text, dtype="string"), index=day.index, name=day.name)
 
 
 def newest_per_key(frame: pd.DataFrame) -> pd.DataFrame:

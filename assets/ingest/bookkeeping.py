@@ -26,7 +26,7 @@ from assets.ingest.withdrawal import (
     participants_view,
 )
 from finsam import words
-from finsam.consent import PartnerConsent
+from finsam.consent import PartnerConsent, naming
 from finsam.enums import Outcome, Severity
 from sources.base import HELD_WARNINGS, ISSUE_ROWS, ROW_STRIDE, Delivery
 from sources.landing import Unrecognised, Waiting
@@ -286,8 +286,8 @@ def _mark_people(ctx: RunContext, items: list[Item]) -> None:
     if isinstance(ctx.spec.consent, PartnerConsent):
         # once per batch, not per file: the register's 10,000s of partner lists are scanned once
         consents = ctx.consents.frame()
-        partner = consents.loc[consents["parter"].str.contains(
-            rf"(?:^|,){ctx.spec.consent.partner}(?:,|$)", regex=True), "pseudonym"].dropna()
+        partner = consents.loc[naming(consents["parter"], ctx.spec.consent.partner),
+                               "pseudonym"].dropna()
         unconsented = (marks["pseudonym"].notna() & ~marks["pseudonym"].isin(partner)).to_numpy()
     bounds = np.cumsum(lengths)[:-1]
     parts = zip(held_items, np.split(np.arange(count), bounds))

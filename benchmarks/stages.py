@@ -20,6 +20,7 @@ STAGES: dict[str, tuple[str, ...]] = {
     "read": tuple(f"{source.reader.__name__}:read" for source in REGISTRY),
     "validate": ("validation.rules:RuleSchema.issues", "validation.warehouse:check_before_load"),
     "normalise + pseudonymise": ("finsam.identity:normalise", "finsam.privacy:Pseudonymiser.pseudonyms",
+                                 "finsam.privacy:Pseudonymiser.pseudonyms_and_tombstones",
                                  "finsam.privacy:Vault.encrypt"),
     "consent": ("finsam.consent:consented", "assets.ingest.withdrawal:apply_erasure",
                 "assets.ingest.withdrawal:register_out_withdrawn"),

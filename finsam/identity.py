@@ -9,6 +9,7 @@ is done here vectorised so that millions of rows cost one regex pass.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from functools import lru_cache
 
@@ -61,52 +62,73 @@ def normalise(values: pd.Series, extraction_date: date | pd.Series, *,
     return distinct.take(inverse.ravel()).set_axis(values.index)
 
 
+_FORM_PATTERN = re.compile(_FORM)
+_RESERVE_SHAPE = re.compile(r"[0-9A-Za-z]{10,12}")
+_LETTER = re.compile(r"[A-Za-z]")
+_FORM_PROBLEM = "formen ska vara ÅÅMMDD-NNNN eller ÅÅÅÅMMDDNNNN"
+_CHECK_PROBLEM = "kontrollsiffran, datumet eller födelsenumret stämmer inte"
+
+
+def _number(digits: str) -> int | None:
+    """Digits as a number, as pandas' to_numeric reads them: only ASCII digits (``\\d`` in the
+    form also takes other scripts' digits, which then make no number)."""
+    return int(digits) if digits.isascii() and digits.isdigit() else None
+
+
 def _normalise_distinct(values: pd.Series, year_ref: np.ndarray,
                         allow_reservnummer: bool) -> pd.DataFrame:
-    text = values.astype("string").str.strip()
-    text = text.mask(text == "")
-    parts = text.str.extract(_FORM)
-
-    yy = pd.to_numeric(parts["yymmdd"].str[:2], errors="coerce")
-    plus = (parts["sep"] == "+").fillna(False).to_numpy(dtype=bool)
-    base = pd.Series(year_ref - np.where(plus, 100, 0), index=values.index)
-    short_century = (base - ((base - yy) % 100)) // 100
-    century = parts["century"].fillna(short_century.astype("Int64").astype("string"))
-    long_form = century.str.zfill(2) + parts["yymmdd"] + parts["tail"]
-
-    valid = [value for value in long_form.dropna().unique() if _is_valid(value)]
-    is_valid = pd.Series(long_form.isin(valid).to_numpy(dtype=bool), index=values.index)
-
-    day = pd.to_numeric(long_form.str[6:8], errors="coerce")
-    coordination = is_valid & (day > 60).fillna(False)
-    birth_text = (long_form.str[:4] + "-" + long_form.str[4:6] + "-"
-                  + (day - coordination.astype(int) * 60).astype("Int64").astype("string").str.zfill(2))
-    birth_date = pd.to_datetime(birth_text.where(is_valid), format="%Y-%m-%d", errors="coerce")
-    sex_digit = pd.to_numeric(long_form.str[10], errors="coerce")
-    kon = pd.Series(np.where((sex_digit % 2 == 1).fillna(False), "M", "K"), index=values.index,
-                    dtype="string")
-
-    kind = pd.Series(INVALID, index=values.index, dtype="string")
-    kind = kind.mask(is_valid, PERSONNUMMER).mask(coordination, SAMORDNINGSNUMMER)
-    kind = kind.mask(text.isna(), MISSING)
-    problem = pd.Series(pd.NA, index=values.index, dtype="string")
-    problem = problem.mask(parts["yymmdd"].isna() & text.notna(),
-                           "formen ska vara ÅÅMMDD-NNNN eller ÅÅÅÅMMDDNNNN")
-    problem = problem.mask(parts["yymmdd"].notna() & ~is_valid,
-                           "kontrollsiffran, datumet eller födelsenumret stämmer inte")
-    if allow_reservnummer:
-        shaped = text.str.fullmatch(r"[0-9A-Za-z]{10,12}").fillna(False)
-        reserve = shaped & ~is_valid & (text.str.contains(r"[A-Za-z]", regex=True).fillna(False)
-                                        | text.str.startswith("99").fillna(False))
-        kind = kind.mask(reserve, RESERVNUMMER)
-        problem = problem.mask(reserve)
+    """One pass in Python over the distinct values: each of them went through some twenty pandas
+    string steps before, each its own loop over every value."""
+    count = len(values)
+    pnr: list[str | None] = [None] * count
+    kind: list[str] = [INVALID] * count
+    birth: list[str | None] = [None] * count
+    kon: list[str | None] = [None] * count
+    problem: list[str | None] = [None] * count
+    for at, (value, year) in enumerate(zip(values.to_numpy(dtype=object, na_value=None),
+                                           year_ref.tolist())):
+        text = value.strip() if value is not None else None
+        if not text:
+            kind[at] = MISSING
+            continue
+        parts = _FORM_PATTERN.search(text)
+        valid, long_form = False, None
+        if parts is not None:
+            century = parts["century"]
+            if century is None:
+                yy = _number(parts["yymmdd"][:2])
+                if yy is not None:
+                    # the contract's rule: the latest year not after the extraction year (a
+                    # hundred years earlier after a +)
+                    base = year - (100 if parts["sep"] == "+" else 0)
+                    century = str((base - ((base - yy) % 100)) // 100)
+            if century is not None:
+                long_form = century.zfill(2) + parts["yymmdd"] + parts["tail"]
+                valid = _is_valid(long_form)
+        if valid:
+            day = _number(long_form[6:8])
+            coordination = day is not None and day > 60
+            pnr[at] = long_form
+            kind[at] = SAMORDNINGSNUMMER if coordination else PERSONNUMMER
+            if day is not None:
+                birth[at] = (f"{long_form[:4]}-{long_form[4:6]}-"
+                             f"{str(day - 60 if coordination else day).zfill(2)}")
+            sex = _number(long_form[10])
+            kon[at] = "M" if sex is not None and sex % 2 == 1 else "K"
+            continue
+        if (allow_reservnummer and _RESERVE_SHAPE.fullmatch(text)
+                and (_LETTER.search(text) or text.startswith("99"))):
+            kind[at] = RESERVNUMMER
+            continue
+        problem[at] = _FORM_PROBLEM if parts is None else _CHECK_PROBLEM
 
     return pd.DataFrame({
-        "pnr": long_form.where(is_valid).astype("string"),
-        "id_kind": kind,
-        "birth_date": birth_date,
-        "kon": kon.where(is_valid),
-        "id_problem": problem.where(kind == INVALID),
+        "pnr": pd.array(pnr, dtype="string"),
+        "id_kind": pd.array(kind, dtype="string"),
+        "birth_date": pd.to_datetime(pd.Series(birth, dtype="string"), format="%Y-%m-%d",
+                                     errors="coerce").to_numpy(),
+        "kon": pd.array(kon, dtype="string"),
+        "id_problem": pd.array(problem, dtype="string"),
     }, index=values.index)
 
 

@@ -18,6 +18,7 @@ import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -139,12 +140,18 @@ class Pseudonymiser:
 
     def pseudonyms(self, pnr: pd.Series) -> pd.Series:
         """Pseudonym per row, computed once per distinct number (HMAC has no vectorised form)."""
-        return self._hashes(pnr, self._purpose_key())
+        return self._hashes(pnr, self._purpose_key())[0]
 
     def tombstones(self, pnr: pd.Series) -> pd.Series:
         """Per row, the person's tombstone: what an erased person is recognised by when a file
         about them is delivered again (another HMAC domain than the pseudonym)."""
-        return self._hashes(pnr, self.erasure_domain_key())
+        return self._hashes(pnr, self.erasure_domain_key())[0]
+
+    def pseudonyms_and_tombstones(self, pnr: pd.Series) -> tuple[pd.Series, pd.Series]:
+        """:meth:`pseudonyms` and :meth:`tombstones` of the same numbers, the distinct numbers
+        found once for both."""
+        pseudonyms, tombstones = self._hashes(pnr, self._purpose_key(), self.erasure_domain_key())
+        return pseudonyms, tombstones
 
     def erasure_domain_key(self) -> bytes:
         """The key tombstones are computed with."""
@@ -157,11 +164,19 @@ class Pseudonymiser:
         return hmac.digest(self._purpose_key(), number.encode(), "sha256").hex()
 
     @staticmethod
-    def _hashes(pnr: pd.Series, key: bytes) -> pd.Series:
-        distinct = pnr.dropna().unique()
-        # hmac.digest is the one-shot C path: the same HMAC-SHA256, without an object per value
-        lookup = {value: hmac.digest(key, value.encode(), "sha256").hex() for value in distinct}
-        return pnr.map(lookup).astype("string")
+    def _hashes(pnr: pd.Series, *keys: bytes) -> list[pd.Series]:
+        """Per key, the HMAC of each row's number (missing stays missing): each distinct number
+        hashed once, spread back to the rows by its code."""
+        codes, distinct = pd.factorize(pnr)
+        out = []
+        for key in keys:
+            # hmac.digest is the one-shot C path: the same HMAC-SHA256, without an object per
+            # value; a missing number's code (-1) takes the NA put last
+            hashes = np.array([hmac.digest(key, value.encode(), "sha256").hex()
+                               for value in distinct] + [pd.NA], dtype=object)
+            out.append(pd.Series(pd.array(hashes.take(codes), dtype="string"), index=pnr.index,
+                                 name=pnr.name))
+        return out
 
 
 @dataclass(frozen=True)

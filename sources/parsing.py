@@ -24,6 +24,7 @@ from sources.base import (
     Delivery,
     by_distinct,
     clean_text,
+    contract_text,
     select_columns,
 )
 from sources.spec import SourceSpec
@@ -57,9 +58,12 @@ def read_delimited(delivery: Delivery, spec: SourceSpec, *, encoding: str, sep: 
         raw = _ragged(text, options, spec, delivery)
     except (pd.errors.EmptyDataError, csv.Error, ValueError):
         raise DeliveryRejected(spec.name, delivery.file_name, _UNREADABLE) from None
-    selected = clean_text(select_columns(raw, spec, delivery.file_name))
-    content = [name for name in selected.columns if name not in PASSED_THROUGH]
-    selected = selected.dropna(how="all", subset=content)
+    if not isinstance(raw.index, pd.RangeIndex):
+        # the first row had more fields than the header: pandas took its leading fields as the
+        # row labels instead of failing (and the run then stopped on them); read it as ragged
+        raw = _ragged(text, options, spec, delivery)
+    # a row with none of the contract's columns filled is no row
+    selected = contract_text(raw, spec, delivery.file_name, drop_empty=True)
     for name in PASSED_THROUGH:
         if name in selected:
             selected[name] = pd.to_numeric(selected[name]).astype("Int64")
@@ -83,7 +87,11 @@ def _ragged(text: str, options: dict, spec: SourceSpec, delivery: Delivery) -> p
     # a row's field count: up to its last filled field, at least the header's width (a trailing
     # delimiter adds one more field, empty or not: the row is counted as wider than the header)
     count_filled = np.where(filled.any(axis=1), widest - np.argmax(filled[:, ::-1], axis=1), 0)
-    separators = lines.iloc[1:].str.count(re.escape(options["sep"])).to_numpy()
+    # fields per row as the csv module splits them: a separator inside quotes (soc's "4 512,50")
+    # is no field boundary; blank lines are no rows, as for the parser above
+    counts = [len(row) for row in csv.reader(StringIO(text), delimiter=options["sep"],
+                                             quoting=options["quoting"]) if row]
+    separators = np.asarray(counts[1:], dtype="int64") - 1
     fields = np.maximum(count_filled, width)
     if len(separators) == len(body):
         fields = np.maximum(fields, separators + 1)

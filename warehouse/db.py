@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from finsam import faults
+from finsam import faults, heap
 from finsam.errors import WarehouseError
 from warehouse.models import Base
 
@@ -85,6 +85,7 @@ def migrate(engine: Engine) -> None:
     transaction is begun and ended explicitly. A half-done first migration left by an older
     finsam (tables but no version) is finished or refused first (:func:`_settle_unversioned`).
     """
+    heap.freeze_imported()
     with engine.connect() as connection:
         if _current_revision(connection) == _head():
             return

@@ -26,12 +26,11 @@ from assets.ingest.withdrawal import (
     participants_view,
 )
 from finsam import words
-from finsam.consent import PartnerConsent
+from finsam.consent import PartnerConsent, naming
 from finsam.enums import Outcome, Severity
 from sources.base import HELD_WARNINGS, ISSUE_ROWS, ROW_STRIDE, Delivery
 from sources.landing import Unrecognised, Waiting
 from sources.spec import Role, Strategy
-from validation.issues import failing_rows
 from warehouse import held_records, models, quarantine
 from warehouse.load import stored_versions, versions
 
@@ -125,6 +124,9 @@ def finish(ctx: RunContext, batch: list[Item]) -> list[FileOutcome]:
     matching.key_issues(ctx, readable)
     _mark_people(ctx, readable)
     _keep_records(ctx, readable)
+    held_items = [item for item in readable if not item.held.empty]
+    held_frame = pd.concat([item.held for item in held_items], ignore_index=True) if held_items else None
+    rows_held = _rows_held(held_items, held_frame)
     outcomes, updates = [], []
     for item in batch:
         outcome = FileOutcome(item.delivery.file_name, item.outcome,
@@ -134,7 +136,7 @@ def finish(ctx: RunContext, batch: list[Item]) -> list[FileOutcome]:
             continue
         outcome.rows_read = item.conformed.rows_read
         outcome.rows_loaded = item.tally.loaded
-        outcome.rows_held = len(failing_rows(item.held))
+        outcome.rows_held = rows_held.get(id(item), 0)
         updates.append({"b_id": item.delivery_id, "b_loaded": outcome.rows_loaded,
                         "b_held": outcome.rows_held, "b_outcome": item.outcome,
                         "b_message": outcome.message})
@@ -149,12 +151,20 @@ def finish(ctx: RunContext, batch: list[Item]) -> list[FileOutcome]:
             rows_loaded=bindparam("b_loaded"), rows_held=bindparam("b_held"),
             outcome=bindparam("b_outcome"), message=bindparam("b_message")), updates)
     snapshot = ctx.spec.strategy != Strategy.DELTA
-    held = [item.held.assign(
-        delivery_id=item.delivery_id,
-        scope=scope(item) if snapshot else None,
-        status=quarantine.OPEN if item.outcome in (Outcome.LOADED, Outcome.WAITING)
-        else quarantine.CLOSED)
-        for item in readable if not item.held.empty]
+    held = []
+    if held_items:
+        # whose they are, for the batch's held rows at once (per file, each assign copied)
+        lengths = [len(item.held) for item in held_items]
+        held.append(held_frame.assign(
+            delivery_id=np.repeat(np.array([item.delivery_id for item in held_items],
+                                           dtype="int64"), lengths),
+            scope=pd.Series(np.repeat(np.array([scope(item) if snapshot else None
+                                                for item in held_items], dtype=object), lengths),
+                            dtype="str" if snapshot else object),
+            status=pd.Series(np.repeat(np.array(
+                [quarantine.OPEN if item.outcome in (Outcome.LOADED, Outcome.WAITING)
+                 else quarantine.CLOSED for item in held_items], dtype=object), lengths),
+                dtype="str")))
     held += [_shrunk_row(ctx, item) for item in readable
              if item.outcome == Outcome.WAITING and item.waiting_id is None]
     if held:
@@ -163,6 +173,19 @@ def finish(ctx: RunContext, batch: list[Item]) -> list[FileOutcome]:
             frame = _already_corrected(ctx, readable, frame)
         quarantine.hold(ctx.connection, frame)
     return outcomes
+
+
+def _rows_held(items: list[Item], held: pd.DataFrame | None) -> dict[int, int]:
+    """Per item (by its id): how many of its rows are held (``failing_rows``), for the batch at
+    once."""
+    if held is None:
+        return {}
+    owner = np.repeat(np.arange(len(items)), [len(item.held) for item in items])
+    rows = held["row_number"].notna().to_numpy()
+    counts = pd.DataFrame({"owner": owner[rows],
+                           "row": held["row_number"].to_numpy()[rows].astype("int64")}
+                          ).drop_duplicates().groupby("owner").size()
+    return {id(items[position]): int(count) for position, count in counts.items()}
 
 
 def _already_corrected(ctx: RunContext, items: list[Item], held: pd.DataFrame) -> pd.DataFrame:
@@ -263,8 +286,8 @@ def _mark_people(ctx: RunContext, items: list[Item]) -> None:
     if isinstance(ctx.spec.consent, PartnerConsent):
         # once per batch, not per file: the register's 10,000s of partner lists are scanned once
         consents = ctx.consents.frame()
-        partner = consents.loc[consents["parter"].str.contains(
-            rf"(?:^|,){ctx.spec.consent.partner}(?:,|$)", regex=True), "pseudonym"].dropna()
+        partner = consents.loc[naming(consents["parter"], ctx.spec.consent.partner),
+                               "pseudonym"].dropna()
         unconsented = (marks["pseudonym"].notna() & ~marks["pseudonym"].isin(partner)).to_numpy()
     bounds = np.cumsum(lengths)[:-1]
     parts = zip(held_items, np.split(np.arange(count), bounds))

@@ -28,10 +28,8 @@ def key_issues(ctx: RunContext, items: list[Item]) -> None:
     offsets = [number * ROW_STRIDE for number in range(len(rows))]
     issues = pd.concat([item.held.assign(row_number=item.held["row_number"] + offset)
                         for item, offset in zip(rows, offsets)], ignore_index=True)
-    held_raw = pd.concat([_held_raw(item, offset) for item, offset in zip(rows, offsets)],
-                         ignore_index=True)
+    held_raw, pnr = _held_raw(rows, offsets)
     spec = ctx.spec
-    pnr = held_raw.pop("_pnr") if "_pnr" in held_raw else None
     keys = match_keys.loose_keys(held_raw, spec, held_raw.pop("_extraction_date"), pnr=pnr)
     keyed_issues = match_keys.match_keys_for(issues, held_raw, keys, spec)
     bounds = np.cumsum([len(item.held) for item in rows])[:-1]
@@ -39,14 +37,36 @@ def key_issues(ctx: RunContext, items: list[Item]) -> None:
         item.held = item.held.assign(match_key=pd.array(part, dtype="string"))
 
 
-def _held_raw(item: Item, offset: int) -> pd.DataFrame:
-    """The raw rows with issues, their row numbers offset, with the numbers the reader already
-    normalised (``_pnr``) and the delivery's extraction date."""
-    held, pnr = raw_rows(item, item.held["row_number"], item.conformed.extra.get(ISSUE_ROWS))
-    extra = {"_extraction_date": pd.Timestamp(item.delivery.extraction_date)}
-    if pnr is not None:
-        extra["_pnr"] = pnr
-    return held.assign(row_number=held["row_number"] + offset, **extra)
+def _held_raw(items: list[Item], offsets: list[int]) -> tuple[pd.DataFrame, pd.Series | None]:
+    """The raw rows with issues of all the batch's files, their row numbers offset per file, with
+    each file's extraction date; beside them the numbers the reader already normalised (None for
+    a source without them). The batch's rows are picked at once: per file, pandas' fixed cost of
+    each step outweighed the few held rows of each file."""
+    lengths = [len(item.raw) for item in items]
+    whole = pd.concat([item.raw for item in items], ignore_index=True)
+    at = whole["row_number"].to_numpy(dtype="int64") + np.repeat(
+        np.asarray(offsets, dtype="int64"), lengths)
+    wanted = pd.concat([item.held["row_number"] for item in items], ignore_index=True).astype(
+        "Int64") + np.repeat(np.asarray(offsets, dtype="int64"), [len(item.held) for item in items])
+    take = np.isin(at, wanted.dropna().to_numpy(dtype="int64"))
+    extracted = pd.Series([pd.Timestamp(item.delivery.extraction_date) for item in items])
+    held = whole.loc[take].reset_index(drop=True).assign(
+        row_number=at[take],
+        _extraction_date=extracted.repeat(lengths).to_numpy()[take])
+    typed = [(offset, item.conformed.extra.get(ISSUE_ROWS)) for item, offset in zip(items, offsets)]
+    typed = [(offset, frame) for offset, frame in typed if frame is not None and "pnr" in frame]
+    if not typed:
+        return held, None
+    # only the two columns, as arrays: indexing the whole typed frames by row copied every column
+    pairs = pd.DataFrame({
+        "row_number": np.concatenate([frame["row_number"].to_numpy(dtype="int64") + offset
+                                      for offset, frame in typed]),
+        "pnr": pd.array(np.concatenate([frame["pnr"].to_numpy(dtype=object, na_value=pd.NA)
+                                        for _, frame in typed]), dtype="string"),
+    }).drop_duplicates("row_number")
+    by_row = pd.Series(pairs["pnr"].array, index=pd.Index(pairs["row_number"]))
+    return held, pd.Series(held["row_number"].map(by_row).to_numpy(), index=held.index,
+                           dtype="string")
 
 
 def raw_rows(item: Item, row_numbers: pd.Series, numbers: pd.DataFrame | None

@@ -19,7 +19,7 @@ from assets.ingest import bookkeeping, held, reading
 from assets.ingest.context import Consents, IngestReport, RunContext
 from assets.ingest.strategies import STRATEGIES
 from assets.ingest.withdrawal import read_consents, register_out_withdrawn
-from finsam import faults
+from finsam import faults, heap
 from finsam.consent import PartnerConsent
 from finsam.enums import Outcome
 from finsam.privacy import Keys
@@ -37,6 +37,7 @@ def ingest_source(source: str, landing: Path, engine: Engine, keys: Keys, *,
                   scrub: Scrub | None = None) -> IngestReport:
     """Ingest every new delivery of ``source``, and load the held rows that may load now."""
     settings = settings or IngestSettings(today=date.today(), settle_seconds=0)
+    heap.freeze_imported()
     entry = registry[source]
     spec = entry.spec
     report = IngestReport(source)
@@ -62,7 +63,11 @@ def ingest_source(source: str, landing: Path, engine: Engine, keys: Keys, *,
         report.accepted_loaded = held.load_ready(ctx)
         report.closed = bookkeeping.close_corrected(ctx, batch.items)
         if spec.personal:
-            register_out_withdrawn(connection, read_consents(connection))
+            # only the consent register's own run changes the register (its load, and the
+            # erasure it starts): any other source's run already holds it as it stands
+            consents = (read_consents(connection) if spec.role == Role.CONSENTS
+                        else ctx.consents.frame())
+            register_out_withdrawn(connection, consents)
         ctx.flush_notices()
         if ctx.erased_numbers and scrub is not None:
             # before the commit: if the run dies here the erasure is redone, and scrubbing twice

@@ -25,8 +25,8 @@ def pseudonymise(frame: pd.DataFrame, pseudonymiser: Pseudonymiser) -> pd.DataFr
     person's tombstone beside it while the batch is checked against erasures."""
     if "pnr" not in frame:
         return frame
-    out = frame.assign(pseudonym=pseudonymiser.pseudonyms(frame["pnr"]),
-                       **{TOMBSTONE: pseudonymiser.tombstones(frame["pnr"])})
+    pseudonyms, tombstones = pseudonymiser.pseudonyms_and_tombstones(frame["pnr"])
+    out = frame.assign(pseudonym=pseudonyms, **{TOMBSTONE: tombstones})
     return out.drop(columns=[name for name in TRANSIENT if name in out])
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 
 from finsam import identity
 from sources import parsing
-from sources.base import Conformed, Deliveries, Delivery, split_by_issues
+from sources.base import Conformed, Deliveries, Delivery, by_distinct, split_by_issues
 from sources.soc import rules
 from sources.soc.spec import SPEC
 from validation.rules import with_text
@@ -42,7 +42,12 @@ def conform(raw: pd.DataFrame, delivery: Delivery | Deliveries) -> Conformed:
 
 
 def _parse_month(values: pd.Series) -> pd.Series:
-    """``YYYY-MM`` naming a real month; kept as text because it is part of the natural key."""
+    """``YYYY-MM`` naming a real month; kept as text because it is part of the natural key.
+    Parsed once per distinct value: a batch of payments names few months."""
+    return by_distinct(values, _parse_distinct_months)
+
+
+def _parse_distinct_months(values: pd.Series) -> pd.Series:
     shaped = values.str.fullmatch(r"\d{4}-\d{2}").fillna(False)
     parsed = pd.to_datetime(values.where(shaped), format="%Y-%m", errors="coerce")
     return parsed.dt.strftime("%Y-%m").astype("string")

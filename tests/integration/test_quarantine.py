@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from assets.ingest.run import ingest_source
 from sources.registry import REGISTRY
 from warehouse import models, quarantine
+from warehouse.db import make_engine, migrate
 
 OLD_PERSON = "19550114-2284"   # Skatteverket test number, 69 at enrolment in 2024
 
@@ -212,3 +214,47 @@ def test_a_mistake_arriving_after_its_correction_is_held_closed(sample_landing, 
     assert row["rule"].tolist() == ["ogiltig omfattning"]
     assert row["status"].tolist() == [quarantine.CLOSED]
     assert row["note"].tolist() == ["redan rättad i en nyare leverans"]
+
+
+def test_held_rows_of_files_read_together_equal_those_of_files_read_one_by_one(
+        sample_landing, engine, keys, tmp_path):
+    """The batch's held raw rows are picked from all its files at once (row numbers offset per
+    file): every held row keeps its own file, row and match key, as when each file is its own
+    batch."""
+    folder = sample_landing / "fk"
+    text = (folder / "20241130_forman.csv").read_bytes().decode("cp1252")
+    lines = text.splitlines()
+    # the rows of the one person in the sample with a consent naming FK (others' are only counted)
+    mistakes = {"20241101_forman.csv": ("RHP;50;20240701", "RHX;50;20240701"),
+                "20241115_forman.csv": ("SJP;100;20230905", "SJP;abc;20230905"),
+                "20241130_forman.csv": ("RHP;50;20240701", "RHP;50;20241301")}
+    for name, (right, wrong) in mistakes.items():
+        # one more line before the mistake in each file, so equal row numbers are different rows
+        body = [lines[0], *lines[1:2] * (1 + len(name) % 3), *lines[1:]]
+        (folder / name).write_bytes("\r\n".join(body).replace(right, wrong).encode("cp1252")
+                                    + b"\r\n")
+    ingest_source("samtycke", sample_landing, engine, keys)
+    ingest_source("fk", sample_landing, engine, keys)
+    together = _held(engine)
+
+    alone = make_engine(f"sqlite:///{tmp_path / 'alone.db'}")
+    migrate(alone)
+    landing = tmp_path / "one_by_one"
+    shutil.copytree(sample_landing, landing)
+    for name in mistakes:
+        (landing / "fk" / name).unlink()
+    ingest_source("samtycke", landing, alone, keys)
+    for name in mistakes:
+        shutil.copy(folder / name, landing / "fk" / name)
+        ingest_source("fk", landing, alone, keys)
+    one_by_one = _held(alone)
+    alone.dispose()
+
+    # (not the status: one by one, a later file's correct row closes an earlier file's held one)
+    columns = ["file_name", "row_number", "column", "rule", "found", "match_key", "pseudonym",
+               "record_date"]
+    ordered = ["file_name", "row_number", "column", "rule"]
+    assert len(together) >= 3
+    pd.testing.assert_frame_equal(
+        together[columns].sort_values(ordered).reset_index(drop=True),
+        one_by_one[columns].sort_values(ordered).reset_index(drop=True))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import random
+
 import pandas as pd
 import pytest
 
-from finsam.consent import PartnerConsent, RecordTime, consented, sus_consent_on
+from finsam.consent import PartnerConsent, RecordTime, consented, naming, sus_consent_on
 
 # the three ways a partner record's time is declared: a day, a period, a month
 CONTACTS = PartnerConsent("HSF", RecordTime("kontaktdatum"))
@@ -126,3 +128,14 @@ def test_one_definition_of_anonymous_protected_no_sus_consent_and_withdrawn():
     # p5's SUS consent came after the enrolment: anonymous; the erased t1 was personal, t2 not
     assert anonymous(spells, consents).tolist() == [False, True, True, True, False, True, False,
                                                      True]
+
+
+def test_naming_is_membership_of_the_comma_separated_list():
+    """Recomputed per consent by splitting its list: the partner is one of its entries, whole."""
+    rng = random.Random(3)
+    entries = ["FK", "SOC", "HSF", "AF", "FKX", "XFK", "fk", ""]
+    lists = [",".join(rng.sample(entries, rng.randint(1, 4))) for _ in range(400)]
+    parter = pd.Series(lists, index=range(1000, 1400), dtype="str")
+    for partner in ("FK", "SOC", "HSF", "AF"):
+        expected = pd.Series([partner in value.split(",") for value in lists], index=parter.index)
+        pd.testing.assert_series_equal(naming(parter, partner), expected)

@@ -136,3 +136,19 @@ def test_missing_required_column_rejected(tmp_path: Path) -> None:
     path = _write(tmp_path, ["pnr,manad,hushallstyp", f"{_short(ANNA)},2024-01,X"])
     with pytest.raises(MissingColumn, match=r"20241130_fbs\.csv.*'belopp'"):
         soc.read(_delivery(path))
+
+
+@pytest.mark.parametrize("extra", [",", ",x,y"], ids=["ett tomt fält", "två fält"])
+def test_a_first_row_wider_than_the_header_is_held_not_a_crash(tmp_path, extra):
+    """pandas takes a first row's surplus leading fields as row labels instead of failing: that
+    file stopped the whole run. Its wide rows are held for their field count, the rest load."""
+    numbers = [_short(number) for number in reference.test_personnummer()[:3]]
+    path = _write(tmp_path, [HEADER,
+                             f'{numbers[0]},2024-01,"1 000,00",Ensamstående,Gatan 1{extra}',
+                             f'{numbers[1]},2024-01,"2 000,00",Ensamstående,Gatan 2',
+                             f'{numbers[2]},2024-01,"3 000,00",Ensamstående,Gatan 3{extra}'])
+    raw, result = _run(path)
+    assert raw["row_number"].tolist() == [2, 3, 4]
+    assert result.frame["belopp"].tolist() == [2000.0]
+    wide = result.issues.loc[result.issues["column"] == "(hela raden)"]
+    assert sorted(wide["row_number"].astype(int)) == [2, 4]

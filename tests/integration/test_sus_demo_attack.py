@@ -55,8 +55,8 @@ def test_the_releases_the_demo_published_withstand_the_attack(demo) -> None:
     assert failures == []
 
 
-# A protection against the demo's register and an attack on all five releases: about eight
-# minutes on a loaded two-core machine, so only when asked for (like the scale benchmarks).
+# A protection against the demo's register and an attack on all four releases: about fifteen
+# minutes on one core, so only when asked for (like the scale benchmarks).
 @pytest.mark.skipif(not os.environ.get("FINSAM_SUS_ATTACK_DEMO"),
                     reason="set FINSAM_SUS_ATTACK_DEMO=1 to attack the demo's releases")
 def test_the_demos_releases_withstand_the_attack_together(demo, tmp_path) -> None:

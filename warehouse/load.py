@@ -56,8 +56,14 @@ def _key_text(values: pd.Series) -> list[str]:
 
 def _iso_days(values: pd.Series, *, missing: object) -> np.ndarray:
     """``YYYY-MM-DD`` per row (``missing`` for NaT), each distinct day formatted once."""
-    codes, days = pd.factorize(values)
-    return np.append(np.asarray(days.strftime("%Y-%m-%d"), dtype=object), missing)[codes]
+    return _formatted(values, "%Y-%m-%d", missing)
+
+
+def _formatted(values: pd.Series, layout: str, missing: object) -> np.ndarray:
+    """Each row's timestamp in ``layout`` (``missing`` for NaT): a column repeats few values,
+    so each distinct one is formatted once and spread back by its code."""
+    codes, distinct = pd.factorize(values)
+    return np.append(np.asarray(distinct.strftime(layout), dtype=object), missing)[codes]
 
 
 def to_records(frame: pd.DataFrame, table: Table) -> list[dict]:
@@ -132,10 +138,8 @@ def _copy_text(values: pd.Series, column: Column) -> list[str]:
             layout = "%Y-%m-%d %H:%M:%S.%f" + ("%z" if aware else "")
         else:
             layout = "%Y-%m-%d"
-        # a column repeats few days: each distinct one formatted once
-        codes, distinct = pd.factorize(values)
-        formatted = np.append(np.asarray(distinct.strftime(layout), dtype=object), _COPY_NULL)
-        text = pd.Series(formatted[codes], index=values.index, dtype="string")
+        text = pd.Series(_formatted(values, layout, _COPY_NULL), index=values.index,
+                         dtype="string")
     elif pd.api.types.is_bool_dtype(values) or isinstance(column.type, Boolean):
         text = values.map({True: "t", False: "f"}, na_action="ignore")
     elif isinstance(column.type, Integer) and pd.api.types.is_float_dtype(values):

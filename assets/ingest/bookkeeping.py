@@ -125,7 +125,8 @@ def finish(ctx: RunContext, batch: list[Item]) -> list[FileOutcome]:
     _mark_people(ctx, readable)
     _keep_records(ctx, readable)
     held_items = [item for item in readable if not item.held.empty]
-    held_frame = pd.concat([item.held for item in held_items], ignore_index=True) if held_items else None
+    held_frame = (pd.concat([item.held for item in held_items], ignore_index=True)
+                  if held_items else None)
     rows_held = _rows_held(held_items, held_frame)
     outcomes, updates = [], []
     for item in batch:

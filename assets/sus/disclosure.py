@@ -247,6 +247,8 @@ class Protection:
     model: ln.Model = field(repr=False)
     alternatives: np.ndarray = field(repr=False)
     unprotected: list[str] = field(default_factory=list)
+    # where each of them is, without its count (what a refusal may say)
+    unprotected_places: list[str] = field(default_factory=list)
 
 
 # --- the solver --------------------------------------------------------------------------------
@@ -799,6 +801,7 @@ class _Protector:
             if not hid_more:
                 break
         self.unprotected = sorted(self._label(r) for r in unprotected)
+        self.unprotected_places = sorted({self._place(r) for r in unprotected})
         return self._result(hidden, primary, small, solver, unprotected, started)
 
     @staticmethod
@@ -837,10 +840,16 @@ class _Protector:
                         break
 
     def _label(self, requirement: _Requirement) -> str:
+        """The requirement, the count it is about and where (for tests and the log file)."""
+        truth = self.table.cells[requirement.cell].truth
+        return f"{requirement.kind} {truth:g}: {self._place(requirement)}"
+
+    def _place(self, requirement: _Requirement) -> str:
+        """Where the requirement's count is, without the count."""
         cell = self.table.cells[requirement.cell]
         words = " + ".join(self.model.describe(int(a)) for a in cell.atoms[:4])
         more = f" (+{len(cell.atoms) - 4})" if len(cell.atoms) > 4 else ""
-        return f"{requirement.kind} {cell.truth:g}: {words}{more}"
+        return f"{words}{more}"
 
     @staticmethod
     def _reach(solver: _Solver, requirement: _Requirement, visible: np.ndarray,
@@ -925,7 +934,7 @@ class _Protector:
         alternatives = (np.column_stack(solver.alternatives) if solver.alternatives
                         else np.zeros((self.model.size, 0)))
         return Protection(shown_hidden, pd.DataFrame.from_records(records), report, self.model,
-                          alternatives, self.unprotected)
+                          alternatives, self.unprotected, self.unprotected_places)
 
 
 def protect(spells: pd.DataFrame, release: ln.Release, register: pd.DataFrame | None = None,
@@ -943,8 +952,6 @@ def protect(spells: pd.DataFrame, release: ln.Release, register: pd.DataFrame | 
         protection = _Protector(spells, release, register, min_cell, deadline).run()
     except _OutOfTime:
         raise ProtectionTimeout(time_limit) from None
-    if protection.unprotected:
-        # the label's count is the hidden value itself: only where it is goes into the message
-        raise ReleaseNotProtectable(sorted({label.split(": ", 1)[1]
-                                            for label in protection.unprotected}))
+    if protection.unprotected_places:
+        raise ReleaseNotProtectable(protection.unprotected_places)
     return protection

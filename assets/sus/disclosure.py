@@ -38,8 +38,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from assets.sus import linked as ln
 from assets.sus import statistics as st
@@ -251,7 +249,15 @@ class Protection:
     unprotected_places: list[str] = field(default_factory=list)
 
 
-# --- the solver --------------------------------------------------------------------------------
+# --- the solver -------------------------------------------------------------------------------
+
+def milp(*args, **kwargs):
+    """scipy's HiGHS ``milp``, imported at the first solve: scipy.optimize costs a third of a
+    second to import, and every process that loads the definitions imports this module."""
+    from scipy.optimize import milp as solve
+
+    return solve(*args, **kwargs)
+
 
 # per unit an atom moves from its true value, in the solves that have an objective of their own
 _ANCHOR_WEIGHT = 1e-3
@@ -264,6 +270,8 @@ def _anchored(objective, matrix, lower, upper, bounds_lower, bounds_upper, integ
               anchor: np.ndarray, weight: float):
     """The problem in the atoms' moves away from ``anchor``: y = anchor + up - down, up and down
     at least 0, each unit costing ``weight``."""
+    from scipy import sparse
+
     n = len(anchor)
     atoms = matrix[:, :n]
     rest = matrix[:, n:]
@@ -290,6 +298,8 @@ class _Solver:
     are not look further, which keeps most solves small."""
 
     def __init__(self, model: ln.Model, cells: list[_Cell], deadline: float = math.inf):
+        from scipy import sparse
+
         self.model = model
         self.cells = cells
         # time.perf_counter() past which no solve starts, and none runs on
@@ -404,6 +414,8 @@ class _Solver:
     def _system(self, visible: np.ndarray):
         """The structure and the visible cells at their values, by columns, and each row's
         value in the data."""
+        from scipy import sparse
+
         key = visible.tobytes()
         if key not in self._systems:
             if len(self._systems) > 4:
@@ -493,6 +505,8 @@ class _Solver:
         integrality). An "infeasible" is confirmed without presolve: on these models HiGHS's
         presolve has called a problem infeasible that has a solution (seen on the attacker's
         model), and "no solution" may show a share or hide cells."""
+        from scipy.optimize import Bounds, LinearConstraint
+
         arguments = {"bounds": Bounds(problem[4], problem[5]),
                      "constraints": LinearConstraint(*problem[1:4])}
         if integer:
@@ -527,6 +541,8 @@ class _Solver:
         minimises the counts (none goes below 0); pushing up maximises them, each only as far as
         its bound: an atom by its upper bound in this solve, a sum by a helper u <= sum,
         u <= bound. A condition on atoms that are not free is left out."""
+        from scipy import sparse
+
         n = len(free)
         position = np.full(self.model.size, -1)
         position[free] = np.arange(n)
@@ -596,6 +612,8 @@ class _Solver:
                   ) -> tuple[float, np.ndarray, np.ndarray] | None:
         """The cheapest change of the movable visible cells, moving only the ``free`` atoms,
         that lets ``condition`` be met: (its cost, the cells that change, the solution)."""
+        from scipy import sparse
+
         n = len(free)
         touched = np.zeros(len(self.cells), dtype=bool)
         touched[np.unique(self.by_atom[:, free].indices)] = True

@@ -38,8 +38,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from assets.sus import linked as ln
 from assets.sus import statistics as st
@@ -251,7 +249,15 @@ class Protection:
     unprotected_places: list[str] = field(default_factory=list)
 
 
-# --- the solver --------------------------------------------------------------------------------
+# --- the solver -------------------------------------------------------------------------------
+
+def milp(*args, **kwargs):
+    """scipy's HiGHS ``milp``, imported at the first solve: scipy.optimize costs a third of a
+    second to import, and every process that loads the definitions imports this module."""
+    from scipy.optimize import milp as solve
+
+    return solve(*args, **kwargs)
+
 
 # per unit an atom moves from its true value, in the solves that have an objective of their own
 _ANCHOR_WEIGHT = 1e-3
@@ -264,6 +270,8 @@ def _anchored(objective, matrix, lower, upper, bounds_lower, bounds_upper, integ
               anchor: np.ndarray, weight: float):
     """The problem in the atoms' moves away from ``anchor``: y = anchor + up - down, up and down
     at least 0, each unit costing ``weight``."""
+    from scipy import sparse
+
     n = len(anchor)
     atoms = matrix[:, :n]
     rest = matrix[:, n:]
@@ -290,6 +298,8 @@ class _Solver:
     are not look further, which keeps most solves small."""
 
     def __init__(self, model: ln.Model, cells: list[_Cell], deadline: float = math.inf):
+        from scipy import sparse
+
         self.model = model
         self.cells = cells
         # time.perf_counter() past which no solve starts, and none runs on
@@ -311,7 +321,7 @@ class _Solver:
         self.cpu = 0.0
         self._systems: dict[bytes, tuple] = {}
         self._near: dict[int, np.ndarray] = {}
-        self._loose: tuple = (b"",)
+        self._loose: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
         self._counts = np.array([cell.counts for cell in cells])
         self._persons = np.array(sorted(model.persons.values()), dtype=np.int64)
 
@@ -359,22 +369,44 @@ class _Solver:
 
     def loose(self, visible: np.ndarray, cell: int | None = None,
               exact: bool = False) -> np.ndarray:
-        """The atoms a solve moves: not those in a visible count of 0 nor fixed at 0, and
-        whether a period had active spells only for a requirement on a count of persons or when
-        ``exact`` (held at its value, a solution keeps a person wherever the data has one:
-        fewer solutions, never a wrong one, and relaxations that stay whole numbers)."""
+        """The atoms a solve moves: not those the visible cells and the structure hold at their
+        values (``_held``), and whether a period had active spells only for a requirement on a
+        count of persons or when ``exact`` (held at its value, a solution keeps a person wherever
+        the data has one: fewer solutions, never a wrong one, and relaxations that stay whole
+        numbers)."""
         key = visible.tobytes()
-        if self._loose[0] != key:
-            zero = visible & (self.truth == 0) & self._counts
-            pinned = np.zeros(self.model.size, dtype=bool)
-            pinned[self.matrix[np.flatnonzero(zero)].indices] = True
-            pinned |= self.model.bounds_upper == 0
+        if key not in self._loose:
+            if len(self._loose) > 4:
+                self._loose.clear()
             flags = np.zeros(self.model.size, dtype=bool)
             flags[self.model.flag_atoms] = True
-            self._loose = (key, np.flatnonzero(~pinned & ~flags), np.flatnonzero(~pinned))
+            self._loose[key] = (np.flatnonzero(~self._held(visible, flags)),
+                                np.flatnonzero(~self._held(visible, np.zeros_like(flags))))
         if exact or (cell is not None and self.about_persons(cell)):
-            return self._loose[2]
-        return self._loose[1]
+            return self._loose[key][1]
+        return self._loose[key][0]
+
+    def _held(self, visible: np.ndarray, held: np.ndarray) -> np.ndarray:
+        """The atoms every solution keeps at their values when ``held`` are: those in a visible
+        count of 0 or fixed at 0, and then, again and again, the one atom not yet held in an
+        equality (a visible cell, or a link of the structure) whose other atoms are. Leaving
+        them out of a solve changes none of its solutions (integer or not), only its size: the
+        long past a short release is linked to is mostly held by what was published of it."""
+        zero = visible & (self.truth == 0) & self._counts
+        held = held | (self.model.bounds_upper == 0)
+        held[self.matrix[np.flatnonzero(zero)].indices] = True
+        columns, lower, upper, _ = self._system(visible)
+        equal = columns.tocsr()[np.flatnonzero(lower == upper)]
+        equal.data = (equal.data != 0).astype(float)
+        equal.eliminate_zeros()
+        while True:
+            open_ = equal @ (~held).astype(float)
+            alone = np.flatnonzero(np.abs(open_ - 1) < 0.5)
+            if not len(alone):
+                return held
+            rows = equal[alone]
+            atoms = rows.indices[~held[rows.indices]]
+            held[atoms] = True
 
     def about_persons(self, cell: int) -> bool:
         return bool(np.isin(self.cells[cell].atoms, self._persons).any())
@@ -382,6 +414,8 @@ class _Solver:
     def _system(self, visible: np.ndarray):
         """The structure and the visible cells at their values, by columns, and each row's
         value in the data."""
+        from scipy import sparse
+
         key = visible.tobytes()
         if key not in self._systems:
             if len(self._systems) > 4:
@@ -413,13 +447,15 @@ class _Solver:
 
     def _solve(self, objective, matrix, lower, upper, bounds_lower, bounds_upper, integrality,
                gap: float, relaxed_only: bool = False,
-               anchor: np.ndarray | None = None) -> np.ndarray | None:
+               anchor: np.ndarray | None = None, confirm: bool = True) -> np.ndarray | None:
         """Linear relaxations first, the integer solve only when they give no whole numbers
         (never with ``relaxed_only``: a push that may as well find nothing). When a relaxation
         has no solution neither has the integer problem. ``anchor``: the first columns' true
         values; moving an atom away from them costs a little, and a relaxation that only has
         to move the atoms as little as it can (the objective left out) mostly lands on whole
-        numbers."""
+        numbers. ``confirm``: an "infeasible" is checked without presolve (``_milp``); a push
+        needs no proof that nothing exists (finding nothing only leads to ``deviation``, which
+        confirms), so pushes skip it."""
         started, cpu = time.perf_counter(), time.process_time()
         left = self.deadline - started
         if left <= 0:
@@ -437,7 +473,8 @@ class _Solver:
                 problem = (goal, matrix, lower, upper, bounds_lower, bounds_upper, integrality)
                 if anchor is not None:
                     problem = _anchored(*problem, anchor, weight)
-                result = self._milp(problem, {"time_limit": limit}, integer=False)
+                result = self._milp(problem, {"time_limit": limit}, integer=False,
+                                    confirm=confirm)
                 if result.x is None:
                     # an infeasible relaxation proves that no integer solution exists either
                     self.proved_none = result.status == _INFEASIBLE
@@ -452,7 +489,8 @@ class _Solver:
                 # the integer solver finds its way far sooner with the atoms held near the data
                 problem = _anchored(*problem, anchor, _ANCHOR_WEIGHT)
             result = self._milp(problem, {"time_limit": limit, "mip_rel_gap": gap,
-                                          "node_limit": _NODE_LIMIT}, integer=True)
+                                          "node_limit": _NODE_LIMIT}, integer=True,
+                                confirm=confirm)
             if result.x is None:
                 # stopped at the node limit without a solution: none found, none proved absent
                 self.proved_none = result.status == _INFEASIBLE
@@ -462,11 +500,13 @@ class _Solver:
             self.seconds += time.perf_counter() - started
             self.cpu += time.process_time() - cpu
 
-    def _milp(self, problem: tuple, options: dict, integer: bool):
+    def _milp(self, problem: tuple, options: dict, integer: bool, confirm: bool = True):
         """One HiGHS solve of (objective, matrix, lower, upper, bounds lower, bounds upper,
         integrality). An "infeasible" is confirmed without presolve: on these models HiGHS's
         presolve has called a problem infeasible that has a solution (seen on the attacker's
         model), and "no solution" may show a share or hide cells."""
+        from scipy.optimize import Bounds, LinearConstraint
+
         arguments = {"bounds": Bounds(problem[4], problem[5]),
                      "constraints": LinearConstraint(*problem[1:4])}
         if integer:
@@ -474,7 +514,7 @@ class _Solver:
         self.solves += 1
         result = milp(problem[0], **arguments, options=options)
         self._in_time(result)
-        if result.status == _INFEASIBLE:
+        if result.status == _INFEASIBLE and confirm:
             self.solves += 1
             result = milp(problem[0], **arguments, options={**options, "presolve": False})
             self._in_time(result)
@@ -501,6 +541,8 @@ class _Solver:
         minimises the counts (none goes below 0); pushing up maximises them, each only as far as
         its bound: an atom by its upper bound in this solve, a sum by a helper u <= sum,
         u <= bound. A condition on atoms that are not free is left out."""
+        from scipy import sparse
+
         n = len(free)
         position = np.full(self.model.size, -1)
         position[free] = np.arange(n)
@@ -562,7 +604,7 @@ class _Solver:
                         np.concatenate([np.zeros(n), helper_low]),
                         np.concatenate([bounds_upper, helper_high]),
                         np.concatenate([self.model.integrality[free], np.zeros(k)]), gap=0.05,
-                        anchor=self.model.truth[free])
+                        anchor=self.model.truth[free], confirm=False)
         return None if x is None else self._whole(free, x)
 
     def deviation(self, condition: _Condition, visible: np.ndarray, movable: np.ndarray,
@@ -570,6 +612,8 @@ class _Solver:
                   ) -> tuple[float, np.ndarray, np.ndarray] | None:
         """The cheapest change of the movable visible cells, moving only the ``free`` atoms,
         that lets ``condition`` be met: (its cost, the cells that change, the solution)."""
+        from scipy import sparse
+
         n = len(free)
         touched = np.zeros(len(self.cells), dtype=bool)
         touched[np.unique(self.by_atom[:, free].indices)] = True

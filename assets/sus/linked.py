@@ -30,12 +30,15 @@ import math
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from assets.sus import statistics as st
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 QUARTERLY = "Nyinskrivna och utskrivna per kvartal"
 # the quarterly frame's columns and the flow each is
@@ -198,6 +201,9 @@ class _Rows:
         self.upper.append(upper)
 
     def matrix(self, width: int) -> sparse.csr_array:
+        # imported here: every process that loads the definitions imports this module
+        from scipy import sparse
+
         return sparse.csr_array((self.values, (self.rows, self.columns)),
                                 shape=(len(self.lower), width))
 

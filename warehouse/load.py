@@ -172,13 +172,26 @@ def _insert_sqlite(connection: Connection, table: Table, frame: pd.DataFrame) ->
     SQLAlchemy would have bound, a whole column at a time: the per-row parameter handling of
     ``execute(insert(table), dicts)`` cost more than the insert itself."""
     dialect = connection.dialect
-    frame = _with_defaults(frame, table)
+    frame = _in_key_order(_with_defaults(frame, table))
     columns = [column for column in table.columns if column.name in frame.columns]
     values = [_sqlite_column(frame[column.name], column, dialect) for column in columns]
     names = ", ".join(dialect.identifier_preparer.quote(column.name) for column in columns)
     statement = (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names}) "
                  f"VALUES ({', '.join('?' * len(columns))})")
     connection.exec_driver_sql(statement, list(zip(*values)))
+
+
+def _in_key_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows sorted by ``record_key``, where the frame has one. SQLite maintains the key's
+    unique index (and the pseudonym's, which the key begins with) in the inserting process: keys
+    in order touch each B-tree page once, keys in delivery order jump across the whole index, and
+    the insert of a partner's rows took twice as long. Which row gets which id is of no
+    meaning."""
+    if "record_key" not in frame or len(frame) < 2:
+        return frame
+    keys = frame["record_key"].astype("string").fillna("").to_numpy(dtype=object)
+    order = np.argsort(keys, kind="stable")
+    return frame.take(order)
 
 
 def _with_defaults(frame: pd.DataFrame, table: Table) -> pd.DataFrame:

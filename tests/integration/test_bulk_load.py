@@ -106,3 +106,38 @@ def test_errors_never_show_the_values(warehouse_url) -> None:
         assert value not in str(raised.value)
     # PostgreSQL's own error detail quotes a conflicting key; warehouse rows never hold an
     # identity number (validation.warehouse refuses them), so at most a pseudonym shows there
+
+
+def test_keyed_rows_store_the_same_whatever_the_order(warehouse_url) -> None:
+    """SQLite's bulk path inserts a keyed frame in record_key order (its unique index is built in
+    the inserting process): every row is stored with its own values, as SQLAlchemy's insert of the
+    frame in its given order stores them; only which id a row gets may differ."""
+    engine = make_engine(warehouse_url)
+    metadata = MetaData()
+
+    def keyed(name: str) -> Table:
+        return Table(name, metadata, Column("id", Integer, primary_key=True),
+                     Column("record_key", String(64), unique=True, nullable=False),
+                     Column("day", Date), Column("amount", Float), Column("note", Text))
+    fast, plain = keyed("fast_keyed"), keyed("plain_keyed")
+    metadata.create_all(engine)
+    rng = np.random.default_rng(7)
+    keys = [f"{rng.integers(0, 16**8):08x}|{number}" for number in range(500)]
+    frame = pd.DataFrame({
+        "record_key": pd.array(keys, dtype="string"),
+        "day": pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 400, 500), unit="D"),
+        "amount": rng.normal(size=500).round(2),
+        "note": pd.array([None if number % 7 == 0 else f"rad {number}" for number in range(500)],
+                         dtype="string"),
+    }, index=rng.permutation(500))
+    with engine.begin() as connection:
+        assert load.insert_frame(connection, fast, frame) == 500
+        connection.execute(insert(plain), load.to_records(frame, plain))
+        stored_fast = sorted(_rows(connection, fast))
+        stored_plain = sorted(_rows(connection, plain))
+        by_id = [row[0] for row in _rows(connection, fast)]
+    engine.dispose()
+    assert stored_fast == stored_plain
+    assert len(stored_fast) == 500
+    if warehouse_url.startswith("sqlite"):
+        assert by_id == sorted(keys)

@@ -172,26 +172,28 @@ def _insert_sqlite(connection: Connection, table: Table, frame: pd.DataFrame) ->
     SQLAlchemy would have bound, a whole column at a time: the per-row parameter handling of
     ``execute(insert(table), dicts)`` cost more than the insert itself."""
     dialect = connection.dialect
-    frame = _in_key_order(_with_defaults(frame, table))
+    frame = _with_defaults(frame, table)
     columns = [column for column in table.columns if column.name in frame.columns]
-    values = [_sqlite_column(frame[column.name], column, dialect) for column in columns]
+    order = _key_order(frame)
+    # the table's columns converted, then put in key order (not the whole frame taken first)
+    values = [_sqlite_column(frame[column.name], column, dialect)[order].tolist()
+              for column in columns]
     names = ", ".join(dialect.identifier_preparer.quote(column.name) for column in columns)
     statement = (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names}) "
                  f"VALUES ({', '.join('?' * len(columns))})")
     connection.exec_driver_sql(statement, list(zip(*values)))
 
 
-def _in_key_order(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows sorted by ``record_key``, where the frame has one. SQLite maintains the key's
+def _key_order(frame: pd.DataFrame) -> np.ndarray | slice:
+    """The rows' order by ``record_key``, where the frame has one. SQLite maintains the key's
     unique index (and the pseudonym's, which the key begins with) in the inserting process: keys
     in order touch each B-tree page once, keys in delivery order jump across the whole index, and
     the insert of a partner's rows took twice as long. Which row gets which id is of no
     meaning."""
     if "record_key" not in frame or len(frame) < 2:
-        return frame
+        return slice(None)
     keys = frame["record_key"].astype("string").fillna("").to_numpy(dtype=object)
-    order = np.argsort(keys, kind="stable")
-    return frame.take(order)
+    return np.argsort(keys, kind="stable")
 
 
 def _with_defaults(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
@@ -207,12 +209,13 @@ def _with_defaults(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
     return frame.assign(**defaults) if defaults else frame
 
 
-def _sqlite_column(values: pd.Series, column: Column, dialect) -> list:
+def _sqlite_column(values: pd.Series, column: Column, dialect) -> np.ndarray:
     missing = values.isna().to_numpy()
     impl = column.type.dialect_impl(dialect)
     kind = impl.__visit_name__.upper()
     if pd.api.types.is_datetime64_any_dtype(values) and kind in _SQLITE_TEXT:
-        converted = values.dt.strftime(_SQLITE_TEXT[kind]).to_numpy(dtype=object, copy=True)
+        # each distinct day (a batch has few) formatted once
+        converted = _formatted(values, _SQLITE_TEXT[kind], None)
     elif pd.api.types.is_bool_dtype(values) or kind == "BOOLEAN":
         converted = values.to_numpy(dtype=object, copy=True)
         converted[~missing] = converted[~missing].astype(bool).astype(int)
@@ -223,7 +226,7 @@ def _sqlite_column(values: pd.Series, column: Column, dialect) -> list:
             converted = np.array([value if gone else process(value)
                                   for value, gone in zip(converted, missing)], dtype=object)
     converted[missing] = None
-    return converted.tolist()
+    return converted
 
 
 VERSION = "version"

@@ -237,9 +237,12 @@ def versions(extraction_date: pd.Series, file_name: pd.Series, row_number: pd.Se
     The newest version wins whatever order deliveries arrive in or are batched."""
     day = pd.to_datetime(extraction_date)
     files = file_name.astype("string").to_numpy(dtype=object, na_value=None)
-    # a batch has few days and files: each day formatted once, the parts joined per row
-    parts = zip(_iso_days(day, missing=None), files, row_number.astype("int64").tolist())
-    text = [None if extracted is None or name is None else f"{extracted}|{name}|{row:010d}"
+    # a batch has few days, files and row numbers (its files' rows share them): each day and
+    # row number formatted once, the parts joined per row
+    row_codes, row_values = pd.factorize(row_number.astype("int64").to_numpy())
+    rows = np.array([f"{row:010d}" for row in row_values.tolist()], dtype=object)[row_codes]
+    parts = zip(_iso_days(day, missing=None), files, rows)
+    text = [None if extracted is None or name is None else f"{extracted}|{name}|{row}"
             for extracted, name, row in parts]
     return pd.Series(pd.array(text, dtype="string"), index=day.index, name=day.name)
 

@@ -254,7 +254,10 @@ def newest_per_key(frame: pd.DataFrame) -> pd.DataFrame:
     repeated = frame["record_key"].duplicated(keep=False).to_numpy()
     if not repeated.any():
         return frame
-    newest = (frame.loc[repeated].sort_values(["record_key", VERSION], kind="stable")
+    # sorted by version alone (stable, missing last): each key's rows then come in the order that
+    # sorting by key and version gives them, so its last row is the same; the keys' own text
+    # needs no sort
+    newest = (frame.loc[repeated].sort_values(VERSION, kind="stable")
               .drop_duplicates("record_key", keep="last"))
     return pd.concat([frame.loc[~repeated], newest])
 

@@ -133,6 +133,10 @@ def test_newest_per_key_equals_sorting_every_key():
     versions = pd.array([f"2024-0{day}-01|fil{file}.csv|{row:010d}" for day, file, row in
                          zip(rng.integers(1, 9, count), rng.integers(0, 40, count),
                              range(count))], dtype="string")
+    # ties (the same version twice for a key) and missing versions keep the frame's order
+    versions[rng.integers(0, count, 50)] = versions[7]
+    keys[rng.integers(0, count, 50)] = keys[7]
+    versions[rng.integers(0, count, 50)] = pd.NA
     frame = pd.DataFrame({"record_key": keys, "version": versions, "value": np.arange(count)})
     expected = (frame.sort_values(["record_key", "version"], kind="stable")
                 .drop_duplicates("record_key", keep="last"))

@@ -126,7 +126,7 @@ def _copy_payload(frame: pd.DataFrame, columns: list[Column]) -> str:
     return "\n".join(map("\t".join, zip(*texts))) + "\n"
 
 
-# one search over a whole column for what COPY's text format must escape
+# what COPY's text format must escape, found per value once a column is known to hold any
 _COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
 
 
@@ -143,14 +143,15 @@ def _copy_text(values: pd.Series, column: Column) -> list[str]:
     elif pd.api.types.is_bool_dtype(values) or isinstance(column.type, Boolean):
         text = values.map({True: "t", False: "f"}, na_action="ignore")
     elif isinstance(column.type, Integer) and pd.api.types.is_float_dtype(values):
-        text = values.astype("Int64").astype("string")
+        text = _numbers_text(values, lambda distinct: distinct.astype("Int64"))
     elif pd.api.types.is_numeric_dtype(values):
-        text = values.astype("string")
+        text = _numbers_text(values, lambda distinct: distinct)
     else:
         text = values.astype("string")
         # the few values holding a backslash, tab or line break are escaped; whether there are
-        # any is one search over the column joined
-        if _COPY_SPECIAL.search("\x1f".join(text.dropna().tolist())):
+        # any is one search for each of them over the column joined
+        joined = "\x1f".join(text.dropna().tolist())
+        if any(character in joined for character, _ in _COPY_ESCAPES):
             special = text.str.contains(_COPY_SPECIAL.pattern, regex=True).fillna(False).to_numpy(
                 dtype=bool)
             escaped = text[special]
@@ -161,6 +162,19 @@ def _copy_text(values: pd.Series, column: Column) -> list[str]:
     out = text.astype("string").to_numpy(dtype=object, na_value=_COPY_NULL)
     out[missing] = _COPY_NULL
     return out.tolist()
+
+
+def _numbers_text(values: pd.Series, typed) -> pd.Series:
+    """``typed(values).astype("string")``, worked out once per distinct number: a column of ids,
+    row numbers or grades repeats few. A negative zero (equal to zero when counted as distinct,
+    but written "-0.0") is converted row by row."""
+    if pd.api.types.is_float_dtype(values) and bool(
+            np.signbit(values.to_numpy(dtype="float64", na_value=np.nan))[values.to_numpy(
+                dtype="float64", na_value=np.nan) == 0].any()):
+        return typed(values).astype("string")
+    codes, distinct = pd.factorize(values)
+    text = typed(pd.Series(distinct)).astype("string").array
+    return pd.Series(text.take(codes, allow_fill=True), index=values.index, dtype="string")
 
 
 # SQLite stores dates and timestamps as text in SQLAlchemy's own formats; these are they.

@@ -109,8 +109,8 @@ def test_errors_never_show_the_values(warehouse_url) -> None:
 
 
 def test_keyed_rows_store_the_same_whatever_the_order(warehouse_url) -> None:
-    """SQLite's bulk path inserts a keyed frame in record_key order (its unique index is built in
-    the inserting process): every row is stored with its own values, as SQLAlchemy's insert of the
+    """A delta merge's rows go in in record_key order on SQLite (its unique index is built in the
+    inserting process): every row is stored with its own values, as SQLAlchemy's insert of the
     frame in its given order stores them; only which id a row gets may differ."""
     engine = make_engine(warehouse_url)
     metadata = MetaData()
@@ -130,17 +130,23 @@ def test_keyed_rows_store_the_same_whatever_the_order(warehouse_url) -> None:
         "note": pd.array([None if number % 7 == 0 else f"rad {number}" for number in range(500)],
                          dtype="string"),
     }, index=rng.permutation(500))
+    kept = keyed("kept_keyed")
+    metadata.create_all(engine)
     with engine.begin() as connection:
-        assert load.insert_frame(connection, fast, frame) == 500
+        assert load.insert_frame(connection, fast, frame, key_order=True) == 500
         connection.execute(insert(plain), load.to_records(frame, plain))
+        assert load.insert_frame(connection, kept, frame) == 500
         stored_fast = sorted(_rows(connection, fast))
         stored_plain = sorted(_rows(connection, plain))
         by_id = [row[0] for row in _rows(connection, fast)]
+        kept_by_id = [row[0] for row in _rows(connection, kept)]
     engine.dispose()
     assert stored_fast == stored_plain
     assert len(stored_fast) == 500
     if warehouse_url.startswith("sqlite"):
         assert by_id == sorted(keys)
+    # without key_order a frame is stored in its own order (a reader without ORDER BY sees it)
+    assert kept_by_id == frame["record_key"].tolist()
 
 
 def test_numbers_written_once_per_distinct_value_store_what_each_row_holds(warehouse_url) -> None:

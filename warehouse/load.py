@@ -173,10 +173,10 @@ def _numbers_text(values: pd.Series, typed) -> pd.Series:
     """``typed(values).astype("string")``, worked out once per distinct number: a column of ids,
     row numbers or grades repeats few. A negative zero (equal to zero when counted as distinct,
     but written "-0.0") is converted row by row."""
-    if pd.api.types.is_float_dtype(values) and bool(
-            np.signbit(values.to_numpy(dtype="float64", na_value=np.nan))[values.to_numpy(
-                dtype="float64", na_value=np.nan) == 0].any()):
-        return typed(values).astype("string")
+    if pd.api.types.is_float_dtype(values):
+        floats = values.to_numpy(dtype="float64", na_value=np.nan)
+        if np.signbit(floats[floats == 0]).any():
+            return typed(values).astype("string")
     codes, distinct = pd.factorize(values)
     text = typed(pd.Series(distinct)).astype("string").array
     return pd.Series(text.take(codes, allow_fill=True), index=values.index, dtype="string")
@@ -208,8 +208,8 @@ def _key_order(frame: pd.DataFrame) -> np.ndarray | slice:
     """The rows' order by ``record_key``, where the frame has one. SQLite maintains the key's
     unique index (and the pseudonym's, which the key begins with) in the inserting process: keys
     in order touch each B-tree page once, keys in delivery order jump across the whole index, and
-    the insert of a partner's rows took twice as long. Which row gets which id is of no
-    meaning."""
+    the insert of a partner's rows took twice as long. Asked for only where which row gets which
+    id is of no meaning (a delta merge)."""
     if "record_key" not in frame or len(frame) < 2:
         return slice(None)
     keys = frame["record_key"].astype("string").fillna("").to_numpy(dtype=object)

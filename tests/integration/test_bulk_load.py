@@ -106,3 +106,90 @@ def test_errors_never_show_the_values(warehouse_url) -> None:
         assert value not in str(raised.value)
     # PostgreSQL's own error detail quotes a conflicting key; warehouse rows never hold an
     # identity number (validation.warehouse refuses them), so at most a pseudonym shows there
+
+
+def test_keyed_rows_store_the_same_whatever_the_order(warehouse_url) -> None:
+    """A delta merge's rows go in in record_key order on SQLite (its unique index is built in the
+    inserting process): every row is stored with its own values, as SQLAlchemy's insert of the
+    frame in its given order stores them; only which id a row gets may differ."""
+    engine = make_engine(warehouse_url)
+    metadata = MetaData()
+
+    def keyed(name: str) -> Table:
+        return Table(name, metadata, Column("id", Integer, primary_key=True),
+                     Column("record_key", String(64), unique=True, nullable=False),
+                     Column("day", Date), Column("amount", Float), Column("note", Text))
+    fast, plain = keyed("fast_keyed"), keyed("plain_keyed")
+    metadata.create_all(engine)
+    rng = np.random.default_rng(7)
+    keys = [f"{rng.integers(0, 16**8):08x}|{number}" for number in range(500)]
+    frame = pd.DataFrame({
+        "record_key": pd.array(keys, dtype="string"),
+        "day": pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 400, 500), unit="D"),
+        "amount": rng.normal(size=500).round(2),
+        "note": pd.array([None if number % 7 == 0 else f"rad {number}" for number in range(500)],
+                         dtype="string"),
+    }, index=rng.permutation(500))
+    kept = keyed("kept_keyed")
+    metadata.create_all(engine)
+    with engine.begin() as connection:
+        assert load.insert_frame(connection, fast, frame, key_order=True) == 500
+        connection.execute(insert(plain), load.to_records(frame, plain))
+        assert load.insert_frame(connection, kept, frame) == 500
+        stored_fast = sorted(_rows(connection, fast))
+        stored_plain = sorted(_rows(connection, plain))
+        by_id = [row[0] for row in _rows(connection, fast)]
+        kept_by_id = [row[0] for row in _rows(connection, kept)]
+    engine.dispose()
+    assert stored_fast == stored_plain
+    assert len(stored_fast) == 500
+    if warehouse_url.startswith("sqlite"):
+        assert by_id == sorted(keys)
+    # without key_order a frame is stored in its own order (a reader without ORDER BY sees it)
+    assert kept_by_id == frame["record_key"].tolist()
+
+
+def test_numbers_written_once_per_distinct_value_store_what_each_row_holds(warehouse_url) -> None:
+    """COPY's text for a number is worked out once per distinct value: repeated ids, grades and
+    row numbers, missing values and a negative zero (equal to zero when counted as distinct) are
+    stored as SQLAlchemy's own insert of each row stores them."""
+    engine = make_engine(warehouse_url)
+    metadata = MetaData()
+
+    def numbers(name: str) -> Table:
+        return Table(name, metadata, Column("id", Integer, primary_key=True),
+                     Column("grade", Float), Column("money", Numeric(14, 2)),
+                     Column("ref", BigInteger), Column("whole", Integer))
+    fast, plain = numbers("fast_numbers"), numbers("plain_numbers")
+    metadata.create_all(engine)
+    rng = np.random.default_rng(3)
+    grade = rng.choice([0.25, 0.5, 1.0, np.nan, 0.0, -0.0], 300)
+    frame = pd.DataFrame({
+        "grade": grade,
+        "money": pd.array(rng.choice([100.5, -20.25, 7.0], 300), dtype="Float64"),
+        "ref": pd.array(rng.choice([1, 2, 2**40], 300), dtype="Int64"),
+        "whole": rng.choice([1.0, 2.0, 3.0], 300),
+    })
+    frame.loc[::7, "ref"] = pd.NA
+    frame.loc[::11, "money"] = pd.NA
+    for part in (frame, frame.assign(grade=np.abs(grade))):   # with and without -0.0
+        with engine.begin() as connection:
+            load.insert_frame(connection, fast, part)
+            connection.execute(insert(plain), load.to_records(part, plain))
+            stored_fast, stored_plain = _rows(connection, fast), _rows(connection, plain)
+            connection.execute(fast.delete())
+            connection.execute(plain.delete())
+        assert stored_fast == stored_plain
+    engine.dispose()
+
+
+def test_number_text_per_distinct_value_equals_each_rows_text() -> None:
+    values = pd.Series([1.5, -0.0, 0.0, np.nan, 1.5, 1e-07, 2.0, -0.0])
+    assert load._numbers_text(values, lambda v: v).tolist() == values.astype("string").tolist()
+    no_negative_zero = values.abs()
+    assert (load._numbers_text(no_negative_zero, lambda v: v).tolist()
+            == no_negative_zero.astype("string").tolist())
+    ids = pd.Series(pd.array([3, None, 3, 2**40], dtype="Int64"), index=[5, 6, 7, 8])
+    text = load._numbers_text(ids, lambda v: v)
+    assert text.index.equals(ids.index)
+    assert text.tolist() == ids.astype("string").tolist()

@@ -133,6 +133,10 @@ def test_newest_per_key_equals_sorting_every_key():
     versions = pd.array([f"2024-0{day}-01|fil{file}.csv|{row:010d}" for day, file, row in
                          zip(rng.integers(1, 9, count), rng.integers(0, 40, count),
                              range(count))], dtype="string")
+    # ties (the same version twice for a key) and missing versions keep the frame's order
+    versions[rng.integers(0, count, 50)] = versions[7]
+    keys[rng.integers(0, count, 50)] = keys[7]
+    versions[rng.integers(0, count, 50)] = pd.NA
     frame = pd.DataFrame({"record_key": keys, "version": versions, "value": np.arange(count)})
     expected = (frame.sort_values(["record_key", "version"], kind="stable")
                 .drop_duplicates("record_key", keep="last"))
@@ -142,3 +146,28 @@ def test_newest_per_key_equals_sorting_every_key():
                                   expected.reset_index(drop=True))
     unique = frame.drop_duplicates("record_key")
     assert newest_per_key(unique) is unique
+
+
+def test_versions_equal_the_contract_text_of_each_row():
+    """Each day and row number is formatted once and spread back: every row's version is still
+    its own extraction day, file name and ten-digit row, and missing where a part is missing."""
+    import numpy as np
+
+    from warehouse.load import versions
+
+    rng = np.random.default_rng(11)
+    count = 3000
+    days = pd.Series(pd.to_datetime("2023-12-30") + pd.to_timedelta(rng.integers(0, 5, count),
+                                                                       unit="D"))
+    days[rng.random(count) < 0.02] = pd.NaT
+    files = pd.Series(pd.array([f"2024{month:02d}01_fil {month}.csv" for month in
+                                rng.integers(1, 13, count)], dtype="string"))
+    files[rng.random(count) < 0.02] = pd.NA
+    rows = pd.Series(rng.integers(2, 40, count)).where(rng.random(count) > 0.5,
+                                                        rng.integers(2, 10**9, count))
+    expected = [None if pd.isna(day) or pd.isna(name) else
+                f"{day.year:04d}-{day.month:02d}-{day.day:02d}|{name}|{str(int(row)).zfill(10)}"
+                for day, name, row in zip(days, files, rows)]
+    got = versions(days, files, rows)
+    assert got.astype(object).where(got.notna(), None).tolist() == expected
+    assert got.index.equals(days.index)

@@ -418,6 +418,11 @@ def _load() -> str:
 def measure(setup: Setup, repetitions: int = 5, *, profile: Path | None = None) -> dict:
     """The night ``repetitions`` times through each path, alternating which goes first, from the
     same warehouse and output folder every time; the daemon runs all along (as in production)."""
+    from orchestration.instance import write_settings
+
+    # a home prepared by an earlier version gets finsam's current instance settings, as the
+    # command line brings them up to date
+    write_settings(setup.home)
     instance = dg.DagsterInstance.from_config(str(setup.home))
     daemon, workspace = _start_daemon(setup, profile=profile)
     runs: dict[str, list[dict]] = {"daemon": [], "cli": []}

@@ -272,6 +272,19 @@ def _steps(instance: dg.DagsterInstance, run_id: str) -> dict:
             "steps": len(seconds), "check_steps": len(check_steps), "events": len(records)}
 
 
+def _gx_suites(instance: dg.DagsterInstance, run_id: str) -> dict:
+    """How many Great Expectations suites the run judged, and how many of them kept an earlier
+    result because their frame was exactly what GX had judged before (``oförändrad_sedan``)."""
+    judged = reused = 0
+    for record in instance.get_records_for_run(
+            run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records:
+        evaluation = record.event_log_entry.dagster_event.event_specific_data
+        if evaluation.check_name.startswith("gx_"):
+            judged += 1
+            reused += "oförändrad_sedan" in evaluation.metadata
+    return {"gx_suites": judged, "gx_suites_unchanged": reused}
+
+
 def _wait(instance: dg.DagsterInstance, run_id: str, timeout: float) -> dg.DagsterRun:
     deadline = time.monotonic() + timeout
     while True:
@@ -328,7 +341,8 @@ def through_daemon(setup: Setup, instance: dg.DagsterInstance, workspace: Path,
     """The schedule's RunRequest submitted to the queue; the daemon launches it."""
     tags = {**setup.tags, BENCH_TAG: "schemalagd väg"}
     result = _launched(instance, setup.env, workspace, "allt", tags, timeout=timeout)
-    return {**result, "rows_read": _rows_read(instance, result["run_id"])}
+    return {**result, "rows_read": _rows_read(instance, result["run_id"]),
+            **_gx_suites(instance, result["run_id"])}
 
 
 def through_cli(setup: Setup, instance: dg.DagsterInstance) -> dict:
@@ -348,7 +362,8 @@ def through_cli(setup: Setup, instance: dg.DagsterInstance) -> dict:
             "create_s": start[0].event_log_entry.timestamp - created,
             "run_s": success[0].event_log_entry.timestamp - start[0].event_log_entry.timestamp,
             "after_run_s": started + wall - success[0].event_log_entry.timestamp,
-            "rows_read": _rows_read(instance, run_id), **_steps(instance, run_id)}
+            "rows_read": _rows_read(instance, run_id), **_steps(instance, run_id),
+            **_gx_suites(instance, run_id)}
 
 
 # --- the daemon ----------------------------------------------------------------------------------
@@ -458,7 +473,8 @@ def measure(setup: Setup, repetitions: int = 5, *, profile: Path | None = None) 
               "repetitions": repetitions, "runs": runs, "load_between": loads,
               "rows_read": rows["cli"].pop(), "uptime": _uptime()}
     report["median"] = {path: {key: _median([result[key] for result in results])
-                               for key in results[0] if isinstance(results[0][key], float)}
+                               for key in results[0] if isinstance(results[0][key], (int, float))
+                               and not isinstance(results[0][key], bool)}
                         for path, results in runs.items()}
     report["ratio"] = report["median"]["daemon"]["wall"] / report["median"]["cli"]["wall"]
     if profile is not None:
@@ -624,6 +640,9 @@ def markdown(report: dict) -> str:
          f"{cli['run_s']:.1f} s (asset checks {cli['check_steps_s']:.1f} s), after the run "
          f"{cli['after_run_s']:.1f} s |"), "",
         f"- scheduled / CLI: {report['ratio']:.2f} × (target ≤ 1.5 ×)",
+        f"- steps, events of the scheduled run: {daemon['steps']:.0f}, {daemon['events']:.0f}; "
+        f"Great Expectations suites whose frame changed (judged by GX) "
+        f"{daemon['gx_suites'] - daemon['gx_suites_unchanged']:.0f} of {daemon['gx_suites']:.0f}",
         f"- scheduled path ≤ 5 s (issue 21): {'yes' if daemon['wall'] <= 5 else 'no'} "
         f"({daemon['wall']:.1f} s)",
         f"- every run, wall s: scheduled {_walls(report['runs']['daemon'])}; "

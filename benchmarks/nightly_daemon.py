@@ -272,6 +272,19 @@ def _steps(instance: dg.DagsterInstance, run_id: str) -> dict:
             "steps": len(seconds), "check_steps": len(check_steps), "events": len(records)}
 
 
+def _gx_suites(instance: dg.DagsterInstance, run_id: str) -> dict:
+    """How many Great Expectations suites the run judged, and how many of them kept an earlier
+    result because their frame was exactly what GX had judged before (``oförändrad_sedan``)."""
+    judged = reused = 0
+    for record in instance.get_records_for_run(
+            run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records:
+        evaluation = record.event_log_entry.dagster_event.event_specific_data
+        if evaluation.check_name.startswith("gx_"):
+            judged += 1
+            reused += "oförändrad_sedan" in evaluation.metadata
+    return {"gx_suites": judged, "gx_suites_unchanged": reused}
+
+
 def _wait(instance: dg.DagsterInstance, run_id: str, timeout: float) -> dg.DagsterRun:
     deadline = time.monotonic() + timeout
     while True:
@@ -283,21 +296,24 @@ def _wait(instance: dg.DagsterInstance, run_id: str, timeout: float) -> dg.Dagst
         time.sleep(0.2)
 
 
-def through_daemon(setup: Setup, instance: dg.DagsterInstance, workspace: Path,
-                   timeout: float = 1800) -> dict:
-    """The schedule's RunRequest submitted to the queue; the daemon launches it."""
+def _launched(instance: dg.DagsterInstance, env: dict[str, str], workspace: Path, job: str,
+              tags: dict[str, str], *, location: str | None = None,
+              timeout: float = 1800) -> dict:
+    """A run of ``job`` submitted with `dagster job launch` as the scheduler submits one, waited
+    for, and its wall from creation to RUN_SUCCESS split by the run's own events."""
     run_id = str(uuid.uuid4())
-    tags = {**setup.tags, BENCH_TAG: "schemalagd väg"}
+    command = [_tool("dagster"), "job", "launch", "-w", str(workspace), "-j", job,
+               "--tags", json.dumps(tags), "--run-id", run_id]
+    if location is not None:
+        command += ["-l", location]
     started = time.perf_counter()
-    done = subprocess.run([_tool("dagster"), "job", "launch", "-w", str(workspace), "-j", "allt",
-                           "--tags", json.dumps(tags), "--run-id", run_id],
-                          env=setup.env, cwd=ROOT, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
     submitted = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"dagster job launch: {done.stderr.strip()[-2000:]}")
     run = _wait(instance, run_id, timeout)
     if not run.is_success:
-        raise RuntimeError(f"den schemalagda vägens körning {run_id} slutade {run.status.value}")
+        raise RuntimeError(f"körningen {run_id} ({job}) slutade {run.status.value}")
     record = instance.get_run_record_by_id(run_id)
     created = record.create_timestamp.timestamp()
     moments = {}
@@ -305,18 +321,28 @@ def through_daemon(setup: Setup, instance: dg.DagsterInstance, workspace: Path,
         found = instance.get_records_for_run(run_id, of_type=kind).records
         moments[kind.name] = found[0].event_log_entry.timestamp if found else None
     success = moments["RUN_SUCCESS"]
-    steps = _steps(instance, run_id)
+    # without a queue (DefaultRunCoordinator) the run is launched as it is submitted
+    enqueued = moments["RUN_ENQUEUED"] or moments["RUN_STARTING"]
     return {"run_id": run_id, "wall": success - created,
             # the run's planned materialisations and checks recorded as it is created
-            "create_s": moments["RUN_ENQUEUED"] - created,
+            "create_s": enqueued - created,
             # until the daemon's queue takes it (it looks every few seconds) and launches it
-            "queue_s": moments["RUN_STARTING"] - moments["RUN_ENQUEUED"],
+            "queue_s": moments["RUN_STARTING"] - enqueued,
             "worker_start_s": moments["RUN_START"] - moments["RUN_STARTING"],
             "run_s": success - moments["RUN_START"], "submit_command_s": submitted,
-            "rows_read": _rows_read(instance, run_id), **steps,
+            **_steps(instance, run_id),
             "enqueued": moments["RUN_ENQUEUED"] is not None,
             "worker_per_step": bool(instance.get_records_for_run(
                 run_id, of_type=dg.DagsterEventType.STEP_WORKER_STARTING).records)}
+
+
+def through_daemon(setup: Setup, instance: dg.DagsterInstance, workspace: Path,
+                   timeout: float = 1800) -> dict:
+    """The schedule's RunRequest submitted to the queue; the daemon launches it."""
+    tags = {**setup.tags, BENCH_TAG: "schemalagd väg"}
+    result = _launched(instance, setup.env, workspace, "allt", tags, timeout=timeout)
+    return {**result, "rows_read": _rows_read(instance, result["run_id"]),
+            **_gx_suites(instance, result["run_id"])}
 
 
 def through_cli(setup: Setup, instance: dg.DagsterInstance) -> dict:
@@ -336,7 +362,8 @@ def through_cli(setup: Setup, instance: dg.DagsterInstance) -> dict:
             "create_s": start[0].event_log_entry.timestamp - created,
             "run_s": success[0].event_log_entry.timestamp - start[0].event_log_entry.timestamp,
             "after_run_s": started + wall - success[0].event_log_entry.timestamp,
-            "rows_read": _rows_read(instance, run_id), **_steps(instance, run_id)}
+            "rows_read": _rows_read(instance, run_id), **_steps(instance, run_id),
+            **_gx_suites(instance, run_id)}
 
 
 # --- the daemon ----------------------------------------------------------------------------------
@@ -406,6 +433,11 @@ def _load() -> str:
 def measure(setup: Setup, repetitions: int = 5, *, profile: Path | None = None) -> dict:
     """The night ``repetitions`` times through each path, alternating which goes first, from the
     same warehouse and output folder every time; the daemon runs all along (as in production)."""
+    from orchestration.instance import write_settings
+
+    # a home prepared by an earlier version gets finsam's current instance settings, as the
+    # command line brings them up to date
+    write_settings(setup.home)
     instance = dg.DagsterInstance.from_config(str(setup.home))
     daemon, workspace = _start_daemon(setup, profile=profile)
     runs: dict[str, list[dict]] = {"daemon": [], "cli": []}
@@ -441,7 +473,8 @@ def measure(setup: Setup, repetitions: int = 5, *, profile: Path | None = None) 
               "repetitions": repetitions, "runs": runs, "load_between": loads,
               "rows_read": rows["cli"].pop(), "uptime": _uptime()}
     report["median"] = {path: {key: _median([result[key] for result in results])
-                               for key in results[0] if isinstance(results[0][key], float)}
+                               for key in results[0] if isinstance(results[0][key], (int, float))
+                               and not isinstance(results[0][key], bool)}
                         for path, results in runs.items()}
     report["ratio"] = report["median"]["daemon"]["wall"] / report["median"]["cli"]["wall"]
     if profile is not None:
@@ -456,6 +489,93 @@ def _uptime() -> str:
     return done.stdout.strip()
 
 
+# --- the floor: what Dagster costs on the scheduled path whatever the steps do --------------------
+
+#: instance settings measured, each added to finsam's own (the home's ``dagster.yaml``: run
+#: monitoring, one run at a time through the QueuedRunCoordinator, which looks every 5 s)
+FLOOR_VARIANTS = {
+    "finsam's instance": "",
+    "queue looks every 1 s": "\nrun_queue:\n  dequeue_interval_seconds: 1\n",
+    "queue every 1 s, launched in threads": ("\nrun_queue:\n  dequeue_interval_seconds: 1\n"
+                                             "  dequeue_use_threads: true\n"),
+    "no queue (DefaultRunCoordinator)": ("\nrun_coordinator:\n  module: dagster.core.run_coordinator"
+                                         "\n  class: DefaultRunCoordinator\n"),
+}
+FLOOR_JOBS = {"no-op asset": ("floor_noop", "ingenting"),
+              "finsam's job, every step free": ("floor_free", "allt_utan_arbete")}
+
+
+def _floor_workspace(home: Path) -> Path:
+    path = home / "floor_workspace.yaml"
+    path.write_text("load_from:\n" + "".join(
+        f"  - python_module:\n      module_name: benchmarks.nightly_floor\n"
+        f"      attribute: {location.removeprefix('floor_')}\n"
+        f"      location_name: {location}\n      working_directory: {json.dumps(str(ROOT))}\n"
+        for location, _ in FLOOR_JOBS.values()), encoding="utf-8")
+    return path
+
+
+def measure_floor(setup: Setup, repetitions: int = 5,
+                  variants: dict[str, str] | None = None) -> dict:
+    """The scheduled path (`dagster job launch` → queue → finsam's kind of daemon → one worker
+    with the in-process executor) for a job that does nothing and for finsam's job with every
+    step free (``benchmarks/nightly_floor.py``), ``repetitions`` times each, on a fresh home per
+    instance setting: finsam's ``dagster.yaml`` plus the variant. One run of each job before the
+    measured ones warms the daemon's code server (in production it has run all day)."""
+    from orchestration.backfill import _start_daemon as start
+
+    found = {}
+    for variant, extra in (variants or FLOOR_VARIANTS).items():
+        home = setup.workdir / "floor" / hashlib.sha256(variant.encode()).hexdigest()[:8]
+        if home.exists():
+            shutil.rmtree(home)
+        home.mkdir(parents=True)
+        (home / "dagster.yaml").write_text(
+            (setup.home / "dagster.yaml").read_text(encoding="utf-8") + extra, encoding="utf-8")
+        workspace = _floor_workspace(home)
+        env = {**setup.env, "DAGSTER_HOME": str(home)}
+        instance = dg.DagsterInstance.from_config(str(home))
+        daemon = start(env, workspace, home / "daemon.log")
+        runs: dict[str, list[dict]] = {name: [] for name in FLOOR_JOBS}
+        loads = [_load()]
+        try:
+            _wait_for_daemon(instance, daemon)
+            for name, (location, job) in FLOOR_JOBS.items():
+                _launched(instance, env, workspace, job, {BENCH_TAG: "uppvärmning"},
+                          location=location)
+            for _ in range(repetitions):
+                for name, (location, job) in FLOOR_JOBS.items():
+                    runs[name].append(_launched(instance, env, workspace, job,
+                                                {BENCH_TAG: "golv"}, location=location))
+            loads.append(_load())
+        finally:
+            _stop_daemon(daemon, instance)
+            instance.dispose()
+        found[variant] = {"runs": runs, "loads": loads, "median": {
+            name: {key: _median([result[key] for result in results])
+                   for key in results[0] if isinstance(results[0][key], (int, float))
+                   and not isinstance(results[0][key], bool)}
+            for name, results in runs.items()}}
+    return {"repetitions": repetitions, "variants": found, "uptime": _uptime()}
+
+
+def floor_markdown(floor: dict) -> str:
+    lines = [f"Dagster's floor on this machine: median of {floor['repetitions']} runs per job and "
+             "instance setting, wall from the run's creation to RUN_SUCCESS", "",
+             "| instance | job | wall (median) | created | queue | worker start | run | steps, "
+             "events | every run, s | load before / after |", "|---|---|---:|---:|---:|---:|---:|"
+             "---|---|---|"]
+    for variant, values in floor["variants"].items():
+        for name, median in values["median"].items():
+            lines.append(
+                f"| {variant} | {name} | {median['wall']:.1f} s | {median['create_s']:.1f} | "
+                f"{median['queue_s']:.1f} | {median['worker_start_s']:.1f} | "
+                f"{median['run_s']:.1f} | {median['steps']:.0f}, {median['events']:.0f} | "
+                f"{_walls(values['runs'][name])} | {' / '.join(values['loads'])} |")
+    lines.append(f"- `uptime` at the end: {floor['uptime']}")
+    return "\n".join(lines)
+
+
 # --- the profile -------------------------------------------------------------------------------
 
 #: a sample belongs to a share when one of its frames' function (file) matches; a sample may be in
@@ -468,13 +588,25 @@ SHARES = {
 }
 
 
+#: how py-spy (``--subprocesses``) names a run's worker in a sample's chain of processes: the
+#: default run launcher asks the daemon's code server, which starts the worker with
+#: multiprocessing's spawn (``... from multiprocessing.spawn import spawn_main ...``); a run
+#: started with `dagster api execute_run` carries that name
+_WORKER = ("multiprocessing.spawn import spawn_main", "api execute_run")
+#: helpers Dagster starts beside the worker, and the worker's own background threads (with
+#: ``--idle`` py-spy samples them waiting): not the run's work
+_NOT_WORKER = ("watch_orphans", "multiprocessing.resource_tracker", "Thread._bootstrap ")
+
+
 def profile_shares(path: Path) -> dict:
-    """From py-spy's raw (collapsed) samples: the worker's samples (the process that ran
-    ``execute_run``), and the share of them in imports, event-log writes and asset checks."""
+    """From py-spy's raw (collapsed) samples: the workers' samples (a sample starts with its
+    chain of processes: daemon, code server, worker), and the share of them in imports,
+    event-log writes and the asset checks."""
     worker: dict[str, int] = {}
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
-        if "execute_run" in stack.split(";", 1)[0] and count.isdigit():
+        if (count.isdigit() and any(word in stack for word in _WORKER)
+                and not any(word in stack for word in _NOT_WORKER)):
             worker[stack] = worker.get(stack, 0) + int(count)
     total = sum(worker.values())
     shares = {name: sum(count for stack, count in worker.items()
@@ -508,6 +640,9 @@ def markdown(report: dict) -> str:
          f"{cli['run_s']:.1f} s (asset checks {cli['check_steps_s']:.1f} s), after the run "
          f"{cli['after_run_s']:.1f} s |"), "",
         f"- scheduled / CLI: {report['ratio']:.2f} × (target ≤ 1.5 ×)",
+        f"- steps, events of the scheduled run: {daemon['steps']:.0f}, {daemon['events']:.0f}; "
+        f"Great Expectations suites whose frame changed (judged by GX) "
+        f"{daemon['gx_suites'] - daemon['gx_suites_unchanged']:.0f} of {daemon['gx_suites']:.0f}",
         f"- scheduled path ≤ 5 s (issue 21): {'yes' if daemon['wall'] <= 5 else 'no'} "
         f"({daemon['wall']:.1f} s)",
         f"- every run, wall s: scheduled {_walls(report['runs']['daemon'])}; "
@@ -519,6 +654,8 @@ def markdown(report: dict) -> str:
         lines.append(f"- py-spy, the scheduled runs' workers ({report['profile']['samples']:,} "
                      "samples): " + ", ".join(f"{name} {share:.0%}" for name, share in
                                                shares.items()))
+    if "floor" in report:
+        lines += ["", floor_markdown(report["floor"])]
     return "\n".join(lines)
 
 
@@ -534,6 +671,11 @@ def main() -> None:
                         help="measure again on the warehouse an earlier invocation prepared")
     parser.add_argument("--profile", action="store_true",
                         help="sample the scheduled runs' workers with py-spy")
+    parser.add_argument("--floor", action="store_true",
+                        help="also measure Dagster's floor: a no-op job and finsam's job with "
+                             "every step free through the same path, per instance setting")
+    parser.add_argument("--only-floor", action="store_true",
+                        help="measure the floor only (on the prepared förbund's settings)")
     args = parser.parse_args()
     saved = args.workdir / "setup.json"
     if args.reuse and saved.exists():
@@ -547,7 +689,18 @@ def main() -> None:
         setup = prepare(args.workdir, scale=args.scale, years=args.years, seed=args.seed)
         saved.write_text(json.dumps(asdict(setup), default=str), encoding="utf-8")
     profile = args.workdir / "py-spy.txt" if args.profile else None
-    print(markdown(measure(setup, args.repetitions, profile=profile)))
+    if args.only_floor:
+        floor = measure_floor(setup, args.repetitions)
+        (args.workdir / "nightly_floor.json").write_text(json.dumps(floor, indent=2),
+                                                         encoding="utf-8")
+        print(floor_markdown(floor))
+        return
+    report = measure(setup, args.repetitions, profile=profile)
+    if args.floor:
+        report["floor"] = measure_floor(setup, args.repetitions)
+        (args.workdir / "nightly_daemon.json").write_text(
+            json.dumps(report, indent=2, default=str), encoding="utf-8")
+    print(markdown(report))
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@ The backfill is submitted with Dagster's own command (``dagster job backfill``),
 job backfill over the quarters' partitions: it shows under Overview → Backfills with a run per
 quarter, each run tagged ``dagster/backfill`` and ``dagster/partition``. The runs wait in the
 instance's run queue; the queue takes one run at a time (``concurrency: runs:
-max_concurrent_runs: 1`` in ``dagster.yaml``, which :func:`ensure_one_run_at_a_time` adds), so the
-quarters run oldest first and never two at once against the same warehouse.
+max_concurrent_runs: 1`` in ``dagster.yaml``, which :func:`ensure_one_run_at_a_time` adds with
+finsam's other queue setting, ``orchestration.instance.QUEUE``), so the quarters run oldest first
+and never two at once against the same warehouse.
 
 Who runs the queue: a daemon that is already running (`dagster dev`, `dagster-daemon run`), or
 else the command itself starts one for as long as the backfill's runs take, loading the code
@@ -42,6 +43,7 @@ from assets import runs
 from finsam.errors import RunFailed
 from finsam.masking import mask_text
 from orchestration.definitions import JOB
+from orchestration.instance import QUEUE
 from orchestration.partitions import PARTITION_TAG, quarter_keys
 from orchestration.schedules import write_alert
 
@@ -51,9 +53,7 @@ RANGE_TAG = "finsam/backfill_range"
 PARENT_TAG = "finsam/fortsatter"        # the backfill this one resumes
 ROOT_TAG = "finsam/forsta_backfill"     # the first backfill of a chain of resumptions
 WORKSPACE_FILE = "finsam_workspace.yaml"
-ONE_RUN_AT_A_TIME = ("\n# finsam: the queue takes one run at a time, oldest first: every run "
-                     "reads and writes the same warehouse\nconcurrency:\n  runs:\n"
-                     "    max_concurrent_runs: 1\n")
+ONE_RUN_AT_A_TIME = QUEUE
 _QUEUE_SETTINGS = ("concurrency:", "run_queue:", "run_coordinator:")
 _ENDED = (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
 _LAUNCHED = re.compile(r"Launched backfill job `([^`]+)`")

@@ -156,17 +156,17 @@ def _run_gx(pending: list[tuple[Suite, pd.DataFrame, str]], stamp: str) -> dict[
     # ephemeral: no stores on disk, nothing kept between runs but what finsam keeps (counts)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = {"globally": False, "metric_calculations": False}
-    source = context.data_sources.add_pandas("lager")
+    # one frame asset for all suites, each suite validated on its batch directly: the stores of
+    # suites and validation definitions an ephemeral context keeps were bookkeeping nobody reads
+    # (0.7 s against 0.4 s CPU for the thirteen suites of one förbund's warehouse)
+    batches = (context.data_sources.add_pandas("lager").add_dataframe_asset("ramar")
+               .add_batch_definition_whole_dataframe("alla"))
     results = {}
     for suite, frame, mark in pending:
-        batch = source.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe("alla")
-        expectation_suite = context.suites.add(gx.ExpectationSuite(name=suite.name))
-        for rule in suite.rules:
-            expectation_suite.add_expectation(rule.expectation())
-        definition = context.validation_definitions.add(
-            gx.ValidationDefinition(name=suite.name, data=batch, suite=expectation_suite))
-        validation = definition.run(batch_parameters={"dataframe": frame},
-                                    result_format=RESULT_FORMAT)
+        expectation_suite = gx.ExpectationSuite(
+            name=suite.name, expectations=[rule.expectation() for rule in suite.rules])
+        validation = batches.get_batch(batch_parameters={"dataframe": frame}).validate(
+            expectation_suite, result_format=RESULT_FORMAT)
         results[suite.name] = _summarise(suite, len(frame), validation, mark, stamp)
     return results
 

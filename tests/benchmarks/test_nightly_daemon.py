@@ -67,16 +67,60 @@ def test_both_paths_run_the_same_night_and_are_reported(tmp_path):
 
 
 def test_profile_shares_count_only_the_run_workers_samples(tmp_path):
+    # py-spy --subprocesses names each sample's chain of processes; the default run launcher's
+    # worker is a multiprocessing child of the daemon's code server (the measured profile of
+    # 2026-12-07 had 0 worker samples when only `api execute_run` was looked for)
+    worker = ('process 10:"dagster-daemon run";process 11:"python -m dagster api grpc '
+              '--lazy-load-user-code";process 12:"python -B -c from multiprocessing.spawn import '
+              'spawn_main; spawn_main(tracker_fd=12) --multiprocessing-fork";<module> (<string>:1)')
     raw = tmp_path / "py-spy.txt"
     raw.write_text(
         'process 10:"dagster-daemon run";run_loop (daemon.py:1) 50\n'
-        'process 11:"python -m dagster api execute_run {}";_find_and_load (<frozen>:1) 30\n'
-        'process 11:"python -m dagster api execute_run {}";execute (plan.py:9);'
-        'handle_new_event (event_methods.py:230);store_event (sqlite.py:3) 20\n'
-        'process 11:"python -m dagster api execute_run {}";execute (plan.py:9);'
-        '_check (assets/ingest/checks.py:110);_find_and_load (<frozen>:1) 10\n'
-        'process 11:"python -m dagster api execute_run {}";execute (plan.py:9);'
-        'ingest_source (assets/ingest/run.py:40) 40\n', encoding="utf-8")
+        'process 10:"dagster-daemon run";process 11:"python -m dagster api grpc";'
+        'serve (server.py:1) 70\n'
+        f'{worker};_find_and_load (<frozen>:1) 30\n'
+        f'{worker};execute (plan.py:9);handle_new_event (event_methods.py:230);'
+        'store_event (sqlite.py:3) 20\n'
+        f'{worker};execute (plan.py:9);_check (assets/ingest/checks.py:110);'
+        '_find_and_load (<frozen>:1) 10\n'
+        f'{worker};execute (plan.py:9);ingest_source (assets/ingest/run.py:40) 40\n'
+        # the worker's background threads wait all run long: not its work
+        f'{worker};Thread._bootstrap (threading.py:1002);wait (threading.py:1) 90\n'
+        f'{worker};process 13:"python dagster/_core/execution/scripts/watch_orphans.py 12";'
+        'watch (watch_orphans.py:42) 15\n'
+        'process 20:"python -m dagster api execute_run {}";_find_and_load (<frozen>:1) 100\n',
+        encoding="utf-8")
     found = profile_shares(raw)
-    assert found["samples"] == 100
-    assert found["shares"] == {"imports": 0.4, "event-log writes": 0.2, "asset checks": 0.1}
+    assert found["samples"] == 200
+    assert found["shares"] == {"imports": 0.7, "event-log writes": 0.1, "asset checks": 0.05}
+
+
+def test_the_floors_free_job_is_finsams_job_without_its_work(monkeypatch, tmp_path):
+    # the floor is only Dagster's cost of finsam's night if the free job has the same assets,
+    # checks, dependencies and steps as the job `allt` the schedule launches
+    from benchmarks import nightly_floor
+    from orchestration import settings
+    from orchestration.definitions import JOB, build_definitions
+
+    monkeypatch.setenv("FINSAM_WAREHOUSE_URL", f"sqlite:///{tmp_path / 'lager.db'}")
+    finsam = build_definitions(settings.from_environment(), settings.first_quarter(),
+                               automation=False)
+    free = nightly_floor.free
+    real, mirror = finsam.resolve_asset_graph(), free.resolve_asset_graph()
+    assert mirror.get_all_asset_keys() == real.get_all_asset_keys()
+    assert mirror.asset_check_keys == real.asset_check_keys
+    for key in real.get_all_asset_keys():
+        assert mirror.get(key).parent_keys == real.get(key).parent_keys, key
+    steps = {name: {node.name for node in definitions.resolve_job_def(job).nodes}
+             for name, definitions, job in (("finsam", finsam, JOB),
+                                            ("free", free, nightly_floor.FREE_JOB))}
+    assert steps["free"] == steps["finsam"]
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = free.resolve_job_def(nightly_floor.FREE_JOB).execute_in_process(
+            instance=instance)
+        assert result.success
+        assert ({event.asset_key for event in result.get_asset_materialization_events()}
+                == real.get_all_asset_keys())
+        checks = [event for event in result.all_events
+                  if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION]
+        assert len(checks) == len(real.asset_check_keys)

@@ -83,3 +83,22 @@ def test_every_source_check_is_a_warning():
     for checks in build_checks():
         for spec in checks.check_specs:
             assert spec.blocking is False
+
+
+def test_every_sources_two_checks_keep_their_keys_in_one_step(tmp_path, monkeypatch):
+    import dagster as dg
+
+    from orchestration import settings
+    from orchestration.definitions import JOB, build_definitions
+
+    (checks,) = build_checks()
+    expected = {dg.AssetCheckKey(dg.AssetKey(spec.asset), name)
+                for spec in REGISTRY.specs() for name in ("kvarhallna_rader", "leveransfarskhet")}
+    assert set(checks.check_keys) == expected
+    monkeypatch.setenv("FINSAM_WAREHOUSE_URL", f"sqlite:///{tmp_path / 'lager.db'}")
+    job = build_definitions(settings.from_environment(), "2024Q1",
+                            automation=False).resolve_job_def(JOB)
+    steps = {node.name for node in job.nodes}
+    # one step for the sixteen checks, none of its own per check
+    assert "leveranskontroller" in steps
+    assert not [name for name in steps if name.endswith(("_kvarhallna_rader", "_leveransfarskhet"))]

@@ -32,6 +32,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -76,6 +77,7 @@ class Setup:
     quarters: tuple[str, str]
     tags: dict[str, str]
     full_load_wall: float
+    nights_before: int = 0
 
     @property
     def env(self) -> dict[str, str]:
@@ -124,8 +126,14 @@ def _cli(env: dict[str, str], landing: Path, url: str, out: Path, first: str,
     return done
 
 
-def prepare(workdir: Path, *, scale: float = 1 / 75, years: int = 10, seed: int = 1) -> Setup:
-    """Generate one förbund, load it in full with `finsam run`, land one more day."""
+def prepare(workdir: Path, *, scale: float = 1 / 75, years: int = 10, seed: int = 1,
+            nights_before: int = 1) -> Setup:
+    """Generate one förbund, load it in full with `finsam run`, run ``nights_before`` nights
+    (each one more day and `finsam run` of its schedule's quarters), land one more day.
+
+    One night before is the typical night: the schedule's quarters were refreshed the night
+    before, so their statistics' release is in the register already. With none, the measured
+    night is the first of its quarters (the first night of a quarter, once a quarter)."""
     from finsam.privacy import write_new_keys
     from orchestration.backfill import ensure_one_run_at_a_time
     from orchestration.partitions import RANGE_END_TAG, RANGE_START_TAG
@@ -148,6 +156,12 @@ def prepare(workdir: Path, *, scale: float = 1 / 75, years: int = 10, seed: int 
     started = time.perf_counter()
     _cli(setup.env, landing, setup.url, setup.out, first, last)
     setup.full_load_wall = time.perf_counter() - started
+    for _ in range(nights_before):
+        setup.day, _ = one_more_day(root, scale, seed)
+        before = schedule_tags(setup.day, first)
+        _cli(setup.env, landing, setup.url, setup.out, before[RANGE_START_TAG],
+             before[RANGE_END_TAG])
+    setup.nights_before = nights_before
     setup.day, _ = one_more_day(root, scale, seed)
     setup.tags = schedule_tags(setup.day, first)
     setup.quarters = (setup.tags[RANGE_START_TAG], setup.tags[RANGE_END_TAG])
@@ -491,16 +505,27 @@ def _uptime() -> str:
 
 # --- the floor: what Dagster costs on the scheduled path whatever the steps do --------------------
 
-#: instance settings measured, each added to finsam's own (the home's ``dagster.yaml``: run
-#: monitoring, one run at a time through the QueuedRunCoordinator, which looks every 5 s)
+#: instance settings measured, each made from finsam's own (the home's ``dagster.yaml``: run
+#: monitoring, one run at a time through the QueuedRunCoordinator, which looks every second):
+#: finsam's queue block left out, then the variant's added (two run_queue blocks, or one beside
+#: a run_coordinator, are not a valid instance)
 FLOOR_VARIANTS = {
-    "finsam's instance": "",
-    "queue looks every 1 s": "\nrun_queue:\n  dequeue_interval_seconds: 1\n",
+    "finsam's instance (queue every 1 s)": "\nrun_queue:\n  dequeue_interval_seconds: 1\n",
+    "queue every 5 s (Dagster's default)": "",
     "queue every 1 s, launched in threads": ("\nrun_queue:\n  dequeue_interval_seconds: 1\n"
                                              "  dequeue_use_threads: true\n"),
     "no queue (DefaultRunCoordinator)": ("\nrun_coordinator:\n  module: dagster.core.run_coordinator"
                                          "\n  class: DefaultRunCoordinator\n"),
 }
+_QUEUE_BLOCK = re.compile(r"^(#[^\n]*\n)?run_queue:\n(?:[ \t]+[^\n]*\n)*", re.MULTILINE)
+
+
+def floor_settings(finsams: str, variant: str) -> str:
+    """A floor home's ``dagster.yaml``: finsam's settings without their run queue block, and the
+    variant's."""
+    return _QUEUE_BLOCK.sub("", finsams) + variant
+
+
 FLOOR_JOBS = {"no-op asset": ("floor_noop", "ingenting"),
               "finsam's job, every step free": ("floor_free", "allt_utan_arbete")}
 
@@ -531,7 +556,8 @@ def measure_floor(setup: Setup, repetitions: int = 5,
             shutil.rmtree(home)
         home.mkdir(parents=True)
         (home / "dagster.yaml").write_text(
-            (setup.home / "dagster.yaml").read_text(encoding="utf-8") + extra, encoding="utf-8")
+            floor_settings((setup.home / "dagster.yaml").read_text(encoding="utf-8"), extra),
+            encoding="utf-8")
         workspace = _floor_workspace(home)
         env = {**setup.env, "DAGSTER_HOME": str(home)}
         instance = dg.DagsterInstance.from_config(str(home))
@@ -626,7 +652,8 @@ def markdown(report: dict) -> str:
     setup = report["setup"]
     lines = [
         f"One förbund, the night of {setup['day']} (quarters {setup['quarters'][0]}–"
-        f"{setup['quarters'][1]}, {report['rows_read']:,} rows read), median of "
+        f"{setup['quarters'][1]}, {report['rows_read']:,} rows read; nights run before it "
+        f"on the same quarters: {setup.get('nights_before', 0)}), median of "
         f"{report['repetitions']} runs per path, alternating; load averages between rounds: "
         f"{' / '.join(report['load_between'])}", "",
         "| path | wall (median) | parts (median) |", "|---|---:|---|",
@@ -667,6 +694,9 @@ def main() -> None:
     parser.add_argument("--years", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repetitions", type=int, default=5)
+    parser.add_argument("--nights-before", type=int, default=1,
+                        help="nights run before the measured one (default 1: a typical night, "
+                             "its quarters refreshed the night before; 0: the first night)")
     parser.add_argument("--reuse", action="store_true",
                         help="measure again on the warehouse an earlier invocation prepared")
     parser.add_argument("--profile", action="store_true",
@@ -686,7 +716,8 @@ def main() -> None:
                          "day": dt.date.fromisoformat(values["day"]),
                          "quarters": tuple(values["quarters"])})
     else:
-        setup = prepare(args.workdir, scale=args.scale, years=args.years, seed=args.seed)
+        setup = prepare(args.workdir, scale=args.scale, years=args.years, seed=args.seed,
+                        nights_before=args.nights_before)
         saved.write_text(json.dumps(asdict(setup), default=str), encoding="utf-8")
     profile = args.workdir / "py-spy.txt" if args.profile else None
     if args.only_floor:

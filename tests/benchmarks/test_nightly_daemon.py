@@ -124,3 +124,30 @@ def test_the_floors_free_job_is_finsams_job_without_its_work(monkeypatch, tmp_pa
         checks = [event for event in result.all_events
                   if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION]
         assert len(checks) == len(real.asset_check_keys)
+
+
+def test_every_floor_setting_is_an_instance_dagster_accepts(tmp_path):
+    # finsam's own dagster.yaml carries a run_queue block: a variant added on top of it gave two
+    # run_queue blocks, or one beside a run_coordinator, which Dagster refuses at start
+    from benchmarks.nightly_daemon import FLOOR_VARIANTS, floor_settings
+    from orchestration.instance import prepare as prepare_instance
+
+    finsams = tmp_path / "finsam"
+    prepare_instance(finsams).dispose()
+    settings = (finsams / "dagster.yaml").read_text(encoding="utf-8")
+    coordinators = {}
+    for number, variant in enumerate(FLOOR_VARIANTS.values()):
+        home = tmp_path / f"golv{number}"
+        home.mkdir()
+        text = floor_settings(settings, variant)
+        assert text.count("run_queue:") <= 1 and "run_monitoring:" in text
+        (home / "dagster.yaml").write_text(text, encoding="utf-8")
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            coordinator = instance.run_coordinator
+            coordinators[number] = (type(coordinator).__name__,
+                                    getattr(coordinator, "dequeue_interval_seconds", None))
+    # finsam's, Dagster's default, in threads, none (Dagster's DefaultRunCoordinator is its
+    # SyncInMemoryRunCoordinator under another name)
+    assert coordinators == {0: ("QueuedRunCoordinator", 1), 1: ("QueuedRunCoordinator", 5),
+                            2: ("QueuedRunCoordinator", 1),
+                            3: ("SyncInMemoryRunCoordinator", None)}

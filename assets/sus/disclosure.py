@@ -380,8 +380,11 @@ class _Solver:
                 self._loose.clear()
             flags = np.zeros(self.model.size, dtype=bool)
             flags[self.model.flag_atoms] = True
-            self._loose[key] = (np.flatnonzero(~self._held(visible, flags)),
-                                np.flatnonzero(~self._held(visible, np.zeros_like(flags))))
+            plain = self._held(visible, np.zeros_like(flags))
+            # holding more only holds more: the closure with the flags goes on from the one
+            # without them instead of propagating from the start again
+            self._loose[key] = (np.flatnonzero(~self._held(visible, plain | flags)),
+                                np.flatnonzero(~plain))
         if exact or (cell is not None and self.about_persons(cell)):
             return self._loose[key][1]
         return self._loose[key][0]

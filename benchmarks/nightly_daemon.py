@@ -505,12 +505,12 @@ def _uptime() -> str:
 
 # --- the floor: what Dagster costs on the scheduled path whatever the steps do --------------------
 
-#: instance settings measured, each made from finsam's own (the home's ``dagster.yaml``: run
+#: instance settings measured: finsam's own (the home's ``dagster.yaml``: run
 #: monitoring, one run at a time through the QueuedRunCoordinator, which looks every second):
-#: finsam's queue block left out, then the variant's added (two run_queue blocks, or one beside
+#: as it is (None), or with its queue block left out and the variant's added (two run_queue blocks, or one beside
 #: a run_coordinator, are not a valid instance)
 FLOOR_VARIANTS = {
-    "finsam's instance (queue every 1 s)": "\nrun_queue:\n  dequeue_interval_seconds: 1\n",
+    "finsam's instance (queue every 1 s)": None,
     "queue every 5 s (Dagster's default)": "",
     "queue every 1 s, launched in threads": ("\nrun_queue:\n  dequeue_interval_seconds: 1\n"
                                              "  dequeue_use_threads: true\n"),
@@ -520,10 +520,10 @@ FLOOR_VARIANTS = {
 _QUEUE_BLOCK = re.compile(r"^(#[^\n]*\n)?run_queue:\n(?:[ \t]+[^\n]*\n)*", re.MULTILINE)
 
 
-def floor_settings(finsams: str, variant: str) -> str:
-    """A floor home's ``dagster.yaml``: finsam's settings without their run queue block, and the
-    variant's."""
-    return _QUEUE_BLOCK.sub("", finsams) + variant
+def floor_settings(finsams: str, variant: str | None) -> str:
+    """A floor home's ``dagster.yaml``: finsam's settings as they are (``None``), or without their
+    run queue block and with the variant's."""
+    return finsams if variant is None else _QUEUE_BLOCK.sub("", finsams) + variant
 
 
 FLOOR_JOBS = {"no-op asset": ("floor_noop", "ingenting"),
@@ -541,7 +541,7 @@ def _floor_workspace(home: Path) -> Path:
 
 
 def measure_floor(setup: Setup, repetitions: int = 5,
-                  variants: dict[str, str] | None = None) -> dict:
+                  variants: dict[str, str | None] | None = None) -> dict:
     """The scheduled path (`dagster job launch` → queue → finsam's kind of daemon → one worker
     with the in-process executor) for a job that does nothing and for finsam's job with every
     step free (``benchmarks/nightly_floor.py``), ``repetitions`` times each, on a fresh home per

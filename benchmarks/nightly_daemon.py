@@ -505,10 +505,10 @@ def _uptime() -> str:
 
 # --- the floor: what Dagster costs on the scheduled path whatever the steps do --------------------
 
-#: instance settings measured: finsam's own (the home's ``dagster.yaml``: run
-#: monitoring, one run at a time through the QueuedRunCoordinator, which looks every second):
-#: as it is (None), or with its queue block left out and the variant's added (two run_queue blocks, or one beside
-#: a run_coordinator, are not a valid instance)
+#: instance settings measured: finsam's own (the home's ``dagster.yaml``: run monitoring, one
+#: run at a time through the QueuedRunCoordinator, which looks every second) as it is (None), or
+#: with its queue block left out and the variant's added (two run_queue blocks, or one beside a
+#: run_coordinator, are not a valid instance)
 FLOOR_VARIANTS = {
     "finsam's instance (queue every 1 s)": None,
     "queue every 5 s (Dagster's default)": "",

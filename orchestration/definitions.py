@@ -8,7 +8,6 @@ import dagster as dg
 
 from assets.budget.assets import build_assets as budget_assets
 from assets.ingest.assets import build_assets as ingest_assets
-from assets.ingest.checks import build_checks as ingest_checks
 from assets.quality.checks import warehouse_expectations
 from assets.steward.assets import build_assets as steward_assets
 from assets.targets import definitions as target_definitions
@@ -42,7 +41,7 @@ def build_definitions(resource_defs: Mapping[str, dg.ConfigurableResource],
     nightly, sensors = schedules.build(everything, partitions) if automation else ([], [])
     return dg.Definitions.merge(
         dg.Definitions(jobs=[everything], schedules=nightly, sensors=sensors),
-        dg.Definitions(assets=ingest_assets(), asset_checks=ingest_checks()),
+        dg.Definitions(assets=ingest_assets()),
         dg.Definitions(asset_checks=[warehouse_expectations]),
         dg.Definitions(assets=steward_assets()),
         *target_definitions(chosen, partitions),

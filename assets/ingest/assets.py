@@ -6,6 +6,7 @@ date. What a quarter selects is what its outputs cover (see the output assets)."
 import dagster as dg
 
 from assets import files
+from assets.ingest import checks
 from assets.ingest.run import ingest_source
 from assets.resources import LandingZone, OutputFolder, SecretKeys, Warehouse
 from assets.retry import retry_when_busy
@@ -17,7 +18,7 @@ from sources.spec import SourceSpec
 def _build(spec: SourceSpec) -> dg.AssetsDefinition:
     @dg.asset(name=spec.asset, group_name="leveranser", description=spec.asset_description,
               deps=[REGISTRY.spec(name).asset for name in spec.depends_on],
-              kinds={"pandas", "sqlalchemy"})
+              kinds={"pandas", "sqlalchemy"}, check_specs=checks.specs(spec))
     def _asset(context: dg.AssetExecutionContext, landing: LandingZone, warehouse: Warehouse,
                secrets: SecretKeys, out: OutputFolder) -> dg.MaterializeResult:
         faults.point(f"asset:{spec.asset}")
@@ -36,7 +37,8 @@ def _build(spec: SourceSpec) -> dg.AssetsDefinition:
             "files": dg.MetadataValue.json(files_seen),
             "väntar": dg.MetadataValue.json([{"fil": name, "varför": why}
                                              for name, why in report.waiting]),
-        })
+        }, check_results=checks.results(spec, context.selected_asset_check_keys, landing,
+                                        warehouse))
 
     return _asset
 

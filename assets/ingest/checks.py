@@ -1,5 +1,5 @@
-"""Two checks per source asset: what its deliveries left with the steward, and whether the partner
-still delivers as often as its declaration says.
+"""Two checks per source asset, evaluated in its step: what its deliveries left with the steward,
+and whether the partner still delivers as often as its declaration says.
 
 Both are warnings (``WARN``), never errors: a held row is a normal outcome (the steward corrects or
 accepts it), and a late partner does not make what was delivered wrong. A check fails only for what
@@ -14,6 +14,7 @@ needs someone beyond the steward's daily work:
 """
 
 import datetime as dt
+from collections.abc import Set as AbstractSet
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -24,7 +25,6 @@ from assets.resources import NEWEST_DELIVERY, TODAY, LandingZone, Warehouse
 from assets.retry import retrying
 from finsam.enums import Outcome, Severity
 from finsam.periods import TIMEZONE, quarter_label
-from sources.registry import REGISTRY
 from sources.spec import SourceSpec
 from warehouse import models, quarantine
 
@@ -169,24 +169,20 @@ def _freshness_result(spec: SourceSpec, landing: LandingZone,
                                metadata=metadata)
 
 
-def build_checks() -> list[dg.AssetChecksDefinition]:
-    """Both checks of every source as one definition, so one step of the run evaluates them all.
+def specs(spec: SourceSpec) -> list[dg.AssetCheckSpec]:
+    """The source's two checks, declared on its asset and evaluated in its step.
 
-    Each check separately was a step of its own: sixteen steps whose work is two small queries,
-    each paying Dagster's cost of a step (its events, its context; about 0.15 s a step on the
-    benchmark's machine, ``benchmarks/nightly_daemon.py --floor``). The checks' names and keys
-    are those of separate checks; a selection of some of them runs only those."""
-    specs = {(spec.asset, check): (spec, build(spec))
-             for spec in REGISTRY.specs()
-             for check, build in ((HELD, _held_spec), (FRESHNESS, _freshness_spec))}
+    As steps of their own, the sixteen checks cost Dagster's overhead of a step each (about
+    0.15 s, ``benchmarks/nightly_daemon.py --floor``); as one step over all sources, that step was
+    skipped whole when any one source's ingestion failed, so one broken delivery left every
+    other source unchecked that night. In the asset's own step a source's checks run right after
+    its ingestion and only a failed ingestion skips them, its own."""
+    return [_held_spec(spec), _freshness_spec(spec)]
 
-    @dg.multi_asset_check(specs=[check for _, check in specs.values()], can_subset=True,
-                          name="leveranskontroller")
-    def source_checks(context, landing: LandingZone, warehouse: Warehouse):
-        for key in sorted(context.selected_asset_check_keys,
-                          key=lambda key: (key.asset_key.to_user_string(), key.name)):
-            spec, _ = specs[(key.asset_key.to_user_string(), key.name)]
-            yield (_held_result(spec, warehouse) if key.name == HELD
-                   else _freshness_result(spec, landing, warehouse))
 
-    return [source_checks]
+def results(spec: SourceSpec, selected: AbstractSet[dg.AssetCheckKey], landing: LandingZone,
+            warehouse: Warehouse) -> list[dg.AssetCheckResult]:
+    """The source's checks that the run selected, evaluated on the warehouse as it now is."""
+    names = {key.name for key in selected if key.asset_key == dg.AssetKey(spec.asset)}
+    return ([_held_result(spec, warehouse)] if HELD in names else []) + (
+        [_freshness_result(spec, landing, warehouse)] if FRESHNESS in names else [])

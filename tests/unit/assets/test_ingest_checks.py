@@ -7,7 +7,7 @@ import datetime as dt
 
 import pandas as pd
 
-from assets.ingest.checks import build_checks, freshness, held_summary
+from assets.ingest.checks import freshness, held_summary, specs
 from sources.registry import REGISTRY
 
 
@@ -80,25 +80,25 @@ def test_cadences_come_from_the_source_specs():
 
 
 def test_every_source_check_is_a_warning():
-    for checks in build_checks():
-        for spec in checks.check_specs:
-            assert spec.blocking is False
+    for spec in REGISTRY.specs():
+        for check in specs(spec):
+            assert check.blocking is False
 
 
-def test_every_sources_two_checks_keep_their_keys_in_one_step(tmp_path, monkeypatch):
+def test_every_sources_two_checks_are_evaluated_in_its_own_step(tmp_path, monkeypatch):
     import dagster as dg
 
     from orchestration import settings
     from orchestration.definitions import JOB, build_definitions
 
-    (checks,) = build_checks()
-    expected = {dg.AssetCheckKey(dg.AssetKey(spec.asset), name)
-                for spec in REGISTRY.specs() for name in ("kvarhallna_rader", "leveransfarskhet")}
-    assert set(checks.check_keys) == expected
     monkeypatch.setenv("FINSAM_WAREHOUSE_URL", f"sqlite:///{tmp_path / 'lager.db'}")
-    job = build_definitions(settings.from_environment(), "2024Q1",
-                            automation=False).resolve_job_def(JOB)
-    steps = {node.name for node in job.nodes}
-    # one step for the sixteen checks, none of its own per check
-    assert "leveranskontroller" in steps
+    defs = build_definitions(settings.from_environment(), "2024Q1", automation=False)
+    graph = defs.resolve_asset_graph()
+    for spec in REGISTRY.specs():
+        assets_def = graph.get(dg.AssetKey(spec.asset)).assets_def
+        assert set(assets_def.check_keys) == {dg.AssetCheckKey(dg.AssetKey(spec.asset), name)
+                                              for name in ("kvarhallna_rader", "leveransfarskhet")}
+    steps = {node.name for node in defs.resolve_job_def(JOB).nodes}
+    # no step of their own: neither one per check nor one for all sources
+    assert "leveranskontroller" not in steps
     assert not [name for name in steps if name.endswith(("_kvarhallna_rader", "_leveransfarskhet"))]

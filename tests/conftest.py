@@ -18,6 +18,23 @@ FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLES = FIXTURES / "samples"
 
 
+# The tests that inspect the session's `finsam demo` run (made by its conftest.py, about 80 s)
+DEMO_TESTS = "tests/integration/demo/"
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """One worker per test file (``--dist loadfile``), and one for the demo's whole folder: a
+    session fixture is made once per worker that uses it, so spread over two workers the demo
+    was made twice."""
+    from xdist.scheduler import LoadFileScheduling
+
+    class ByFileDemoTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return DEMO_TESTS if nodeid.startswith(DEMO_TESTS) else super()._split_scope(nodeid)
+
+    return ByFileDemoTogether(config, log)
+
+
 @pytest.fixture
 def key_files(tmp_path: Path) -> tuple[Path, Path]:
     return write_new_keys(tmp_path / "keys")

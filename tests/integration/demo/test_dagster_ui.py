@@ -35,7 +35,7 @@ import pytest
 from finsam.periods import quarter
 from tests.support.dagster_checks import latest_evaluations
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 OPT_IN = os.environ.get("FINSAM_UI_SCREENSHOTS", "")
 WARN, ERROR = dg.AssetCheckSeverity.WARN, dg.AssetCheckSeverity.ERROR

@@ -1,4 +1,5 @@
-"""One `finsam demo` run shared by the tests that inspect what it wrote."""
+"""One `finsam demo` run shared by the tests that inspect what it wrote: the tests of this folder,
+which one xdist worker runs together (tests/conftest.py), so the demo is made once per suite."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ no fault touches; states are compared table by table (tests/integration/warehous
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,8 +20,11 @@ from pathlib import Path
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
 
 from finsam.errors import WarehouseBusy, WarehouseError
+from finsam.privacy import write_new_keys
+from tests.conftest import SAMPLES, _postgres_database
 from tests.integration.warehouse_state import differences, state
 from warehouse.db import alembic_config, make_engine, migrate
 from warehouse.lock import run_lock
@@ -83,18 +87,44 @@ def _ok(child: subprocess.Popen) -> None:
     assert child.returncode == 0, child.stderr.read().decode()[-3000:]
 
 
-@pytest.fixture
-def baseline_url(warehouse_url: str, dagster_storage_url: str | None, tmp_path: Path) -> str:
-    """A second, independent warehouse of the same backend (PostgreSQL: the spare database the
-    suite's fixtures make for Dagster, unused here)."""
-    return dagster_storage_url or f"sqlite:///{tmp_path / 'baseline.db'}"
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory) -> Path:
+    """The contract's samples, shared by the cases of this file (a run only reads them)."""
+    landing = tmp_path_factory.mktemp("landing") / "landing"
+    shutil.copytree(SAMPLES, landing)
+    return landing
+
+
+@pytest.fixture(scope="module")
+def run_keys(tmp_path_factory) -> tuple[Path, Path]:
+    """One pair of keys for every case here, so that one undisturbed run per backend serves all."""
+    return write_new_keys(tmp_path_factory.mktemp("keys") / "keys")
+
+
+@pytest.fixture(scope="module")
+def baselines() -> dict[str, dict]:
+    """Per backend, the state one undisturbed run leaves in a fresh warehouse of its own (made
+    at the first case that needs it)."""
+    return {}
 
 
 @pytest.fixture
-def undisturbed(baseline_url, sample_landing, key_files) -> dict:
-    child = _nightly(sample_landing, baseline_url, key_files)
-    _ok(child)
-    return state(baseline_url)
+def undisturbed(warehouse_url, baselines, landing, run_keys, tmp_path_factory) -> dict:
+    backend = make_url(warehouse_url).get_backend_name()
+    if backend not in baselines:
+        if backend == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('baseline') / 'baseline.db'}"
+            _ok(_nightly(landing, url, run_keys))
+            baselines[backend] = state(url)
+        else:
+            database = _postgres_database()
+            url = next(database)
+            try:
+                _ok(_nightly(landing, url, run_keys))
+                baselines[backend] = state(url)
+            finally:
+                database.close()
+    return baselines[backend]
 
 
 @pytest.mark.parametrize("point", [
@@ -107,21 +137,21 @@ def undisturbed(baseline_url, sample_landing, key_files) -> dict:
     "before_commit:ekonomi",         # the last source's transaction
 ])
 def test_a_run_killed_at_any_point_then_run_again_equals_one_undisturbed_run(
-        point, warehouse_url, sample_landing, key_files, undisturbed):
-    killed = _nightly(sample_landing, warehouse_url, key_files, fault=point)
+        point, warehouse_url, landing, run_keys, undisturbed):
+    killed = _nightly(landing, warehouse_url, run_keys, fault=point)
     assert killed.returncode == -signal.SIGKILL, killed.stderr.read().decode()[-3000:]
-    again = _nightly(sample_landing, warehouse_url, key_files)
+    again = _nightly(landing, warehouse_url, run_keys)
     _ok(again)
     assert differences(state(warehouse_url), undisturbed) == {}
     # and running once more changes nothing (nothing half-done waits to be doubled)
-    _ok(_nightly(sample_landing, warehouse_url, key_files))
+    _ok(_nightly(landing, warehouse_url, run_keys))
     assert differences(state(warehouse_url), undisturbed) == {}
 
 
-def test_two_runs_started_together_serialise_and_equal_one_run(warehouse_url, sample_landing,
-                                                               key_files, undisturbed):
-    first = _nightly(sample_landing, warehouse_url, key_files, wait=False)
-    second = _nightly(sample_landing, warehouse_url, key_files, wait=False)
+def test_two_runs_started_together_serialise_and_equal_one_run(warehouse_url, landing, run_keys,
+                                                               undisturbed):
+    first = _nightly(landing, warehouse_url, run_keys, wait=False)
+    second = _nightly(landing, warehouse_url, run_keys, wait=False)
     for child in (first, second):
         child.wait(timeout=600)
         _ok(child)

@@ -76,6 +76,23 @@ def test_cells_hidden_in_a_square_move_together(spells, tmp_path) -> None:
     assert failures == []
 
 
+def test_a_naive_protection_leaks_and_the_check_says_which_cell(spells, tmp_path) -> None:
+    # a protection that hides only the small count (the Q4 woman, 40-49) leaks it through its
+    # row and column totals; the square beside it moves (see above): one check of all of them
+    # must name exactly the leaked cell, whatever witnesses it finds for the others at once
+    cells = [("16–29", "Kvinnor"), ("16–29", "Män"), ("30–39", "Kvinnor"), ("30–39", "Män")]
+    hide = {(sheet, AGE, row, column) for sheet in ("Alla insatser", "A")
+            for row, column in [*cells, ("40–49", "Kvinnor")]}
+    audit = sus_audit.audit([release(spells, "2024Q1", "2024Q4", tmp_path, hide)])
+    leaked = key(audit, 0, "A", AGE, "40–49", "Kvinnor")
+    truths = {leaked: 1.0, key(audit, 0, "A", AGE, "16–29", "Kvinnor"): 5.0,
+              key(audit, 0, "A", AGE, "30–39", "Män"): 3.0,
+              key(audit, 0, "A", AGE, "16–29", "Män"): 0.0}
+    assert audit.interval(leaked) == (1, 1)
+    failures = audit.check(truths, 3)
+    assert [(failure[0], failure[1]) for failure in failures] == [(leaked, "0"), (leaked, ">=3")]
+
+
 def test_overlapping_periods_give_the_quarter_between_them(spells, tmp_path) -> None:
     # the woman of Q4 is hidden in both releases' Q4 bars, yet Q1-Q4 less Q1-Q3 shows her
     hide = {(sheet, QUARTERLY, "2024Q4", "nyinskrivna") for sheet in ("Alla insatser", "A")}

@@ -463,6 +463,12 @@ class _Solver:
         left = self.deadline - started
         if left <= 0:
             raise _OutOfTime
+        if len(objective) == 0:
+            # every atom the problem touches is held (``_held``) and no helper is needed:
+            # nothing can move, and each row's value is what its held atoms give (HiGHS refuses
+            # a problem without columns)
+            self.proved_none = bool(np.any(lower > _TOLERANCE) or np.any(upper < -_TOLERANCE))
+            return None if self.proved_none else np.zeros(0)
         # the clock only as the release's safety net: what a solve finds is decided by its work
         # (simplex to the end, at most _NODE_LIMIT nodes), whatever else the machine is doing
         limit = left

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -25,6 +26,8 @@ from assets.sus import statistics as st
 from assets.sus import suppression as sp
 from tests.support import populations
 from tests.support.releases import attack, publish, quarter
+
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "sus"
 
 # Q1-Q3 and Q1-Q4 give Q4 by subtraction: a register to link to, and a derived period
 EARLIER = ("2024Q1", "2024Q3", None)
@@ -119,6 +122,25 @@ def test_pushes_fooled_by_presolve_still_publish_a_protected_release(tmp_path,
     _, failures, attacked = attack(spells, fooled)
     assert attacked > 300 and failures == []
 
+
+def test_a_solve_with_every_atom_held_is_decided_without_the_solver(tmp_path, monkeypatch) -> None:
+    """Found by the national benchmark (one förbund's ten-year release crashed): every atom a
+    push could move was held by what is visible, so the problem had no columns, which HiGHS
+    refuses. 35 spells of that förbund's data (pseudonyms replaced, its insats renamed)."""
+    spells = populations.from_csv(FIXTURES / "every_atom_held_ten_years.csv")
+    real = disclosure._Solver._solve
+    empty = {"solves": 0}
+
+    def counting(self, objective, *args, **kwargs):
+        empty["solves"] += len(objective) == 0
+        return real(self, objective, *args, **kwargs)
+
+    monkeypatch.setattr(disclosure._Solver, "_solve", counting)
+    published = publish(spells, [("2015Q1", "2024Q4", None)], tmp_path)
+    assert empty["solves"] > 0, "the fixture no longer reaches a problem without columns"
+    assert not published.refused and published.reports[0]["ej_skyddade"] == 0
+    _, failures, attacked = attack(spells, published)
+    assert attacked > 50 and failures == []
 
 def test_loading_the_protection_imports_no_solver() -> None:
     # every process that loads the definitions imports the SUS assets; the solver (a third of

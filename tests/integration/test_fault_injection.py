@@ -108,22 +108,26 @@ def baselines() -> dict[str, dict]:
     return {}
 
 
+def _fresh_warehouse(backend: str, folder: Path):
+    """A warehouse of its own on the backend, as ``warehouse_url`` makes one (a generator: the
+    PostgreSQL database is dropped when it is closed)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'baseline.db'}"
+    else:
+        yield from _postgres_database()
+
+
 @pytest.fixture
 def undisturbed(warehouse_url, baselines, landing, run_keys, tmp_path_factory) -> dict:
     backend = make_url(warehouse_url).get_backend_name()
     if backend not in baselines:
-        if backend == "sqlite":
-            url = f"sqlite:///{tmp_path_factory.mktemp('baseline') / 'baseline.db'}"
+        database = _fresh_warehouse(backend, tmp_path_factory.mktemp("baseline"))
+        url = next(database)
+        try:
             _ok(_nightly(landing, url, run_keys))
             baselines[backend] = state(url)
-        else:
-            database = _postgres_database()
-            url = next(database)
-            try:
-                _ok(_nightly(landing, url, run_keys))
-                baselines[backend] = state(url)
-            finally:
-                database.close()
+        finally:
+            database.close()
     return baselines[backend]
 
 

@@ -575,14 +575,12 @@ class Audit:
             for direction in (down, up):
                 if not direction:
                     continue
-                objective = np.zeros(self.n)
-                for terms, low, high in direction:
-                    scale = max(abs(high), 1.0) if low == -math.inf else -max(low, 1.0)
-                    for atom, value in terms.items():
-                        objective[atom] += value / scale
+                objective = sum((self._vector(terms) / (max(abs(high), 1.0) if low == -math.inf
+                                                         else -max(low, 1.0))
+                                 for terms, low, high in direction), np.zeros(self.n))
                 y = self._solve(objective)
-                if y is not None and self._witness(np.round(y)):
-                    solutions.append(np.round(y))
+                if y is not None and self._witness(y := np.round(y)):
+                    solutions.append(y)
             still = [want for want in pending if not met(want[2])]
             if len(still) == len(pending):
                 break
